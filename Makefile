@@ -1,0 +1,109 @@
+# wallprof: plain Makefile, dependencies through pkg-config.
+#
+#   make                 build build/wallprof
+#   make demo            install what is missing (root), build, profile the demo
+#   make check           the same set-up, then every test
+#   make SANITIZE=address,undefined check
+#   make bench           benchmarks (hyperfine), see bench/README.md
+#   make install PREFIX=/usr/local
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+VERSION  := 0.1.0
+
+PKGS     := libunwind-ptrace libunwind-generic libseccomp jansson libdw libelf
+WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+            -Wvla -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+
+# Lazily expanded, so that `make check` can install the packages first.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ALL_CFLAGS  = $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -D_GNU_SOURCE \
+              -DWALLPROF_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -liberty -lpthread -lm
+
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+B        := build
+SRCS     := $(wildcard src/*.c src/views/*.c)
+OBJS     := $(SRCS:%.c=$(B)/%.o)
+LIB_OBJS := $(filter-out $(B)/src/main.o,$(OBJS))
+
+TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGETS     := $(TARGET_SRCS:tests/targets/%.c=$(B)/targets/%)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNITS       := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+
+.PHONY: all deps demo check check-run test-build bench install style clean fuzz
+
+all: $(B)/wallprof
+
+$(B)/wallprof: $(OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@pkg-config --exists $(PKGS) || { echo "wallprof: missing build dependencies; run 'make deps' (or see README.md)" >&2; exit 1; }
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Test targets are built without sanitizers: they are the programs being
+# profiled, and must behave like ordinary optimised binaries with symbols.
+$(B)/targets/%: tests/targets/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $< -lpthread
+
+$(B)/unit/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
+
+$(B)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $< -lpthread
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all $(B)/targets/demo
+	$(B)/wallprof record -F 99 -o $(B)/demo.json -- $(B)/targets/demo
+	$(B)/wallprof report $(B)/demo.json
+
+test-build: all $(TARGETS) $(UNITS) $(BENCH_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory check-run
+
+check-run:
+	@sh tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory test-build
+	@sh bench/run.sh
+
+fuzz:
+	@sh tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/wallprof $(DESTDIR)$(PREFIX)/bin/wallprof
+	install -m 644 docs/wallprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/wallprof.1
+
+style:
+	clang-format --dry-run --Werror $(SRCS) include/*.h
+
+clean:
+	rm -rf $(B)
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,73 @@
+/*
+ * maps.h: the target's address space as the unwinder and the symbolizer see
+ * it: mappings from /proc/PID/maps, and for each mapped ELF file one module
+ * whose image is mmap'ed from disk (or copied from memory, for [vdso]) once
+ * and kept. Reading unwind tables and code from these images instead of
+ * the target costs no syscall and needs no stopped thread.
+ */
+#ifndef WALLPROF_MAPS_H
+#define WALLPROF_MAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct module {
+	char *path;          /* as /proc/PID/maps names it; "[vdso]" for the vdso */
+	uint64_t dev, inode;
+	uint64_t bias;       /* load bias: runtime address = bias + p_vaddr */
+	uint64_t lo, hi;     /* lowest and highest address of its mappings */
+	bool bias_known;
+
+	/* Lazily loaded image of the file. */
+	bool load_tried;
+	const uint8_t *image;
+	size_t image_size;
+	bool image_mmapped;
+	uint64_t eh_hdr_vaddr;   /* PT_GNU_EH_FRAME p_vaddr, 0 if none */
+	uint64_t eh_hdr_offset;  /* its file offset */
+	uint64_t fde_count;
+	char build_id[41];       /* hex, "" if none */
+};
+
+struct mapping {
+	uint64_t start, end, offset;
+	bool readable, writable, executable;
+	struct module *mod; /* NULL for anonymous mappings, heap, stacks */
+};
+
+struct addrspace {
+	pid_t pid;
+	struct mapping *maps; /* sorted by start */
+	size_t n_maps;
+	struct module **mods; /* every module ever seen, owned */
+	size_t n_mods, cap_mods;
+	unsigned refreshes;
+	uint64_t slow_reads; /* memory reads that had to go to the target */
+};
+
+void addrspace_init(struct addrspace *as, pid_t pid);
+void addrspace_release(struct addrspace *as);
+/* Re-read /proc/PID/maps; modules are kept and reused. 0 or -errno. */
+int addrspace_refresh(struct addrspace *as);
+/* Forget everything (after exec). */
+void addrspace_reset(struct addrspace *as, pid_t pid);
+
+const struct mapping *addrspace_find(const struct addrspace *as, uint64_t addr);
+/* Load a module's image and ELF facts; false if it cannot be read. */
+bool module_load(struct addrspace *as, struct module *mod);
+
+/*
+ * Read target memory at addr from a cached read-only file image. Returns
+ * false if addr is not in such a mapping (the caller may then read the
+ * target itself).
+ */
+bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len);
+
+/* Path to open a module's file: through /proc/PID/root while the target lives. */
+char *module_open_path(const struct addrspace *as, const struct module *mod);
+
+/* Read target memory with process_vm_readv, falling back to /proc/PID/mem. */
+ssize_t target_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+#endif

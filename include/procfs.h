@@ -1,0 +1,63 @@
+/*
+ * procfs.h: parsers for the /proc files the sampler reads on every tick
+ * (stat, schedstat, syscall, kept open and re-read with pread) and for the
+ * ones read once in a while (task lists, comm, maps).
+ *
+ * Parsers take text and never trust it: a crafted or truncated file yields
+ * an error, never an out-of-bounds read.
+ */
+#ifndef WALLPROF_PROCFS_H
+#define WALLPROF_PROCFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* /proc/TID/schedstat: time on CPU, time waiting on a runqueue, slices. */
+struct schedstat {
+	uint64_t run_ns;
+	uint64_t wait_ns;
+	uint64_t slices;
+};
+
+/*
+ * /proc/TID/syscall: "running", or "-1 SP PC" (blocked outside a syscall),
+ * or "NR A0..A5 SP PC".
+ */
+struct syscall_state {
+	bool running;      /* on a CPU: no syscall information */
+	long nr;           /* -1 when blocked outside a syscall */
+	uint64_t args[6];
+	uint64_t sp, pc;
+};
+
+/* Fields of /proc/TID/stat: state letter and comm. */
+struct task_stat {
+	char state;
+	char comm[64];
+};
+
+int procfs_parse_stat(const char *text, struct task_stat *out);
+int procfs_parse_schedstat(const char *text, struct schedstat *out);
+int procfs_parse_syscall(const char *text, struct syscall_state *out);
+
+/* List the tids of /proc/PID/task into a malloc'ed array; -errno on error. */
+int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out);
+
+/* /proc/PID/task/TID/comm into buf (newline stripped); -errno. */
+int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t size);
+
+/* One line of /proc/PID/maps. */
+struct map_entry {
+	uint64_t start, end, offset;
+	uint64_t inode;
+	unsigned dev_major, dev_minor;
+	char perms[5];
+	char *path; /* owned; NULL for anonymous mappings */
+};
+
+/* Parse the text of a maps file; entries are malloc'ed, free with procfs_free_maps. */
+int procfs_parse_maps(const char *text, struct map_entry **out, size_t *n_out);
+void procfs_free_maps(struct map_entry *maps, size_t n);
+
+#endif

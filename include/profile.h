@@ -1,0 +1,113 @@
+/*
+ * profile.h: the profile, wallprof's one data model. `record` fills it and
+ * writes it as versioned JSON (docs/profile-format.md); every view (report,
+ * folded, ...) reads it back and needs nothing else, not even the target.
+ */
+#ifndef WALLPROF_PROFILE_H
+#define WALLPROF_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PROFILE_FORMAT "wallprof-profile"
+#define PROFILE_VERSION 1
+
+struct profile_thread {
+	int tid;
+	char **names; /* every name the thread had, in order; owned */
+	size_t n_names;
+	uint64_t first_ns, last_ns; /* relative to the profile start */
+	uint64_t samples;
+};
+
+struct profile_frame {
+	char *function; /* demangled; "module+0xoff" when unknown */
+	char *module;   /* basename of the binary, or NULL */
+	char *file;     /* source file, or NULL */
+	int line;       /* 0 if unknown */
+	bool inlined;   /* an inlined call inside the next (outer) frame */
+	uint64_t address;
+};
+
+struct profile_stack {
+	uint32_t *frames; /* innermost first; owned */
+	uint32_t n;
+	bool truncated;
+};
+
+struct profile_sample {
+	uint64_t t_ns; /* since the profile start */
+	int32_t tid;
+	uint32_t stack;
+	uint8_t state;   /* enum sample_state */
+	int16_t syscall; /* x86_64 number, -1 if none */
+};
+
+struct profile_binary {
+	char *path;
+	char *build_id; /* hex or NULL */
+	uint64_t start, end;
+	bool has_symbols;   /* any symbol table at all */
+	bool has_debuginfo; /* DWARF found (file:line, inlines) */
+	bool unoptimized;   /* DW_AT_producer says -O0 */
+	char *producer;     /* one DW_AT_producer, NULL if none */
+};
+
+struct profile_stats {
+	uint64_t ticks, ticks_missed;
+	uint64_t samples;
+	uint64_t stops;  /* threads actually stopped with ptrace */
+	uint64_t reused; /* samples that reused the last stack: no stop */
+	uint64_t nostop; /* samples unwound from /proc/TID/syscall: no stop */
+	uint64_t late_stops;
+	uint64_t stop_ns_p50, stop_ns_p99, stop_ns_max;
+	uint64_t unwind_errors; /* samples whose stack is truncated */
+	uint64_t eintr_risk;    /* stops of threads in calls that may leak EINTR (0) */
+	uint64_t threads_lost;  /* ticks where a thread could not be read */
+};
+
+struct profile {
+	/* metadata */
+	char **argv;
+	int argc;
+	int pid;
+	char *mode; /* "launch" or "attach" */
+	uint64_t start_unix_ns;
+	uint64_t duration_ns;
+	unsigned frequency_hz;
+	char *host, *kernel, *version;
+	int cpus;
+	int exit_status; /* launched command's status as wallprof returns it, -1 otherwise */
+
+	struct profile_thread *threads;
+	size_t n_threads;
+	struct profile_frame *frames;
+	size_t n_frames;
+	struct profile_stack *stacks;
+	size_t n_stacks;
+	struct profile_sample *samples;
+	size_t n_samples, cap_samples;
+	struct profile_binary *binaries;
+	size_t n_binaries;
+	struct profile_stats stats;
+};
+
+void profile_init(struct profile *p);
+void profile_release(struct profile *p);
+
+/* Write as JSON. 0 or -1 with errno. */
+int profile_write_json(const struct profile *p, FILE *f);
+
+/*
+ * Read and validate a profile. On failure returns -1 and a one-line reason
+ * in err (e.g. "not a wallprof profile", "samples[3]: stack 99 out of range").
+ */
+int profile_read_json(const char *path, struct profile *p, char *err, size_t err_size);
+
+/* The thread with this tid, or NULL. */
+const struct profile_thread *profile_find_thread(const struct profile *p, int tid);
+/* The thread's display name: its last name, or "?" */
+const char *profile_thread_name(const struct profile_thread *t);
+
+#endif

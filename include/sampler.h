@@ -1,0 +1,24 @@
+/*
+ * sampler.h: one sampling round ("tick"): every thread gets a sample,
+ * taken in the cheapest way that is still exact:
+ *
+ *  1. reuse: the thread has not run since its last sample (same on-CPU
+ *     time and timeslice count in schedstat, same syscall, sp and pc):
+ *     its last stack is still its stack. No stop, no copy.
+ *  2. no stop: the thread is blocked in a syscall; /proc/TID/syscall gives
+ *     its sp and pc, process_vm_readv a copy of its stack, and the unwind
+ *     runs on that. Threads in calls that would leak EINTR (epoll_wait and
+ *     friends) are only ever sampled this way.
+ *  3. stop: PTRACE_INTERRUPT, GETREGS, one stack copy, resume; unwind
+ *     after. For running threads, and blocked ones whose no-stop unwind
+ *     failed while they sit in a call known to restart transparently.
+ */
+#ifndef WALLPROF_SAMPLER_H
+#define WALLPROF_SAMPLER_H
+
+#include "tracer.h"
+
+/* Take one sample of every thread. */
+void sampler_tick(struct tracer *tr);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * symbols.h: addresses to functions, inlined frames and file:line, after
+ * recording. elfutils libdwfl does the lookup chain (build-id in
+ * /usr/lib/debug, .gnu_debuglink, .gnu_debugdata, .symtab, .dynsym);
+ * libiberty demangles C++ and Rust (legacy and v0, hashes dropped).
+ */
+#ifndef WALLPROF_SYMBOLS_H
+#define WALLPROF_SYMBOLS_H
+
+#include <stdint.h>
+
+#include "maps.h"
+#include "profile.h"
+#include "stacks.h"
+
+struct symbolizer;
+
+/* Report every module of the address space to libdwfl. */
+struct symbolizer *symbolizer_new(struct addrspace *as);
+void symbolizer_free(struct symbolizer *s);
+
+/*
+ * Turn raw stacks (lookup addresses, innermost first) into the profile's
+ * frames and stacks, and fill its binaries. Returns a malloc'ed array
+ * mapping each raw stack id to its profile stack id.
+ */
+uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, struct profile *p);
+
+/*
+ * Demangle a C++ or Rust name; returns a malloc'ed string, or NULL if the
+ * name is not mangled. Rust legacy hashes (::h0123...) are dropped.
+ */
+char *demangle(const char *name);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * syscalls.h: syscall names (from libseccomp, never a hand-written table)
+ * and the few properties of a syscall the sampler needs: what kind of wait
+ * it is, and whether interrupting it with ptrace leaks EINTR to the target.
+ */
+#ifndef WALLPROF_SYSCALLS_H
+#define WALLPROF_SYSCALLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a thread is doing in one sample. The order is the profile's. */
+enum sample_state {
+	ST_ONCPU,    /* running on a CPU */
+	ST_RUNNABLE, /* ready, waiting for a CPU */
+	ST_SYSCALL,  /* interruptible wait in a syscall (I/O, poll, ...) */
+	ST_LOCK,     /* futex wait: mutex, condition variable, join, ... */
+	ST_SLEEP,    /* nanosleep, clock_nanosleep, pause */
+	ST_DISK,     /* uninterruptible wait (D), mostly disk I/O */
+	ST_STOPPED,  /* job-control stop (SIGSTOP, Ctrl-Z) */
+	ST_OTHER,
+	ST__COUNT
+};
+
+/* "on-cpu", "runnable", "syscall", "lock", "sleep", "disk", "stopped", "other" */
+const char *state_name(enum sample_state st);
+/* Inverse of state_name; -1 if unknown. */
+int state_from_name(const char *name);
+
+/*
+ * The name of x86_64 syscall nr, or NULL if libseccomp does not know it.
+ * The string is borrowed from a table owned by this module; do not free.
+ */
+const char *syscall_name(long nr);
+/* Like syscall_name, but never NULL: "syscall_NNN" for unknown numbers. */
+const char *syscall_name_or_number(long nr);
+
+/* The state a thread blocked in syscall nr with these arguments is in. */
+enum sample_state syscall_wait_state(long nr, const uint64_t args[6]);
+
+/*
+ * True when interrupting a thread blocked in this syscall (PTRACE_INTERRUPT
+ * and CONT) is known to restart it transparently. Everything else is
+ * assumed to leak EINTR to the target (ptrace(2) BUGS, signal(7)) and is
+ * sampled without a stop. read/write count as safe only on pipes and
+ * files: the caller checks the fd (sockets with timeouts leak).
+ */
+bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check);
+
+#endif

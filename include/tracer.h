@@ -1,0 +1,118 @@
+/*
+ * tracer.h: the ptrace side of recording. The tracer seizes a process (or
+ * launches one), keeps a table of its threads, handles every ptrace stop
+ * (re-injecting signals, LISTEN for group-stops, clone and exec events),
+ * and takes snapshots: a stop of one thread just long enough for GETREGS and
+ * one copy of its stack.
+ *
+ * All ptrace calls come from one thread, the tracer thread (FACTS.md: from
+ * any other they fail with ESRCH). When that thread exits, the kernel
+ * detaches every tracee without stopping it, which is how wallprof detaches
+ * from an attached process without ever interrupting a blocked call.
+ */
+#ifndef WALLPROF_TRACER_H
+#define WALLPROF_TRACER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "maps.h"
+#include "procfs.h"
+#include "recorder.h"
+#include "syscalls.h"
+#include "unwind.h"
+#include "util.h"
+
+struct thread {
+	pid_t tid;
+	struct thread *hash_next;
+	size_t index; /* in tracer.threads */
+	int fd_stat, fd_schedstat, fd_syscall; /* /proc files kept open; -1 until opened */
+	uint32_t info; /* recorder thread record */
+	char comm[64];
+
+	/* The last sample, to reuse its stack when the thread has not run. */
+	bool have_last;
+	struct schedstat last_ss;
+	struct syscall_state last_sc;
+	uint32_t last_stack;
+
+	/* A stop we asked for (PTRACE_INTERRUPT) and have not seen yet. */
+	bool want_stop;
+	mono_ns stop_t0;
+	uint8_t pending_state;
+	int16_t pending_syscall;
+	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
+
+	bool group_stopped; /* resumed with PTRACE_LISTEN */
+};
+
+#define THREAD_BUCKETS 4096
+
+struct tracer {
+	pid_t pid;
+	bool launched;
+	struct thread **threads;
+	size_t n_threads, cap_threads;
+	struct thread *buckets[THREAD_BUCKETS];
+
+	struct addrspace as;
+	struct unwinder *uw;
+	struct recorder *rec;
+	struct stack_copy *stack; /* scratch copy for the snapshot in progress */
+	mono_ns start;
+
+	bool passive; /* recording is over: resume stops, sample nothing */
+	bool target_exited;
+	int exit_status; /* wallprof's exit status for a launched command */
+	int term_signal; /* the signal that killed the command, 0 if none */
+};
+
+void tracer_init(struct tracer *tr, struct recorder *rec);
+void tracer_release(struct tracer *tr);
+
+/*
+ * Seize every thread of pid. On failure prints why (with a hint) and
+ * returns -1.
+ */
+int tracer_attach(struct tracer *tr, pid_t pid);
+
+/*
+ * Fork and exec argv under ptrace (PTRACE_O_EXITKILL): the child stops
+ * itself, is seized, continued, and execs; returns once the exec event has
+ * been seen. orig_mask is restored in the child before exec. On failure
+ * returns the exit code to use (126, 127 or 2) after printing why.
+ */
+int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_mask);
+
+/* Handle every pending ptrace event without blocking. */
+void tracer_drain(struct tracer *tr);
+/* Handle one waitpid status of tid. */
+void tracer_handle_status(struct tracer *tr, pid_t tid, int status);
+
+struct thread *tracer_find(struct tracer *tr, pid_t tid);
+
+/*
+ * Stop one thread (PTRACE_INTERRUPT), take its registers and stack, resume
+ * it, and record the sample. Waits at most timeout_ns for the stop; a later
+ * stop is taken when it arrives. state/syscall describe the thread as read
+ * just before.
+ */
+void tracer_stop_and_sample(struct tracer *tr, struct thread *t, uint8_t state, int16_t syscall,
+			    mono_ns timeout_ns, bool was_blocked);
+
+/* Unwind a snapshot and record it as a sample of t; returns the stack id. */
+uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs,
+				bool full_regs, uint8_t state, int16_t syscall, mono_ns when);
+
+/* Record a sample of t with an already interned stack. */
+void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack, uint8_t state,
+			       int16_t syscall, mono_ns when);
+
+/* Open the per-thread /proc files; false if the thread is gone. */
+bool thread_open_proc(struct tracer *tr, struct thread *t);
+
+#endif

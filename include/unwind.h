@@ -1,0 +1,56 @@
+/*
+ * unwind.h: turning a register set and a copy of a thread's stack into
+ * return addresses, after the thread has been resumed.
+ *
+ * While a thread is stopped we only take its registers and one copy of its
+ * stack (stack_copy_read). The unwind itself runs on that copy with
+ * libunwind and our own accessors: stack reads come from the copy, code and
+ * unwind tables from module images cached in the addrspace. libunwind's
+ * stock _UPT accessors read one word per ptrace call and re-read maps: they
+ * are never used.
+ */
+#ifndef WALLPROF_UNWIND_H
+#define WALLPROF_UNWIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "maps.h"
+
+#define STACK_COPY_MAX (64u * 1024)
+#define MAX_FRAMES 128
+
+struct stack_copy {
+	uint64_t base; /* target address of data[0] */
+	size_t len;    /* bytes actually read */
+	uint8_t data[STACK_COPY_MAX];
+};
+
+/* Copy the stack from sp-128 (the red zone) upward, page by page, so that a
+ * short stack is read partially rather than not at all. 0 or -errno. */
+int stack_copy_read(pid_t pid, uint64_t sp, struct stack_copy *out);
+
+struct unwinder;
+
+struct unwinder *unwinder_new(struct addrspace *as);
+void unwinder_free(struct unwinder *uw);
+/* Drop cached unwind info (after exec, dlopen/dlclose). */
+void unwinder_flush(struct unwinder *uw);
+
+struct unwind_result {
+	uint64_t ips[MAX_FRAMES]; /* lookup addresses: pc, then return address - 1 */
+	int n;
+	bool truncated; /* the unwind stopped before the outermost frame */
+};
+
+/*
+ * Unwind from regs over the stack copy. With full_regs false only rip and
+ * rsp are valid (a thread sampled without a stop, from /proc/TID/syscall).
+ * Never fails: a broken unwind yields the frames found so far, truncated.
+ */
+void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, bool full_regs,
+		     const struct stack_copy *stack, struct unwind_result *out);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * util.h: allocation that exits on out-of-memory, one-line error messages,
+ * monotonic time, and small growable arrays. Every module uses these.
+ */
+#ifndef WALLPROF_UTIL_H
+#define WALLPROF_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Nanoseconds on CLOCK_MONOTONIC; used for every duration we measure. */
+typedef uint64_t mono_ns;
+
+/* Exit codes, documented in --help and wallprof(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_PARTIAL = 1, /* some threads could not be read */
+	EXIT_FAILURE_ = 2, /* nothing useful done: cannot attach, bad file */
+	EXIT_USAGE = 64,   /* bad command line */
+	EXIT_NOEXEC = 126, /* launched command exists but cannot run */
+	EXIT_NOTFOUND = 127,
+};
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+#define NS_PER_SEC 1000000000ULL
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow *p (an array of elem-sized items with capacity *cap) to hold need. */
+void *xgrow(void *p, size_t *cap, size_t need, size_t elem);
+#define GROW(arr, cap, need) ((arr) = xgrow((arr), &(cap), (need), sizeof(*(arr))))
+
+/*
+ * Messages for the user: "wallprof: <message>" on stderr, formatted once and
+ * written with one write(2). error() returns -1 so callers can
+ * `return error(...)`; error_errno() appends strerror(errno).
+ */
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A second line after an error: what the user can do about it. */
+void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+mono_ns mono_now(void);
+uint64_t realtime_ns(void);
+
+/* Read a whole small file (at most max bytes) into a NUL-terminated buffer. */
+char *read_small_file(const char *path, size_t max, size_t *len_out);
+/* pread from offset 0 into buf (size-1 bytes at most), NUL-terminate; -errno. */
+ssize_t pread_text(int fd, char *buf, size_t size);
+
+/* Parse a positive number; false on garbage or out of range. */
+bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+bool parse_seconds(const char *s, double *out);
+
+/* Human-readable duration into buf ("1.25 s", "340 ms", "12.3 us"). */
+const char *fmt_duration(char *buf, size_t size, uint64_t ns);
+
+const char *base_name(const char *path);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * views.h: output formats of a profile, one const table entry each, looked
+ * up by name (--format) or by the output file's extension.
+ */
+#ifndef WALLPROF_VIEWS_H
+#define WALLPROF_VIEWS_H
+
+#include <stdio.h>
+
+#include "profile.h"
+
+struct view {
+	const char *name;
+	const char *const *exts; /* NULL-terminated */
+	int (*write)(const struct profile *p, FILE *f);
+};
+
+extern const struct view view_json;
+extern const struct view view_folded;
+
+const struct view *view_by_name(const char *name);
+const struct view *view_by_path(const char *path);
+/* "json, folded" for messages. */
+const char *view_names(void);
+
+/*
+ * The synthetic leaf frame of a sample: "[on-cpu]", "[runnable]",
+ * "[blocked: read]", "[disk: fsync]", "[stopped]". Returns buf.
+ */
+const char *sample_leaf_label(const struct profile_sample *s, char *buf, size_t size);
+
+/* Folded-stack lines of a profile: "NAME (TID);outer;...;inner;[state] COUNT". */
+int folded_write(const struct profile *p, FILE *f);
+
+#endif

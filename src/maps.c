@@ -1,0 +1,292 @@
+/*
+ * maps.c: mappings and module images of a target. See maps.h.
+ *
+ * Modules are keyed by (dev, inode, path) and outlive refreshes of the
+ * mappings, so a library is opened and parsed once per run. Images are
+ * mmap'ed read-only from the file the target mapped (through /proc/PID/root
+ * so containers work); the [vdso] has no file and is copied from memory.
+ */
+#include "maps.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "util.h"
+
+/* Bound on what we read from a target's /proc/PID/maps. */
+#define MAPS_MAX (64u << 20)
+#define VDSO_MAX (1u << 20)
+
+void addrspace_init(struct addrspace *as, pid_t pid)
+{
+	memset(as, 0, sizeof(*as));
+	as->pid = pid;
+}
+
+static void module_free(struct module *m)
+{
+	if (m->image) {
+		if (m->image_mmapped)
+			munmap((void *)m->image, m->image_size);
+		else
+			free((void *)m->image);
+	}
+	free(m->path);
+	free(m);
+}
+
+void addrspace_release(struct addrspace *as)
+{
+	for (size_t i = 0; i < as->n_mods; i++)
+		module_free(as->mods[i]);
+	free(as->mods);
+	free(as->maps);
+	memset(as, 0, sizeof(*as));
+}
+
+void addrspace_reset(struct addrspace *as, pid_t pid)
+{
+	addrspace_release(as);
+	addrspace_init(as, pid);
+}
+
+static bool is_elf_path(const char *path)
+{
+	if (!path)
+		return false;
+	if (!strcmp(path, "[vdso]"))
+		return true;
+	return path[0] == '/';
+}
+
+static struct module *module_get(struct addrspace *as, const struct map_entry *e)
+{
+	uint64_t dev = ((uint64_t)e->dev_major << 32) | e->dev_minor;
+	for (size_t i = as->n_mods; i-- > 0;) {
+		struct module *m = as->mods[i];
+		if (m->dev == dev && m->inode == e->inode && !strcmp(m->path, e->path))
+			return m;
+	}
+	struct module *m = xcalloc(1, sizeof(*m));
+	m->path = xstrdup(e->path);
+	m->dev = dev;
+	m->inode = e->inode;
+	m->lo = UINT64_MAX;
+	GROW(as->mods, as->cap_mods, as->n_mods + 1);
+	as->mods[as->n_mods++] = m;
+	return m;
+}
+
+int addrspace_refresh(struct addrspace *as)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)as->pid);
+	char *text = read_small_file(path, MAPS_MAX, NULL);
+	if (!text)
+		return -errno;
+	struct map_entry *ents;
+	size_t n;
+	procfs_parse_maps(text, &ents, &n);
+	free(text);
+
+	free(as->maps);
+	as->maps = xcalloc(n, sizeof(*as->maps));
+	as->n_maps = n;
+	for (size_t i = 0; i < n; i++) {
+		struct map_entry *e = &ents[i];
+		struct mapping *m = &as->maps[i];
+		m->start = e->start;
+		m->end = e->end;
+		m->offset = e->offset;
+		m->readable = e->perms[0] == 'r';
+		m->writable = e->perms[1] == 'w';
+		m->executable = e->perms[2] == 'x';
+		if (is_elf_path(e->path) && (e->inode || !strcmp(e->path, "[vdso]"))) {
+			struct module *mod = module_get(as, e);
+			m->mod = mod;
+			if (e->start < mod->lo)
+				mod->lo = e->start;
+			if (e->end > mod->hi)
+				mod->hi = e->end;
+		}
+	}
+	procfs_free_maps(ents, n);
+	as->refreshes++;
+	return 0;
+}
+
+const struct mapping *addrspace_find(const struct addrspace *as, uint64_t addr)
+{
+	size_t lo = 0, hi = as->n_maps;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct mapping *m = &as->maps[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
+
+char *module_open_path(const struct addrspace *as, const struct module *mod)
+{
+	char *p = xasprintf("/proc/%d/root%s", (int)as->pid, mod->path);
+	if (access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return xstrdup(mod->path);
+}
+
+ssize_t target_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len};
+	struct iovec remote = {(void *)(uintptr_t)addr, len};
+	ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (r >= 0 || (errno != ENOSYS && errno != EPERM))
+		return r;
+	/* Kernels or sandboxes without process_vm_readv: /proc/PID/mem. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	return r;
+}
+
+/* Facts from the ELF image: program headers, eh_frame_hdr, build-id. */
+static void parse_elf(struct module *m, const struct mapping *first)
+{
+	const uint8_t *img = m->image;
+	size_t size = m->image_size;
+	if (size < sizeof(Elf64_Ehdr) || memcmp(img, ELFMAG, SELFMAG) || img[EI_CLASS] != ELFCLASS64)
+		return;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
+	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff)
+		return;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *p = &ph[i];
+		if (p->p_type == PT_LOAD && first && !m->bias_known && first->offset >= (p->p_offset & ~0xfffULL) &&
+		    first->offset < p->p_offset + p->p_filesz) {
+			m->bias = first->start - first->offset - p->p_vaddr + p->p_offset;
+			m->bias_known = true;
+		} else if (p->p_type == PT_GNU_EH_FRAME && p->p_offset + 12 <= size) {
+			const uint8_t *h = img + p->p_offset;
+			/* version 1; table: datarel|sdata4; count: udata4 */
+			if (h[0] == 1 && h[3] == 0x3b && h[2] == 0x03) {
+				uint32_t count;
+				memcpy(&count, h + 8, 4);
+				if (p->p_offset + 12 + (uint64_t)count * 8 <= size) {
+					m->eh_hdr_vaddr = p->p_vaddr;
+					m->eh_hdr_offset = p->p_offset;
+					m->fde_count = count;
+				}
+			}
+		} else if (p->p_type == PT_NOTE && p->p_offset < size && p->p_filesz <= size - p->p_offset) {
+			const uint8_t *q = img + p->p_offset, *end = q + p->p_filesz;
+			while (q + sizeof(Elf64_Nhdr) <= end) {
+				const Elf64_Nhdr *nh = (const Elf64_Nhdr *)q;
+				const uint8_t *name = q + sizeof(*nh);
+				const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+				const uint8_t *next = desc + ((nh->n_descsz + 3) & ~3u);
+				if (next > end || next <= q)
+					break;
+				if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) &&
+				    nh->n_descsz <= 20) {
+					for (unsigned k = 0; k < nh->n_descsz; k++)
+						snprintf(m->build_id + 2 * k, 3, "%02x", desc[k]);
+				}
+				q = next;
+			}
+		}
+	}
+	if (!m->bias_known && eh->e_type == ET_EXEC) {
+		m->bias = 0;
+		m->bias_known = true;
+	}
+}
+
+static const struct mapping *first_mapping_of(const struct addrspace *as, const struct module *mod)
+{
+	for (size_t i = 0; i < as->n_maps; i++)
+		if (as->maps[i].mod == mod)
+			return &as->maps[i];
+	return NULL;
+}
+
+bool module_load(struct addrspace *as, struct module *mod)
+{
+	if (mod->load_tried)
+		return mod->image != NULL;
+	mod->load_tried = true;
+	const struct mapping *first = first_mapping_of(as, mod);
+	if (!strcmp(mod->path, "[vdso]")) {
+		if (!first || first->end - first->start > VDSO_MAX)
+			return false;
+		size_t len = first->end - first->start;
+		uint8_t *buf = xmalloc(len);
+		if (target_read(as->pid, first->start, buf, len) != (ssize_t)len) {
+			free(buf);
+			return false;
+		}
+		mod->image = buf;
+		mod->image_size = len;
+		mod->image_mmapped = false;
+	} else {
+		char *path = module_open_path(as, mod);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (fd < 0 && first) {
+			/* Deleted or replaced files: the kernel still has them. */
+			char mf[96];
+			snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)as->pid,
+				 (unsigned long long)first->start, (unsigned long long)first->end);
+			fd = open(mf, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd < 0)
+			return false;
+		struct stat st;
+		if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+			close(fd);
+			return false;
+		}
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			return false;
+		mod->image = p;
+		mod->image_size = (size_t)st.st_size;
+		mod->image_mmapped = true;
+	}
+	parse_elf(mod, first);
+	return true;
+}
+
+bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len)
+{
+	const struct mapping *m = addrspace_find(as, addr);
+	if (!m || !m->mod || m->writable || addr + len > m->end)
+		return false;
+	if (!module_load(as, m->mod))
+		return false;
+	uint64_t off = addr - m->start + m->offset;
+	if (off + len > m->mod->image_size)
+		return false;
+	memcpy(buf, m->mod->image + off, len);
+	return true;
+}

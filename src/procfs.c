@@ -1,0 +1,188 @@
+/*
+ * procfs.c: parsers for /proc files. The per-tick ones (stat, schedstat,
+ * syscall) are hot: no allocation, one pass over a few hundred bytes.
+ */
+#include "procfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int procfs_parse_stat(const char *text, struct task_stat *out)
+{
+	/* "TID (COMM) S ...": COMM may hold spaces and parentheses, so the
+	 * state is after the last ')'. */
+	const char *open = strchr(text, '(');
+	const char *close = strrchr(text, ')');
+	if (!open || !close || close < open || close[1] != ' ' || !close[2])
+		return -EINVAL;
+	size_t n = (size_t)(close - open - 1);
+	if (n >= sizeof(out->comm))
+		n = sizeof(out->comm) - 1;
+	memcpy(out->comm, open + 1, n);
+	out->comm[n] = '\0';
+	out->state = close[2];
+	return 0;
+}
+
+int procfs_parse_schedstat(const char *text, struct schedstat *out)
+{
+	unsigned long long a, b, c;
+	if (sscanf(text, "%llu %llu %llu", &a, &b, &c) != 3)
+		return -EINVAL;
+	out->run_ns = a;
+	out->wait_ns = b;
+	out->slices = c;
+	return 0;
+}
+
+static const char *next_hex(const char *p, uint64_t *v)
+{
+	char *end;
+	while (*p == ' ')
+		p++;
+	if (!isxdigit((unsigned char)*p) && *p != '-')
+		return NULL;
+	errno = 0;
+	*v = strtoull(p, &end, 0);
+	if (end == p || errno)
+		return NULL;
+	return end;
+}
+
+int procfs_parse_syscall(const char *text, struct syscall_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(text, "running", 7)) {
+		out->running = true;
+		out->nr = -1;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long nr = strtol(text, &end, 10);
+	if (end == text || errno || nr < -1 || nr > 4096)
+		return -EINVAL;
+	out->nr = nr;
+	const char *p = end;
+	if (nr >= 0) {
+		for (int i = 0; i < 6; i++)
+			if (!(p = next_hex(p, &out->args[i])))
+				return -EINVAL;
+	}
+	if (!(p = next_hex(p, &out->sp)) || !(p = next_hex(p, &out->pc)))
+		return -EINVAL;
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	pid_t *tids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		uint64_t tid;
+		if (!parse_uint(de->d_name, 1, INT32_MAX, &tid))
+			continue;
+		GROW(tids, cap, n + 1);
+		tids[n++] = (pid_t)tid;
+	}
+	closedir(d);
+	if (n)
+		qsort(tids, n, sizeof(*tids), cmp_pid);
+	*tids_out = tids;
+	*n_out = n;
+	return 0;
+}
+
+int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t r = pread_text(fd, buf, size);
+	close(fd);
+	if (r < 0)
+		return (int)r;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int parse_map_line(const char *line, struct map_entry *e)
+{
+	unsigned long long start, end, off, inode;
+	unsigned maj, min;
+	char perms[8];
+	int pos = 0;
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu%n", &start, &end, perms, &off, &maj, &min,
+		   &inode, &pos) != 7)
+		return -EINVAL;
+	if (end < start || strlen(perms) != 4)
+		return -EINVAL;
+	memset(e, 0, sizeof(*e));
+	e->start = start;
+	e->end = end;
+	e->offset = off;
+	e->inode = inode;
+	e->dev_major = maj;
+	e->dev_minor = min;
+	memcpy(e->perms, perms, 5);
+	const char *p = line + pos;
+	while (*p == ' ')
+		p++;
+	if (*p)
+		e->path = xstrdup(p);
+	return 0;
+}
+
+int procfs_parse_maps(const char *text, struct map_entry **out, size_t *n_out)
+{
+	struct map_entry *maps = NULL;
+	size_t n = 0, cap = 0;
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len > 0 && len < 8192) {
+			char line[8192];
+			memcpy(line, p, len);
+			line[len] = '\0';
+			GROW(maps, cap, n + 1);
+			if (parse_map_line(line, &maps[n]) == 0)
+				n++;
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	*out = maps;
+	*n_out = n;
+	return 0;
+}
+
+void procfs_free_maps(struct map_entry *maps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(maps[i].path);
+	free(maps);
+}

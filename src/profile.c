@@ -1,0 +1,482 @@
+/*
+ * profile.c: the profile in memory, and its JSON form (Jansson).
+ *
+ * The writer emits the small members through Jansson and the samples, which
+ * may number millions, row by row, so writing never builds a tree as big as
+ * the profile. The reader validates every value it uses: a malformed or
+ * foreign file yields a one-line reason, never a crash.
+ */
+#include "profile.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syscalls.h"
+#include "util.h"
+
+void profile_init(struct profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->exit_status = -1;
+}
+
+void profile_release(struct profile *p)
+{
+	for (int i = 0; i < p->argc; i++)
+		free(p->argv[i]);
+	free(p->argv);
+	free(p->mode);
+	free(p->host);
+	free(p->kernel);
+	free(p->version);
+	for (size_t i = 0; i < p->n_threads; i++) {
+		for (size_t k = 0; k < p->threads[i].n_names; k++)
+			free(p->threads[i].names[k]);
+		free(p->threads[i].names);
+	}
+	free(p->threads);
+	for (size_t i = 0; i < p->n_frames; i++) {
+		free(p->frames[i].function);
+		free(p->frames[i].module);
+		free(p->frames[i].file);
+	}
+	free(p->frames);
+	for (size_t i = 0; i < p->n_stacks; i++)
+		free(p->stacks[i].frames);
+	free(p->stacks);
+	free(p->samples);
+	for (size_t i = 0; i < p->n_binaries; i++) {
+		free(p->binaries[i].path);
+		free(p->binaries[i].build_id);
+		free(p->binaries[i].producer);
+	}
+	free(p->binaries);
+	profile_init(p);
+}
+
+const struct profile_thread *profile_find_thread(const struct profile *p, int tid)
+{
+	for (size_t i = 0; i < p->n_threads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	return NULL;
+}
+
+const char *profile_thread_name(const struct profile_thread *t)
+{
+	return t && t->n_names ? t->names[t->n_names - 1] : "?";
+}
+
+/* ---- writing ---- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *metadata_json(const struct profile *p)
+{
+	json_t *argv = json_array();
+	for (int i = 0; i < p->argc; i++)
+		json_array_append_new(argv, json_string(p->argv[i]));
+	json_t *bins = json_array();
+	for (size_t i = 0; i < p->n_binaries; i++) {
+		const struct profile_binary *b = &p->binaries[i];
+		json_array_append_new(bins, json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:o}",
+						      "path", b->path, "build_id", str_or_null(b->build_id),
+						      "start", (json_int_t)b->start, "end", (json_int_t)b->end,
+						      "has_symbols", b->has_symbols, "has_debuginfo",
+						      b->has_debuginfo, "unoptimized", b->unoptimized,
+						      "producer", str_or_null(b->producer)));
+	}
+	json_t *m = json_pack("{s:o, s:i, s:s, s:I, s:I, s:i, s:s, s:s, s:i, s:s, s:o}", "command", argv,
+			      "pid", p->pid, "mode", p->mode ? p->mode : "attach", "start_unix_ns",
+			      (json_int_t)p->start_unix_ns, "duration_ns", (json_int_t)p->duration_ns,
+			      "frequency_hz", (int)p->frequency_hz, "host", p->host ? p->host : "",
+			      "kernel", p->kernel ? p->kernel : "", "cpus", p->cpus, "wallprof_version",
+			      p->version ? p->version : "", "binaries", bins);
+	if (p->exit_status >= 0)
+		json_object_set_new(m, "exit_status", json_integer(p->exit_status));
+	return m;
+}
+
+static json_t *threads_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_threads; i++) {
+		const struct profile_thread *t = &p->threads[i];
+		json_t *names = json_array();
+		for (size_t k = 0; k < t->n_names; k++)
+			json_array_append_new(names, json_string(t->names[k]));
+		json_array_append_new(a, json_pack("{s:i, s:o, s:I, s:I}", "tid", t->tid, "names", names,
+						   "first_seen_ns", (json_int_t)t->first_ns,
+						   "last_seen_ns", (json_int_t)t->last_ns));
+	}
+	return a;
+}
+
+static json_t *frames_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_frames; i++) {
+		const struct profile_frame *f = &p->frames[i];
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:i, s:b, s:I}", "function",
+						   f->function, "module", str_or_null(f->module), "file",
+						   str_or_null(f->file), "line", f->line, "inlined",
+						   f->inlined, "address", (json_int_t)f->address));
+	}
+	return a;
+}
+
+static json_t *stacks_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_stacks; i++) {
+		const struct profile_stack *s = &p->stacks[i];
+		json_t *fr = json_array();
+		for (uint32_t k = 0; k < s->n; k++)
+			json_array_append_new(fr, json_integer(s->frames[k]));
+		json_array_append_new(a, json_pack("{s:o, s:b}", "frames", fr, "truncated", s->truncated));
+	}
+	return a;
+}
+
+static json_t *stats_json(const struct profile_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ticks",
+			 (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed, "samples",
+			 (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
+			 (json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "late_stops",
+			 (json_int_t)s->late_stops, "stop_ns_p50", (json_int_t)s->stop_ns_p50,
+			 "stop_ns_p99", (json_int_t)s->stop_ns_p99, "stop_ns_max",
+			 (json_int_t)s->stop_ns_max, "unwind_errors", (json_int_t)s->unwind_errors,
+			 "eintr_risk", (json_int_t)s->eintr_risk, "threads_lost",
+			 (json_int_t)s->threads_lost);
+}
+
+static json_t *syscall_names_json(const struct profile *p)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < p->n_samples; i++) {
+		int nr = p->samples[i].syscall;
+		char key[16];
+		if (nr < 0)
+			continue;
+		snprintf(key, sizeof(key), "%d", nr);
+		if (!json_object_get(o, key))
+			json_object_set_new(o, key, json_string(syscall_name_or_number(nr)));
+	}
+	return o;
+}
+
+/* Write `,"key":value` (stealing value). */
+static int put_member(FILE *f, const char *key, json_t *value, bool first)
+{
+	if (!value)
+		return -1;
+	fprintf(f, "%s\"%s\":", first ? "" : ",\n", key);
+	int r = json_dumpf(value, f, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+	json_decref(value);
+	return r;
+}
+
+int profile_write_json(const struct profile *p, FILE *f)
+{
+	json_t *states = json_array();
+	for (int i = 0; i < ST__COUNT; i++)
+		json_array_append_new(states, json_string(state_name(i)));
+
+	fputs("{", f);
+	int r = 0;
+	r |= put_member(f, "format", json_string(PROFILE_FORMAT), true);
+	r |= put_member(f, "version", json_integer(PROFILE_VERSION), false);
+	r |= put_member(f, "metadata", metadata_json(p), false);
+	r |= put_member(f, "threads", threads_json(p), false);
+	r |= put_member(f, "frames", frames_json(p), false);
+	r |= put_member(f, "stacks", stacks_json(p), false);
+	r |= put_member(f, "states", states, false);
+	r |= put_member(f, "syscall_names", syscall_names_json(p), false);
+	r |= put_member(f, "sample_columns",
+			json_pack("[s,s,s,s,s]", "time_ns", "tid", "stack", "state", "syscall"), false);
+	fputs(",\n\"samples\":[", f);
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct profile_sample *s = &p->samples[i];
+		fprintf(f, "%s[%llu,%d,%u,%u,%d]", i ? ",\n" : "\n", (unsigned long long)s->t_ns,
+			(int)s->tid, (unsigned)s->stack, (unsigned)s->state, (int)s->syscall);
+	}
+	fputs("],\n", f);
+	r |= put_member(f, "stats", stats_json(&p->stats), true);
+	fputs("}\n", f);
+	if (r || ferror(f)) {
+		if (!errno)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- reading ---- */
+
+struct reader {
+	char *err;
+	size_t err_size;
+};
+
+static int fail(struct reader *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct reader *rd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rd->err, rd->err_size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool get_int(json_t *obj, const char *key, long long min, long long max, long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_integer(v))
+		return false;
+	long long x = json_integer_value(v);
+	if (x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+static char *get_str(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static int read_metadata(struct reader *rd, json_t *m, struct profile *p)
+{
+	if (!json_is_object(m))
+		return fail(rd, "metadata: not an object");
+	json_t *argv = json_object_get(m, "command");
+	if (json_is_array(argv)) {
+		size_t n = json_array_size(argv);
+		p->argv = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			json_t *a = json_array_get(argv, i);
+			p->argv[p->argc++] = xstrdup(json_is_string(a) ? json_string_value(a) : "?");
+		}
+	}
+	long long v;
+	p->pid = get_int(m, "pid", 0, INT32_MAX, &v) ? (int)v : 0;
+	p->start_unix_ns = get_int(m, "start_unix_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+	if (!get_int(m, "duration_ns", 0, INT64_MAX, &v))
+		return fail(rd, "metadata: missing duration_ns");
+	p->duration_ns = (uint64_t)v;
+	if (!get_int(m, "frequency_hz", 1, 1000000, &v))
+		return fail(rd, "metadata: missing or bad frequency_hz");
+	p->frequency_hz = (unsigned)v;
+	p->cpus = get_int(m, "cpus", 0, 1 << 20, &v) ? (int)v : 0;
+	p->exit_status = get_int(m, "exit_status", 0, 255, &v) ? (int)v : -1;
+	p->mode = get_str(m, "mode");
+	p->host = get_str(m, "host");
+	p->kernel = get_str(m, "kernel");
+	p->version = get_str(m, "wallprof_version");
+	json_t *bins = json_object_get(m, "binaries");
+	if (json_is_array(bins)) {
+		size_t n = json_array_size(bins);
+		p->binaries = xcalloc(n, sizeof(*p->binaries));
+		for (size_t i = 0; i < n; i++) {
+			json_t *b = json_array_get(bins, i);
+			if (!json_is_object(b) || !json_is_string(json_object_get(b, "path")))
+				return fail(rd, "metadata.binaries[%zu]: not a binary", i);
+			struct profile_binary *pb = &p->binaries[p->n_binaries++];
+			pb->path = get_str(b, "path");
+			pb->build_id = get_str(b, "build_id");
+			pb->producer = get_str(b, "producer");
+			pb->has_symbols = json_is_true(json_object_get(b, "has_symbols"));
+			pb->has_debuginfo = json_is_true(json_object_get(b, "has_debuginfo"));
+			pb->unoptimized = json_is_true(json_object_get(b, "unoptimized"));
+			pb->start = get_int(b, "start", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+			pb->end = get_int(b, "end", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		}
+	}
+	return 0;
+}
+
+static int read_threads(struct reader *rd, json_t *a, struct profile *p)
+{
+	if (!json_is_array(a))
+		return fail(rd, "threads: not an array");
+	size_t n = json_array_size(a);
+	p->threads = xcalloc(n, sizeof(*p->threads));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(a, i);
+		struct profile_thread *t = &p->threads[i];
+		long long v;
+		if (!json_is_object(o) || !get_int(o, "tid", 1, INT32_MAX, &v))
+			return fail(rd, "threads[%zu]: missing tid", i);
+		t->tid = (int)v;
+		t->first_ns = get_int(o, "first_seen_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		t->last_ns = get_int(o, "last_seen_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		json_t *names = json_object_get(o, "names");
+		size_t k;
+		json_t *nm;
+		if (json_is_array(names)) {
+			t->names = xcalloc(json_array_size(names) + 1, sizeof(char *));
+			json_array_foreach (names, k, nm)
+				if (json_is_string(nm))
+					t->names[t->n_names++] = xstrdup(json_string_value(nm));
+		}
+		p->n_threads++;
+	}
+	return 0;
+}
+
+static int read_frames(struct reader *rd, json_t *a, struct profile *p)
+{
+	if (!json_is_array(a))
+		return fail(rd, "frames: not an array");
+	size_t n = json_array_size(a);
+	p->frames = xcalloc(n, sizeof(*p->frames));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(a, i);
+		if (!json_is_object(o) || !json_is_string(json_object_get(o, "function")))
+			return fail(rd, "frames[%zu]: missing function", i);
+		struct profile_frame *f = &p->frames[i];
+		long long v;
+		f->function = get_str(o, "function");
+		f->module = get_str(o, "module");
+		f->file = get_str(o, "file");
+		f->line = get_int(o, "line", 0, INT32_MAX, &v) ? (int)v : 0;
+		f->inlined = json_is_true(json_object_get(o, "inlined"));
+		f->address = get_int(o, "address", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		p->n_frames++;
+	}
+	return 0;
+}
+
+static int read_stacks(struct reader *rd, json_t *a, struct profile *p)
+{
+	if (!json_is_array(a))
+		return fail(rd, "stacks: not an array");
+	size_t n = json_array_size(a);
+	p->stacks = xcalloc(n, sizeof(*p->stacks));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(a, i);
+		json_t *fr = json_object_get(o, "frames");
+		if (!json_is_array(fr))
+			return fail(rd, "stacks[%zu]: missing frames", i);
+		struct profile_stack *s = &p->stacks[i];
+		p->n_stacks++;
+		s->n = (uint32_t)json_array_size(fr);
+		s->frames = xcalloc(s->n, sizeof(*s->frames));
+		s->truncated = json_is_true(json_object_get(o, "truncated"));
+		for (uint32_t k = 0; k < s->n; k++) {
+			json_t *v = json_array_get(fr, k);
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    (size_t)json_integer_value(v) >= p->n_frames)
+				return fail(rd, "stacks[%zu]: frame out of range", i);
+			s->frames[k] = (uint32_t)json_integer_value(v);
+		}
+	}
+	return 0;
+}
+
+static int read_samples(struct reader *rd, json_t *a, json_t *states, struct profile *p)
+{
+	int state_map[64];
+	size_t n_states = 0;
+	if (!json_is_array(states) || json_array_size(states) > ARRAY_SIZE(state_map))
+		return fail(rd, "states: not an array of state names");
+	for (size_t i = 0; i < json_array_size(states); i++) {
+		json_t *s = json_array_get(states, i);
+		int st = json_is_string(s) ? state_from_name(json_string_value(s)) : -1;
+		state_map[n_states++] = st < 0 ? ST_OTHER : st;
+	}
+	if (!json_is_array(a))
+		return fail(rd, "samples: not an array");
+	size_t n = json_array_size(a);
+	p->samples = xcalloc(n, sizeof(*p->samples));
+	p->cap_samples = n;
+	for (size_t i = 0; i < n; i++) {
+		json_t *row = json_array_get(a, i);
+		json_t *c[5];
+		if (!json_is_array(row) || json_array_size(row) != 5)
+			return fail(rd, "samples[%zu]: not a 5-column row", i);
+		for (int k = 0; k < 5; k++) {
+			c[k] = json_array_get(row, (size_t)k);
+			if (!json_is_integer(c[k]))
+				return fail(rd, "samples[%zu]: column %d is not an integer", i, k);
+		}
+		long long t = json_integer_value(c[0]), tid = json_integer_value(c[1]),
+			  stack = json_integer_value(c[2]), st = json_integer_value(c[3]),
+			  nr = json_integer_value(c[4]);
+		if (t < 0 || tid <= 0 || tid > INT32_MAX)
+			return fail(rd, "samples[%zu]: bad time or tid", i);
+		if (stack < 0 || (size_t)stack >= p->n_stacks)
+			return fail(rd, "samples[%zu]: stack %lld out of range", i, stack);
+		if (st < 0 || (size_t)st >= n_states)
+			return fail(rd, "samples[%zu]: state %lld out of range", i, st);
+		if (nr < -1 || nr > 4096)
+			return fail(rd, "samples[%zu]: bad syscall %lld", i, nr);
+		p->samples[i] = (struct profile_sample){(uint64_t)t, (int32_t)tid, (uint32_t)stack,
+							(uint8_t)state_map[st], (int16_t)nr};
+		p->n_samples++;
+	}
+	return 0;
+}
+
+static void read_stats(json_t *o, struct profile_stats *s)
+{
+	long long v;
+#define STAT(name) s->name = get_int(o, #name, 0, INT64_MAX, &v) ? (uint64_t)v : 0
+	STAT(ticks);
+	STAT(ticks_missed);
+	STAT(samples);
+	STAT(stops);
+	STAT(reused);
+	STAT(nostop);
+	STAT(late_stops);
+	STAT(stop_ns_p50);
+	STAT(stop_ns_p99);
+	STAT(stop_ns_max);
+	STAT(unwind_errors);
+	STAT(eintr_risk);
+	STAT(threads_lost);
+#undef STAT
+}
+
+int profile_read_json(const char *path, struct profile *p, char *err, size_t err_size)
+{
+	struct reader rd = {err, err_size};
+	profile_init(p);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (jerr.line <= 0)
+			return fail(&rd, "%s", jerr.text);
+		return fail(&rd, "not valid JSON (line %d: %s)", jerr.line, jerr.text);
+	}
+	int r = -1;
+	json_t *fmt = json_object_get(root, "format");
+	long long version;
+	if (!json_is_object(root) || !json_is_string(fmt) || strcmp(json_string_value(fmt), PROFILE_FORMAT)) {
+		fail(&rd, "not a wallprof profile");
+	} else if (!get_int(root, "version", 1, INT32_MAX, &version)) {
+		fail(&rd, "profile has no version");
+	} else if (version > PROFILE_VERSION) {
+		fail(&rd, "profile version %lld is newer than this wallprof reads (%d)", version,
+		     PROFILE_VERSION);
+	} else if (!read_metadata(&rd, json_object_get(root, "metadata"), p) &&
+		   !read_threads(&rd, json_object_get(root, "threads"), p) &&
+		   !read_frames(&rd, json_object_get(root, "frames"), p) &&
+		   !read_stacks(&rd, json_object_get(root, "stacks"), p) &&
+		   !read_samples(&rd, json_object_get(root, "samples"), json_object_get(root, "states"), p)) {
+		read_stats(json_object_get(root, "stats"), &p->stats);
+		r = 0;
+	}
+	json_decref(root);
+	if (r < 0)
+		profile_release(p);
+	return r;
+}

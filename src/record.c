@@ -1,0 +1,461 @@
+/*
+ * record.c: `wallprof record`. The main thread parses options and, once the
+ * tracer thread has finished, symbolizes and writes the profile. The tracer
+ * thread attaches or launches, runs the event loop (ptrace events through
+ * SIGCHLD, ticks through a timerfd, Ctrl-C/SIGTERM/SIGHUP through a
+ * signalfd) and exits, which detaches the kernel from every tracee without
+ * stopping any of them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "profile.h"
+#include "recorder.h"
+#include "sampler.h"
+#include "tracer.h"
+#include "util.h"
+#include "views.h"
+
+struct record_opts {
+	unsigned frequency_hz;
+	double duration_s; /* 0: until the target exits or Ctrl-C */
+	const char *output;
+	const struct view *view;
+	pid_t pid;
+	char **argv;
+	bool quiet;
+};
+
+struct session {
+	struct record_opts opts;
+	struct tracer tr;
+	struct recorder rec;
+	sigset_t orig_mask;
+	int result;        /* exit code if the session failed to start */
+	bool started;
+	int stop_signals;  /* Ctrl-C, SIGTERM, SIGHUP received */
+	mono_ns duration_ns;
+	uint64_t start_unix_ns;
+	mono_ns end;
+	int exit_status_at_end; /* the command's, if it exited while recording; else -1 */
+	sem_t recorded; /* posted by the tracer thread when recording ends */
+};
+
+static const char record_usage[] =
+	"usage: wallprof record [options] (-p PID | -- COMMAND [ARGS...])\n"
+	"\n"
+	"Sample every thread of a process, whatever its state (on CPU, runnable,\n"
+	"blocked in a syscall, waiting for a lock, sleeping, in disk wait), and\n"
+	"write a profile.\n"
+	"\n"
+	"  -p, --pid PID          attach to a running process (all its threads)\n"
+	"  -F, --frequency HZ     samples per second and thread (default 99, 1-10000)\n"
+	"  -d, --duration SECS    stop after SECS seconds (default: until exit or Ctrl-C)\n"
+	"  -o, --output FILE      where to write (default wallprof-COMM-PID.json)\n"
+	"      --format FMT       json or folded (default: from FILE's extension,\n"
+	"                         .json or .folded/.txt; otherwise json)\n"
+	"  -q, --quiet            no status line\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Ctrl-C, SIGTERM or SIGHUP end recording and the profile is written. An\n"
+	"attached process is detached and goes on untouched. A launched command\n"
+	"keeps running (it gets the terminal's Ctrl-C itself) and wallprof waits\n"
+	"for it; a second Ctrl-C writes the profile at once and ends the command\n"
+	"with wallprof.\n"
+	"\n"
+	"Exit status: a launched command's own status (128+N if killed by signal\n"
+	"N); 0 after attaching; 2 if recording failed; 64 for a bad command line;\n"
+	"126/127 if COMMAND cannot be run or is not found.\n";
+
+static int parse_record_opts(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{"pid", required_argument, NULL, 'p'},	 {"frequency", required_argument, NULL, 'F'},
+		{"duration", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},	 {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},		 {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	o->frequency_hz = 99;
+	const char *format = NULL;
+	uint64_t v;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!parse_uint(optarg, 1, INT32_MAX, &v))
+				return error("invalid PID '%s'", optarg);
+			o->pid = (pid_t)v;
+			break;
+		case 'F':
+			if (!parse_uint(optarg, 1, 10000, &v))
+				return error("invalid frequency '%s': expected 1 to 10000 Hz", optarg);
+			o->frequency_hz = (unsigned)v;
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, &o->duration_s))
+				return error("invalid duration '%s': expected a positive number of seconds", optarg);
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			fputs(record_usage, stdout);
+			exit(EXIT_OK);
+		default:
+			if (optopt)
+				return error("record: option '-%c' %s", optopt,
+					     strchr("pFdo", optopt) ? "needs a value" : "is unknown");
+			return error("record: unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->argv = argv + optind;
+	if (!o->pid == !o->argv)
+		return error("record: give either -p PID or -- COMMAND");
+	if (format) {
+		if (!(o->view = view_by_name(format)))
+			return error("unknown format '%s' (known: %s)", format, view_names());
+	} else if (o->output) {
+		o->view = view_by_path(o->output);
+		if (!o->view)
+			o->view = &view_json;
+	} else {
+		o->view = &view_json;
+	}
+	return 0;
+}
+
+/* ---- the tracer thread ---- */
+
+static void status_line(struct session *s, mono_ns now, bool final)
+{
+	static bool shown;
+	if (s->opts.quiet || !isatty(2))
+		return;
+	if (final) {
+		if (shown && write(2, "\r\033[K", 4) < 0) {
+			/* ignore */
+		}
+		return;
+	}
+	char buf[160];
+	const struct profile_stats *st = &s->rec.stats;
+	int n = snprintf(buf, sizeof(buf), "\r\033[Kwallprof: %.1f s, %llu samples, %zu threads",
+			 (double)(now - s->tr.start) / 1e9, (unsigned long long)st->samples,
+			 s->tr.n_threads);
+	if (st->ticks_missed)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", ticks missed: %llu",
+			      (unsigned long long)st->ticks_missed);
+	if (write(2, buf, (size_t)n) < 0) {
+		/* ignore */
+	}
+	shown = true;
+}
+
+static int make_timer(unsigned hz)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	uint64_t ns = NS_PER_SEC / hz;
+	struct itimerspec its = {
+		.it_interval = {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)},
+		.it_value = {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)},
+	};
+	timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+/* Returns true when a stop signal arrived. */
+static bool read_signals(struct session *s, int sfd)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo != SIGCHLD) {
+			s->stop_signals++;
+			stop = true;
+		}
+	}
+	return stop;
+}
+
+static void event_loop(struct session *s, int sfd)
+{
+	struct tracer *tr = &s->tr;
+	int tfd = make_timer(s->opts.frequency_hz);
+	if (tfd < 0) {
+		error_errno("cannot create a timer");
+		return;
+	}
+	mono_ns last_status = 0;
+	struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+	while (!tr->target_exited && !s->stop_signals) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents)
+			read_signals(s, sfd);
+		tracer_drain(tr);
+		if (pfd[1].revents) {
+			uint64_t expirations = 0;
+			if (read(tfd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations) &&
+			    expirations) {
+				s->rec.stats.ticks += expirations;
+				s->rec.stats.ticks_missed += expirations - 1;
+				if (!tr->target_exited)
+					sampler_tick(tr);
+				tracer_drain(tr);
+			}
+			mono_ns now = mono_now();
+			if (s->duration_ns && now - tr->start >= s->duration_ns)
+				break;
+			if (now - last_status >= 250 * 1000 * 1000ULL) {
+				status_line(s, now, false);
+				last_status = now;
+			}
+		}
+	}
+	close(tfd);
+	status_line(s, 0, true);
+}
+
+/*
+ * Launch mode after recording ended: the profile is being written by the
+ * main thread while this thread keeps the command running (re-injecting its
+ * signals) until it exits. A further stop signal ends wallprof, and with
+ * it (PTRACE_O_EXITKILL) the command.
+ */
+static void wait_for_command(struct session *s, int sfd)
+{
+	struct tracer *tr = &s->tr;
+	int seen = s->stop_signals;
+	struct pollfd pfd = {sfd, POLLIN, 0};
+	while (!tr->target_exited) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd.revents && read_signals(s, sfd) && s->stop_signals > seen)
+			break;
+		tracer_drain(tr);
+	}
+}
+static void *tracer_main(void *arg)
+{
+	struct session *s = arg;
+	struct tracer *tr = &s->tr;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		error_errno("cannot create a signalfd");
+		s->result = EXIT_FAILURE_;
+		sem_post(&s->recorded);
+		return NULL;
+	}
+	if (s->opts.argv) {
+		int r = tracer_launch(tr, s->opts.argv, &s->orig_mask);
+		if (r) {
+			s->result = r;
+			close(sfd);
+			sem_post(&s->recorded);
+			return NULL;
+		}
+	} else if (tracer_attach(tr, s->opts.pid) < 0) {
+		s->result = EXIT_FAILURE_;
+		close(sfd);
+		sem_post(&s->recorded);
+		return NULL;
+	}
+	s->started = true;
+	s->start_unix_ns = realtime_ns();
+	tr->start = mono_now();
+	event_loop(s, sfd);
+	s->end = mono_now();
+	/* From here on nothing is sampled and the recording is the main
+	 * thread's: stops are no longer taken, exec resets nothing. */
+	tr->passive = true;
+	s->exit_status_at_end = tr->launched && tr->target_exited ? tr->exit_status : -1;
+	sem_post(&s->recorded);
+	if (tr->launched) {
+		if (!tr->target_exited && !s->opts.quiet)
+			warning("recording ended; waiting for the command (pid %d) to exit; "
+				"Ctrl-C again ends it", (int)tr->pid);
+		wait_for_command(s, sfd);
+	}
+	close(sfd);
+	/* Returning ends this thread, and the kernel detaches what it traced. */
+	return NULL;
+}
+
+/* ---- metadata and output ---- */
+
+static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
+{
+	struct tracer *tr = &s->tr;
+	if (s->opts.argv) {
+		for (char **a = s->opts.argv; *a; a++)
+			p->argc++;
+		p->argv = xcalloc((size_t)p->argc + 1, sizeof(char *));
+		for (int i = 0; i < p->argc; i++)
+			p->argv[i] = xstrdup(s->opts.argv[i]);
+	} else {
+		char path[64];
+		size_t len = 0;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->pid);
+		char *text = read_small_file(path, 1 << 20, &len);
+		size_t cap = 0;
+		for (size_t i = 0; text && i < len; i += strlen(text + i) + 1) {
+			GROW(p->argv, cap, (size_t)p->argc + 2);
+			p->argv[p->argc++] = xstrdup(text + i);
+		}
+		free(text);
+	}
+	p->pid = tr->pid;
+	p->mode = xstrdup(tr->launched ? "launch" : "attach");
+	p->start_unix_ns = s->start_unix_ns;
+	p->duration_ns = end - tr->start;
+	p->frequency_hz = s->opts.frequency_hz;
+	struct utsname u;
+	if (uname(&u) == 0) {
+		p->host = xstrdup(u.nodename);
+		p->kernel = xstrdup(u.release);
+	}
+	p->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	p->version = xstrdup(WALLPROF_VERSION);
+	p->exit_status = s->exit_status_at_end;
+}
+
+static char *default_output(struct session *s, const struct profile *p)
+{
+	const char *comm = "target";
+	for (size_t i = 0; i < p->n_threads; i++)
+		if (p->threads[i].tid == s->tr.pid && p->threads[i].n_names)
+			comm = p->threads[i].names[0];
+	if (!strcmp(comm, "target") && p->argc)
+		comm = base_name(p->argv[0]);
+	char *name = xasprintf("wallprof-%s-%d%s", comm, (int)s->tr.pid, s->opts.view->exts[0]);
+	for (char *c = name; *c; c++)
+		if (*c == '/' || *c == ' ')
+			*c = '_';
+	return name;
+}
+
+static int write_output(struct session *s, struct profile *p, FILE *early)
+{
+	char *path = s->opts.output ? xstrdup(s->opts.output) : default_output(s, p);
+	FILE *f = early ? early : fopen(path, "w");
+	if (!f) {
+		error_errno("cannot write '%s'", path);
+		free(path);
+		return -1;
+	}
+	int r = s->opts.view->write(p, f);
+	if (fclose(f) != 0)
+		r = -1;
+	if (r < 0)
+		error_errno("cannot write '%s'", path);
+	else if (!s->opts.quiet)
+		fprintf(stderr, "wallprof: wrote %zu samples of %zu threads (%.1f s) to %s\n", p->n_samples,
+			p->n_threads, (double)p->duration_ns / 1e9, path);
+	free(path);
+	return r;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	if (parse_record_opts(argc, argv, &s->opts) < 0) {
+		hint("see 'wallprof record --help'");
+		free(s);
+		return EXIT_USAGE;
+	}
+	s->duration_ns = (mono_ns)(s->opts.duration_s * 1e9);
+
+	/* Fail on an unwritable output before touching the target. */
+	FILE *out = NULL;
+	if (s->opts.output && !(out = fopen(s->opts.output, "w"))) {
+		error_errno("cannot write '%s'", s->opts.output);
+		free(s);
+		return EXIT_FAILURE_;
+	}
+	if (!s->opts.output && access(".", W_OK) < 0) {
+		error_errno("cannot write a profile in the current directory");
+		hint("give a writable path with -o FILE");
+		free(s);
+		return EXIT_FAILURE_;
+	}
+
+	recorder_init(&s->rec);
+	tracer_init(&s->tr, &s->rec);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &s->orig_mask);
+
+	sem_init(&s->recorded, 0, 0);
+	pthread_t th;
+	if (pthread_create(&th, NULL, tracer_main, s) != 0)
+		die(EXIT_FAILURE_, "cannot start the tracer thread");
+	while (sem_wait(&s->recorded) < 0 && errno == EINTR)
+		;
+	bool joined = false;
+	if (!s->started || !s->tr.launched) {
+		/* Attach mode: the tracer thread is about to exit, which
+		 * detaches; wait for that, then let a further Ctrl-C end
+		 * wallprof at once while it writes. */
+		pthread_join(th, NULL);
+		joined = true;
+		pthread_sigmask(SIG_SETMASK, &s->orig_mask, NULL);
+	}
+
+	int code = s->result;
+	if (s->started) {
+		struct profile p;
+		profile_init(&p);
+		fill_metadata(s, &p, s->end);
+		recorder_finish(&s->rec, &s->tr.as, &p);
+		code = write_output(s, &p, out) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+		out = NULL;
+		profile_release(&p);
+	}
+	if (!joined)
+		pthread_join(th, NULL); /* launch mode: until the command exits */
+	if (s->started && code == EXIT_OK && s->tr.launched)
+		code = s->tr.target_exited ? s->tr.exit_status : 128 + SIGINT;
+	if (out) {
+		fclose(out);
+		unlink(s->opts.output);
+	}
+	tracer_release(&s->tr);
+	recorder_release(&s->rec);
+	free(s);
+	return code;
+}

@@ -1,0 +1,220 @@
+/*
+ * sampler.c: the sampling round. See sampler.h for the three ways a thread
+ * is sampled; this file decides which one applies.
+ */
+#include "sampler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long one stop may take before we move on and take it late. */
+#define STOP_TIMEOUT_NS (20 * 1000 * 1000ULL)
+
+struct observation {
+	struct task_stat st;
+	struct schedstat ss;
+	struct syscall_state sc;
+	uint8_t state;
+	int16_t syscall;
+};
+
+static bool same_syscall(const struct syscall_state *a, const struct syscall_state *b)
+{
+	return a->running == b->running && a->nr == b->nr && a->sp == b->sp && a->pc == b->pc &&
+	       !memcmp(a->args, b->args, sizeof(a->args));
+}
+
+static bool read_schedstat(struct thread *t, struct schedstat *ss)
+{
+	char buf[128];
+	return pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0 && procfs_parse_schedstat(buf, ss) == 0;
+}
+
+static enum sample_state classify(const struct thread *t, const struct observation *o)
+{
+	switch (o->st.state) {
+	case 'R': {
+		/* Running or runnable: whichever it did more of since the
+		 * last sample (schedstat: on-CPU vs runqueue time). */
+		if (!t->have_last)
+			return ST_ONCPU;
+		uint64_t ran = o->ss.run_ns - t->last_ss.run_ns;
+		uint64_t waited = o->ss.wait_ns - t->last_ss.wait_ns;
+		return waited > ran ? ST_RUNNABLE : ST_ONCPU;
+	}
+	case 'D':
+		return ST_DISK;
+	case 'S':
+		return o->sc.nr >= 0 ? syscall_wait_state(o->sc.nr, o->sc.args) : ST_OTHER;
+	case 'T':
+	case 't':
+		return ST_STOPPED;
+	default:
+		return ST_OTHER;
+	}
+}
+
+static bool observe(struct tracer *tr, struct thread *t, struct observation *o)
+{
+	char buf[1024];
+	if (t->fd_stat < 0 && !thread_open_proc(tr, t))
+		return false;
+	if (pread_text(t->fd_stat, buf, sizeof(buf)) <= 0 || procfs_parse_stat(buf, &o->st) < 0)
+		return false;
+	if (!read_schedstat(t, &o->ss))
+		memset(&o->ss, 0, sizeof(o->ss));
+	memset(&o->sc, 0, sizeof(o->sc));
+	o->sc.running = true;
+	o->sc.nr = -1;
+	/* Reading /proc/TID/syscall of a running thread waits for it to
+	 * leave the CPU; it tells nothing then anyway. */
+	if (o->st.state != 'R') {
+		if (pread_text(t->fd_syscall, buf, sizeof(buf)) <= 0 || procfs_parse_syscall(buf, &o->sc) < 0) {
+			o->sc.running = true;
+			o->sc.nr = -1;
+		}
+	}
+	o->state = (uint8_t)classify(t, o);
+	o->syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr : -1;
+	return true;
+}
+
+/* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? */
+static bool stop_is_safe(struct tracer *tr, const struct observation *o)
+{
+	bool fd_check;
+	if (o->st.state != 'S' || o->sc.nr < 0 || !syscall_restarts_after_interrupt(o->sc.nr, &fd_check))
+		return false;
+	if (!fd_check)
+		return true;
+	/* read/write restart on pipes and files; on sockets a timeout
+	 * (SO_RCVTIMEO) turns the restart into EINTR. */
+	char path[64], link[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)tr->pid, (unsigned long long)o->sc.args[0]);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strncmp(link, "socket:", 7) != 0;
+}
+
+/*
+ * Sample a blocked thread without stopping it. Returns true if a sample
+ * was recorded; false if the unwind was not complete and a stop may do
+ * better (the caller decides whether one is allowed).
+ */
+static bool sample_nostop(struct tracer *tr, struct thread *t, struct observation *o, bool may_stop,
+			  mono_ns now)
+{
+	struct user_regs_struct regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.rsp = o->sc.sp;
+	regs.rip = o->sc.pc;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (stack_copy_read(t->tid, o->sc.sp, tr->stack) < 0)
+			break;
+		/* Consistent only if the thread did not run during the copy. */
+		struct schedstat after;
+		if (!read_schedstat(t, &after) || after.run_ns != o->ss.run_ns || after.slices != o->ss.slices) {
+			if (may_stop)
+				return false;
+			/* Woken meanwhile: look again, it may be blocked anew. */
+			if (!observe(tr, t, o) || o->sc.running || o->sc.nr < 0)
+				break;
+			regs.rsp = o->sc.sp;
+			regs.rip = o->sc.pc;
+			continue;
+		}
+		struct unwind_result res;
+		unwinder_unwind(tr->uw, &regs, false, tr->stack, &res);
+		if (res.truncated && may_stop)
+			return false;
+		uint32_t id = stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
+		tracer_record_snapshot_id(tr, t, id, o->state, o->syscall, now);
+		tr->rec->stats.nostop++;
+		return true;
+	}
+	/* Nothing better is possible without a stop we may not take: record
+	 * the pc alone, marked truncated. */
+	uint64_t pc = o->sc.pc;
+	uint32_t id = stack_intern(&tr->rec->stacks, &pc, 1, true);
+	tracer_record_snapshot_id(tr, t, id, o->state, o->syscall, now);
+	return true;
+}
+
+struct pending_stop {
+	pid_t tid;
+	uint8_t state;
+	int16_t syscall;
+	bool was_blocked;
+};
+
+static bool sample_thread(struct tracer *tr, struct thread *t, struct pending_stop *stop)
+{
+	if (t->want_stop)
+		return false; /* a late stop is still on its way */
+	struct observation o;
+	if (!observe(tr, t, &o)) {
+		tr->rec->stats.threads_lost++;
+		return false;
+	}
+	if (o.st.state == 'Z' || o.st.state == 'X' || o.st.state == 'x')
+		return false;
+	mono_ns now = mono_now();
+	if (strcmp(t->comm, o.st.comm)) {
+		snprintf(t->comm, sizeof(t->comm), "%s", o.st.comm);
+		if (t->info != UINT32_MAX)
+			recorder_thread_rename(tr->rec, t->info, t->comm);
+	}
+
+	bool unchanged = t->have_last && o.ss.run_ns == t->last_ss.run_ns &&
+			 o.ss.slices == t->last_ss.slices && same_syscall(&o.sc, &t->last_sc);
+	struct schedstat prev = t->last_ss;
+	t->last_ss = o.ss;
+	t->last_sc = o.sc;
+	if (unchanged) {
+		tracer_record_snapshot_id(tr, t, t->last_stack, o.state, o.syscall, now);
+		tr->rec->stats.reused++;
+		return false;
+	}
+	if (o.st.state != 'R' && !o.sc.running) {
+		bool may_stop = stop_is_safe(tr, &o);
+		if (sample_nostop(tr, t, &o, may_stop, now))
+			return false;
+		*stop = (struct pending_stop){t->tid, o.state, o.syscall, true};
+		t->last_ss = prev; /* the stop re-baselines it */
+		return true;
+	}
+	if (o.st.state == 'R') {
+		*stop = (struct pending_stop){t->tid, o.state, -1, false};
+		return true;
+	}
+	/* Stopped by job control, or a state without syscall information:
+	 * keep the last stack if there is one, never stop it. */
+	if (t->have_last) {
+		tracer_record_snapshot_id(tr, t, t->last_stack, o.state, o.syscall, now);
+		tr->rec->stats.reused++;
+	}
+	return false;
+}
+
+void sampler_tick(struct tracer *tr)
+{
+	static struct pending_stop *stops;
+	static size_t cap;
+	size_t n = 0;
+	GROW(stops, cap, tr->n_threads + 1);
+	/* Observe everyone first, then stop those that need it one by one:
+	 * each stop lasts only for its own thread's snapshot. */
+	for (size_t i = 0; i < tr->n_threads; i++)
+		if (sample_thread(tr, tr->threads[i], &stops[n]))
+			n++;
+	for (size_t i = 0; i < n; i++) {
+		struct thread *t = tracer_find(tr, stops[i].tid);
+		if (t && !t->want_stop)
+			tracer_stop_and_sample(tr, t, stops[i].state, stops[i].syscall, STOP_TIMEOUT_NS,
+					       stops[i].was_blocked);
+	}
+}

@@ -1,0 +1,483 @@
+/*
+ * tracer.c: seizing and launching, the thread table, ptrace stop handling,
+ * and the short stop that takes a snapshot. See tracer.h.
+ *
+ * Stop handling follows ptrace(2) for PTRACE_SEIZE'd tracees:
+ *  - signal-delivery stops re-inject their signal;
+ *  - PTRACE_EVENT_STOP with SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU is a group-stop
+ *    and is resumed with PTRACE_LISTEN, so the user's Ctrl-Z still holds;
+ *  - any stop satisfies a pending PTRACE_INTERRUPT: if we asked for a
+ *    stop, whatever stop comes first is the one we sample at;
+ *  - stops of unknown tids are new threads whose first stop overtook their
+ *    parent's clone event.
+ */
+#include "tracer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define INFO_NONE UINT32_MAX
+
+void tracer_init(struct tracer *tr, struct recorder *rec)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->rec = rec;
+	tr->stack = xmalloc(sizeof(*tr->stack));
+	tr->exit_status = -1;
+	tr->start = mono_now();
+}
+
+static void thread_close_proc(struct thread *t)
+{
+	if (t->fd_stat >= 0)
+		close(t->fd_stat);
+	if (t->fd_schedstat >= 0)
+		close(t->fd_schedstat);
+	if (t->fd_syscall >= 0)
+		close(t->fd_syscall);
+	t->fd_stat = t->fd_schedstat = t->fd_syscall = -1;
+}
+
+void tracer_release(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		thread_close_proc(tr->threads[i]);
+		free(tr->threads[i]);
+	}
+	free(tr->threads);
+	unwinder_free(tr->uw);
+	addrspace_release(&tr->as);
+	free(tr->stack);
+	memset(tr, 0, sizeof(*tr));
+}
+
+struct thread *tracer_find(struct tracer *tr, pid_t tid)
+{
+	for (struct thread *t = tr->buckets[(unsigned)tid % THREAD_BUCKETS]; t; t = t->hash_next)
+		if (t->tid == tid)
+			return t;
+	return NULL;
+}
+
+static void hash_insert(struct tracer *tr, struct thread *t)
+{
+	struct thread **b = &tr->buckets[(unsigned)t->tid % THREAD_BUCKETS];
+	t->hash_next = *b;
+	*b = t;
+}
+
+static void hash_remove(struct tracer *tr, struct thread *t)
+{
+	struct thread **p = &tr->buckets[(unsigned)t->tid % THREAD_BUCKETS];
+	while (*p && *p != t)
+		p = &(*p)->hash_next;
+	if (*p)
+		*p = t->hash_next;
+}
+
+static struct thread *thread_add(struct tracer *tr, pid_t tid)
+{
+	struct thread *t = xcalloc(1, sizeof(*t));
+	t->tid = tid;
+	t->fd_stat = t->fd_schedstat = t->fd_syscall = -1;
+	t->info = INFO_NONE;
+	GROW(tr->threads, tr->cap_threads, tr->n_threads + 1);
+	t->index = tr->n_threads;
+	tr->threads[tr->n_threads++] = t;
+	hash_insert(tr, t);
+	return t;
+}
+
+static void thread_remove(struct tracer *tr, struct thread *t)
+{
+	hash_remove(tr, t);
+	struct thread *last = tr->threads[--tr->n_threads];
+	tr->threads[t->index] = last;
+	last->index = t->index;
+	thread_close_proc(t);
+	free(t);
+}
+
+bool thread_open_proc(struct tracer *tr, struct thread *t)
+{
+	char path[96];
+	int n = snprintf(path, sizeof(path), "/proc/%d/task/%d/", (int)tr->pid, (int)t->tid);
+	strcpy(path + n, "stat");
+	t->fd_stat = open(path, O_RDONLY | O_CLOEXEC);
+	strcpy(path + n, "schedstat");
+	t->fd_schedstat = open(path, O_RDONLY | O_CLOEXEC);
+	strcpy(path + n, "syscall");
+	t->fd_syscall = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->fd_stat < 0 || t->fd_schedstat < 0 || t->fd_syscall < 0) {
+		thread_close_proc(t);
+		return false;
+	}
+	return true;
+}
+
+static void setup_addrspace(struct tracer *tr)
+{
+	addrspace_reset(&tr->as, tr->pid);
+	addrspace_refresh(&tr->as);
+	if (!tr->uw)
+		tr->uw = unwinder_new(&tr->as);
+	unwinder_flush(tr->uw);
+}
+
+/* ---- attach ---- */
+
+static pid_t tracer_pid_of(pid_t pid)
+{
+	char path[64], *text, *p;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(text = read_small_file(path, 1 << 16, NULL)))
+		return 0;
+	pid_t tp = 0;
+	if ((p = strstr(text, "\nTracerPid:")))
+		tp = (pid_t)atoi(p + 11);
+	free(text);
+	return tp;
+}
+
+static int attach_error(pid_t pid, int err)
+{
+	if (err == ESRCH)
+		return error("cannot attach to process %d: no such process", (int)pid);
+	errno = err;
+	error_errno("cannot attach to process %d", (int)pid);
+	pid_t tp = tracer_pid_of(pid);
+	if (tp > 0)
+		hint("process %d is already traced by process %d; only one tracer at a time", (int)pid, (int)tp);
+	else if (err == EPERM)
+		hint("run as the same user or with CAP_SYS_PTRACE, and check /proc/sys/kernel/yama/ptrace_scope");
+	return -1;
+}
+
+int tracer_attach(struct tracer *tr, pid_t pid)
+{
+	if (pid == getpid())
+		return error("cannot profile wallprof itself");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (access(path, F_OK) < 0)
+		return error("cannot attach to process %d: no such process", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	char exe[8];
+	if (readlink(path, exe, sizeof(exe)) < 0 && errno == ENOENT)
+		return error("cannot attach to process %d: it is a kernel thread or a zombie", (int)pid);
+
+	tr->pid = pid;
+	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+	int seized = 0, first_err = 0;
+	/* Threads may be born from threads not yet seized: re-scan until a
+	 * pass finds nothing new. */
+	for (int pass = 0;; pass++) {
+		pid_t *tids;
+		size_t n;
+		if (procfs_list_tasks(pid, &tids, &n) < 0)
+			break;
+		int added = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (tracer_find(tr, tids[i]))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tids[i], 0, opts) == 0) {
+				thread_add(tr, tids[i]);
+				added++;
+				seized++;
+			} else if (!first_err && errno != ESRCH) {
+				/* EPERM is normal for exiting threads and a
+				 * zombie leader; it matters only if nothing
+				 * at all can be seized. */
+				first_err = errno;
+			}
+		}
+		free(tids);
+		if (!added || pass > 1000)
+			break;
+	}
+	if (!seized)
+		return attach_error(pid, first_err ? first_err : ESRCH);
+	setup_addrspace(tr);
+	return 0;
+}
+
+/* ---- launch ---- */
+
+static bool exec_seen;
+
+int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_mask)
+{
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return error_errno("cannot create a pipe"), EXIT_FAILURE_;
+	pid_t pid = fork();
+	if (pid < 0)
+		return error_errno("cannot fork"), EXIT_FAILURE_;
+	if (pid == 0) {
+		close(errpipe[0]);
+		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		/* Wait here until the parent has seized us (FACTS.md recipe). */
+		raise(SIGSTOP);
+		execvp(argv[0], argv);
+		int e = errno;
+		if (write(errpipe[1], &e, sizeof(e)) < 0) {
+			/* the parent reports the exit status alone */
+		}
+		_exit(EXIT_NOTFOUND);
+	}
+	close(errpipe[1]);
+	int status;
+	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
+		close(errpipe[0]);
+		return error("cannot start '%s': the child did not stop", argv[0]), EXIT_FAILURE_;
+	}
+	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(errpipe[0]);
+		errno = e;
+		error_errno("cannot trace the launched command");
+		if (e == EPERM)
+			hint("check /proc/sys/kernel/yama/ptrace_scope and seccomp or container policies");
+		return EXIT_FAILURE_;
+	}
+	tr->pid = pid;
+	tr->launched = true;
+	thread_add(tr, pid);
+	kill(pid, SIGCONT);
+
+	exec_seen = false;
+	while (!exec_seen && !tr->target_exited) {
+		pid_t r = waitpid(-1, &status, __WALL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		tracer_handle_status(tr, r, status);
+	}
+	int e = 0;
+	ssize_t got = read(errpipe[0], &e, sizeof(e));
+	close(errpipe[0]);
+	if (!exec_seen) {
+		if (got == (ssize_t)sizeof(e)) {
+			errno = e;
+			error_errno("cannot run '%s'", argv[0]);
+			return e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+		}
+		error("'%s' exited before it could be profiled", argv[0]);
+		return tr->exit_status >= 0 ? tr->exit_status : EXIT_FAILURE_;
+	}
+	return 0;
+}
+
+/* ---- stops ---- */
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static void handle_exec(struct tracer *tr, struct thread *t)
+{
+	/* All other threads are gone, and the exec'ing thread now has the
+	 * pid as its tid (ptrace(2), execve under ptrace). */
+	for (size_t i = tr->n_threads; i-- > 0;)
+		if (tr->threads[i] != t)
+			thread_remove(tr, tr->threads[i]);
+	if (t->tid != tr->pid) {
+		hash_remove(tr, t);
+		t->tid = tr->pid;
+		hash_insert(tr, t);
+	}
+	thread_close_proc(t);
+	t->have_last = false;
+	t->info = INFO_NONE;
+	if (!tr->passive)
+		setup_addrspace(tr);
+	exec_seen = true;
+}
+
+static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct *regs)
+{
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, regs) < 0)
+		return false;
+	if (regs->cs == 0x23) {
+		/* A 32-bit thread: x86_64 unwinding would misread it. */
+		tr->stack->len = 0;
+		tr->stack->base = 0;
+		return true;
+	}
+	stack_copy_read(t->tid, regs->rsp, tr->stack);
+	return true;
+}
+
+/* Did the stop interrupt a syscall that will not restart by itself? */
+static void check_eintr(struct tracer *tr, const struct user_regs_struct *regs)
+{
+	long ret = (long)regs->rax, nr = (long)regs->orig_rax;
+	bool fd_check;
+	if (nr < 0 || !(ret == -EINTR || (ret <= -512 && ret >= -516)))
+		return;
+	if (!syscall_restarts_after_interrupt(nr, &fd_check))
+		tr->rec->stats.eintr_risk++;
+}
+
+void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
+{
+	struct thread *t = tracer_find(tr, tid);
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (tid == tr->pid) {
+			tr->target_exited = true;
+			if (WIFEXITED(status)) {
+				tr->exit_status = WEXITSTATUS(status);
+			} else {
+				tr->term_signal = WTERMSIG(status);
+				tr->exit_status = 128 + WTERMSIG(status);
+			}
+		}
+		if (t)
+			thread_remove(tr, t);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	if (!t)
+		t = thread_add(tr, tid);
+
+	int sig = WSTOPSIG(status);
+	int event = (int)((unsigned)status >> 16);
+	struct user_regs_struct regs;
+	if (tr->passive)
+		t->want_stop = false;
+	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
+	int req = PTRACE_CONT;
+	unsigned long inject = 0;
+
+	switch (event) {
+	case PTRACE_EVENT_STOP:
+		t->group_stopped = is_stop_signal(sig);
+		if (t->group_stopped)
+			req = PTRACE_LISTEN;
+		break;
+	case PTRACE_EVENT_CLONE: {
+		unsigned long child;
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !tracer_find(tr, (pid_t)child))
+			thread_add(tr, (pid_t)child);
+		break;
+	}
+	case PTRACE_EVENT_EXEC:
+		handle_exec(tr, t);
+		tid = t->tid;
+		t->want_stop = false;
+		break;
+	case 0:
+		/* Signal-delivery stop: deliver the signal as if we were not
+		 * here. (SIGTRAP|0x80 would be a syscall stop; we ask for none.) */
+		if (sig != (SIGTRAP | 0x80))
+			inject = (unsigned long)sig;
+		break;
+	default:
+		break;
+	}
+	ptrace(req, tid, 0, inject);
+
+	if (captured) {
+		mono_ns now = mono_now();
+		recorder_stop_time(tr->rec, now - t->stop_t0);
+		t->want_stop = false;
+		check_eintr(tr, &regs);
+		tracer_record_snapshot(tr, t, &regs, true, t->pending_state, t->pending_syscall, now);
+		if (t->rebaseline && t->fd_schedstat >= 0) {
+			/* The stop made a blocked thread run a little; take the
+			 * baseline after it, or the next tick would stop it again. */
+			char buf[128];
+			if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
+				procfs_parse_schedstat(buf, &t->last_ss);
+		}
+	}
+}
+
+void tracer_drain(struct tracer *tr)
+{
+	int status;
+	pid_t r;
+	while ((r = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+		tracer_handle_status(tr, r, status);
+}
+
+void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack, uint8_t state,
+			       int16_t syscall, mono_ns when)
+{
+	if (t->info == INFO_NONE)
+		t->info = recorder_thread(tr->rec, t->tid, t->comm, when - tr->start);
+	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, state, syscall);
+	t->last_stack = stack;
+	t->have_last = true;
+}
+
+uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs,
+				bool full_regs, uint8_t state, int16_t syscall, mono_ns when)
+{
+	struct unwind_result res;
+	if (tr->stack->len == 0) {
+		res.ips[0] = regs->rip;
+		res.n = 1;
+		res.truncated = true;
+	} else {
+		unwinder_unwind(tr->uw, regs, full_regs, tr->stack, &res);
+	}
+	uint32_t id = stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
+	tracer_record_snapshot_id(tr, t, id, state, syscall, when);
+	return id;
+}
+
+void tracer_stop_and_sample(struct tracer *tr, struct thread *t, uint8_t state, int16_t syscall,
+			    mono_ns timeout_ns, bool was_blocked)
+{
+	pid_t tid = t->tid;
+	t->pending_state = state;
+	t->pending_syscall = syscall;
+	t->rebaseline = was_blocked;
+	t->stop_t0 = mono_now();
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		tr->rec->stats.threads_lost++;
+		return;
+	}
+	t->want_stop = true;
+	mono_ns deadline = t->stop_t0 + timeout_ns;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		int status;
+		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+		if (r == tid) {
+			/* May free t (the thread exited instead of stopping). */
+			tracer_handle_status(tr, r, status);
+			return;
+		}
+		if (r < 0 && errno != EINTR)
+			return;
+		mono_ns now = mono_now();
+		if (now >= deadline) {
+			/* Not stopped yet (uninterruptible sleep): the stop is
+			 * taken whenever it arrives, by tracer_drain. */
+			tr->rec->stats.late_stops++;
+			return;
+		}
+		mono_ns left = deadline - now;
+		struct timespec ts = {(time_t)(left / NS_PER_SEC), (long)(left % NS_PER_SEC)};
+		sigtimedwait(&chld, NULL, &ts);
+	}
+}

@@ -1,0 +1,300 @@
+/*
+ * unwind.c: libunwind (remote, x86_64) over a stack copy. See unwind.h.
+ *
+ * Unwind tables are found the way the target's own unwinder finds them:
+ * from the module's PT_GNU_EH_FRAME header, whose sorted FDE table is
+ * searched with libunwind's exported _Ux86_64_dwarf_search_unwind_table.
+ * The table, the FDEs and the CIEs are read from the module image cached in
+ * the addrspace, so an unwind makes no syscall at all. This also covers the
+ * [vdso], for which libunwind 1.6 finds no remote unwind info by itself.
+ */
+#include "unwind.h"
+
+#define UNW_REMOTE_ONLY
+#include <errno.h>
+#include <libunwind.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "util.h"
+
+/* Exported by libunwind but not declared in its headers. */
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
+					      unw_dyn_info_t *di, unw_proc_info_t *pi,
+					      int need_unwind_info, void *arg);
+
+/* Re-read maps for an unknown address at most this often (dlopen, JIT). */
+#define REFRESH_INTERVAL_NS (50 * 1000 * 1000ULL)
+
+struct unwinder {
+	unw_addr_space_t uas;
+	struct addrspace *as;
+	mono_ns last_refresh;
+
+	/* The unwind in progress. */
+	const struct user_regs_struct *regs;
+	bool full_regs;
+	const struct stack_copy *stack;
+};
+
+int stack_copy_read(pid_t pid, uint64_t sp, struct stack_copy *out)
+{
+	enum { PAGE = 4096, NIOV = STACK_COPY_MAX / PAGE + 1 };
+	struct iovec remote[NIOV];
+	uint64_t start = sp >= 128 ? sp - 128 : 0;
+	uint64_t addr = start;
+	size_t total = 0;
+	int n = 0;
+	/* One iovec per page: a partial read stops at the first unmapped page
+	 * instead of failing the whole copy. */
+	while (total < STACK_COPY_MAX && n < NIOV) {
+		uint64_t next = (addr & ~(uint64_t)(PAGE - 1)) + PAGE;
+		size_t len = (size_t)(next - addr);
+		if (total + len > STACK_COPY_MAX)
+			len = STACK_COPY_MAX - total;
+		remote[n].iov_base = (void *)(uintptr_t)addr;
+		remote[n].iov_len = len;
+		n++;
+		total += len;
+		addr += len;
+	}
+	struct iovec local = {out->data, total};
+	out->base = start;
+	ssize_t r = process_vm_readv(pid, &local, 1, remote, (unsigned long)n, 0);
+	if (r < 0 && (errno == ENOSYS || errno == EPERM))
+		r = target_read(pid, start, out->data, total);
+	if (r <= 0) {
+		out->len = 0;
+		return r < 0 ? -errno : -EFAULT;
+	}
+	out->len = (size_t)r;
+	return 0;
+}
+
+static void maybe_refresh(struct unwinder *uw)
+{
+	mono_ns now = mono_now();
+	if (now - uw->last_refresh < REFRESH_INTERVAL_NS)
+		return;
+	uw->last_refresh = now;
+	if (addrspace_refresh(uw->as) == 0)
+		unw_flush_cache(uw->uas, 0, 0);
+}
+
+static const struct mapping *find_mapping(struct unwinder *uw, uint64_t addr)
+{
+	const struct mapping *m = addrspace_find(uw->as, addr);
+	if (!m) {
+		maybe_refresh(uw);
+		m = addrspace_find(uw->as, addr);
+	}
+	return m;
+}
+
+static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct unwinder *uw = arg;
+	const struct mapping *m = find_mapping(uw, ip);
+	if (!m || !m->mod || !module_load(uw->as, m->mod))
+		return -UNW_ENOINFO;
+	struct module *mod = m->mod;
+	if (!mod->fde_count || !mod->bias_known)
+		return -UNW_ENOINFO;
+	unw_dyn_info_t di;
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = mod->lo;
+	di.end_ip = mod->hi;
+	di.u.rti.segbase = mod->bias + mod->eh_hdr_vaddr;
+	/* 12 bytes of header; each table entry is two 4-byte values. */
+	di.u.rti.table_data = di.u.rti.segbase + 12;
+	di.u.rti.table_len = mod->fde_count * 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t uas, unw_proc_info_t *pi, void *arg)
+{
+	/* libunwind frees table-format info itself; we hand out no other kind. */
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t uas, unw_word_t *addr, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	struct unwinder *uw = arg;
+	if (write)
+		return -UNW_EINVAL;
+	const struct stack_copy *st = uw->stack;
+	if (addr >= st->base && addr + sizeof(*val) <= st->base + st->len) {
+		memcpy(val, st->data + (addr - st->base), sizeof(*val));
+		return 0;
+	}
+	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)))
+		return 0;
+	/* Beyond our copy of the stack: the live stack has moved on since,
+	 * and reading it would mix two moments. */
+	if (addr >= st->base && addr < st->base + STACK_COPY_MAX * 4)
+		return -UNW_EINVAL;
+	const struct mapping *m = addrspace_find(uw->as, addr);
+	if (!m || !m->readable)
+		return -UNW_EINVAL;
+	uw->as->slow_reads++;
+	if (target_read(uw->as->pid, addr, val, sizeof(*val)) != (ssize_t)sizeof(*val))
+		return -UNW_EINVAL;
+	return 0;
+}
+
+static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	struct unwinder *uw = arg;
+	const struct user_regs_struct *r = uw->regs;
+	if (write)
+		return -UNW_EREADONLYREG;
+	switch (reg) {
+	case UNW_X86_64_RIP:
+		*val = r->rip;
+		return 0;
+	case UNW_X86_64_RSP:
+		*val = r->rsp;
+		return 0;
+	default:
+		break;
+	}
+	if (!uw->full_regs)
+		return -UNW_EBADREG;
+	switch (reg) {
+	case UNW_X86_64_RAX: *val = r->rax; break;
+	case UNW_X86_64_RDX: *val = r->rdx; break;
+	case UNW_X86_64_RCX: *val = r->rcx; break;
+	case UNW_X86_64_RBX: *val = r->rbx; break;
+	case UNW_X86_64_RSI: *val = r->rsi; break;
+	case UNW_X86_64_RDI: *val = r->rdi; break;
+	case UNW_X86_64_RBP: *val = r->rbp; break;
+	case UNW_X86_64_R8: *val = r->r8; break;
+	case UNW_X86_64_R9: *val = r->r9; break;
+	case UNW_X86_64_R10: *val = r->r10; break;
+	case UNW_X86_64_R11: *val = r->r11; break;
+	case UNW_X86_64_R12: *val = r->r12; break;
+	case UNW_X86_64_R13: *val = r->r13; break;
+	case UNW_X86_64_R14: *val = r->r14; break;
+	case UNW_X86_64_R15: *val = r->r15; break;
+	default: return -UNW_EBADREG;
+	}
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t uas, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t uas, unw_cursor_t *c, void *arg)
+{
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t uas, unw_word_t addr, char *buf, size_t len,
+			 unw_word_t *off, void *arg)
+{
+	/* Names come from the symbolizer, after recording. */
+	return -UNW_ENOINFO;
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = get_proc_name,
+};
+
+struct unwinder *unwinder_new(struct addrspace *as)
+{
+	struct unwinder *uw = xcalloc(1, sizeof(*uw));
+	uw->as = as;
+	uw->uas = unw_create_addr_space(&accessors, 0);
+	if (!uw->uas)
+		die(EXIT_FAILURE_, "cannot create a libunwind address space");
+	/* The default for a new address space is UNW_CACHE_NONE; the global
+	 * policy costs two sigprocmask per step. We unwind from one thread. */
+	unw_set_caching_policy(uw->uas, UNW_CACHE_PER_THREAD);
+	return uw;
+}
+
+void unwinder_free(struct unwinder *uw)
+{
+	if (!uw)
+		return;
+	unw_destroy_addr_space(uw->uas);
+	free(uw);
+}
+
+void unwinder_flush(struct unwinder *uw)
+{
+	unw_flush_cache(uw->uas, 0, 0);
+	uw->last_refresh = 0;
+}
+
+void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, bool full_regs,
+		     const struct stack_copy *stack, struct unwind_result *out)
+{
+	out->n = 0;
+	out->truncated = false;
+	uw->regs = regs;
+	uw->full_regs = full_regs;
+	uw->stack = stack;
+
+	unw_cursor_t c;
+	if (unw_init_remote(&c, uw->uas, uw) < 0) {
+		out->ips[out->n++] = regs->rip;
+		out->truncated = true;
+		return;
+	}
+	uint64_t prev_sp = 0;
+	bool prev_signal = false;
+	for (;;) {
+		unw_word_t ip = 0, sp = 0;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0) {
+			out->truncated = true;
+			break;
+		}
+		if (ip == 0)
+			break; /* the outermost frame clears its return address */
+		/* libunwind does not validate remote memory when it falls back
+		 * to the frame-pointer chain: check what it found. */
+		const struct mapping *m = find_mapping(uw, ip);
+		if (!m || !m->executable || (out->n > 0 && sp < prev_sp)) {
+			out->truncated = true;
+			break;
+		}
+		/* Return addresses point after the call; the call itself is at
+		 * ip - 1, except in the frame a signal interrupted. */
+		uint64_t lookup = (out->n == 0 || prev_signal) ? ip : ip - 1;
+		out->ips[out->n++] = lookup;
+		if (out->n == MAX_FRAMES) {
+			out->truncated = true;
+			break;
+		}
+		prev_signal = unw_is_signal_frame(&c) > 0;
+		prev_sp = sp;
+		int r = unw_step(&c);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			out->truncated = true;
+			break;
+		}
+	}
+	if (out->n == 0) {
+		out->ips[out->n++] = regs->rip;
+		out->truncated = true;
+	}
+}

@@ -1,0 +1,246 @@
+/*
+ * util.c: allocation, messages, time and small file helpers shared by every
+ * module. Nothing here knows about ptrace or profiles.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void oom(size_t size)
+{
+	char msg[96];
+	int n = snprintf(msg, sizeof(msg), "wallprof: out of memory allocating %zu bytes\n", size);
+	if (write(2, msg, (size_t)n) < 0) {
+		/* nothing more we can do */
+	}
+	_exit(EXIT_FAILURE_);
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		oom(size);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (!p)
+		oom(size);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		oom(strlen(s));
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom(0);
+	va_end(ap);
+	return s;
+}
+
+void *xgrow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return p;
+	size_t n = *cap ? *cap : 16;
+	while (n < need)
+		n *= 2;
+	p = xrealloc(p, n * elem);
+	*cap = n;
+	return p;
+}
+
+static void emit(const char *prefix, const char *fmt, va_list ap, int errnum)
+{
+	char buf[1024];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "wallprof: %s", prefix);
+	if (n < sizeof(buf))
+		n += (size_t)vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	if (errnum && n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(errnum));
+	if (n >= sizeof(buf) - 1)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(2, buf, n) < 0) {
+		/* stderr is gone; nothing to report to */
+	}
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit("", fmt, ap, 0);
+	va_end(ap);
+	return -1;
+}
+
+int error_errno(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	emit("", fmt, ap, e);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit("warning: ", fmt, ap, 0);
+	va_end(ap);
+}
+
+void hint(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit("hint: ", fmt, ap, 0);
+	va_end(ap);
+}
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit("", fmt, ap, 0);
+	va_end(ap);
+	exit(code);
+}
+
+mono_ns mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (mono_ns)ts.tv_sec * NS_PER_SEC + (mono_ns)ts.tv_nsec;
+}
+
+uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+char *read_small_file(const char *path, size_t max, size_t *len_out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max) {
+				close(fd);
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len_out)
+		*len_out = len;
+	return buf;
+}
+
+ssize_t pread_text(int fd, char *buf, size_t size)
+{
+	ssize_t r = pread(fd, buf, size - 1, 0);
+	if (r < 0)
+		return -errno;
+	buf[r] = '\0';
+	return r;
+}
+
+bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool parse_seconds(const char *s, double *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > 1e7)
+		return false;
+	*out = v;
+	return true;
+}
+
+const char *fmt_duration(char *buf, size_t size, uint64_t ns)
+{
+	if (ns >= 10 * NS_PER_SEC)
+		snprintf(buf, size, "%.1f s", (double)ns / 1e9);
+	else if (ns >= NS_PER_SEC)
+		snprintf(buf, size, "%.2f s", (double)ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, size, "%.1f us", (double)ns / 1e3);
+	return buf;
+}
+
+const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
