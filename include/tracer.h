@@ -90,6 +90,8 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 
 /* Handle every pending ptrace event without blocking. */
 void tracer_drain(struct tracer *tr);
+/* Handle events until no requested stop is outstanding, or timeout. */
+void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns);
 /* Handle one waitpid status of tid. */
 void tracer_handle_status(struct tracer *tr, pid_t tid, int status);
 

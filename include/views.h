@@ -29,6 +29,9 @@ const char *view_names(void);
  */
 const char *sample_leaf_label(const struct profile_sample *s, char *buf, size_t size);
 
+/* The state as the report words it: "on-CPU", "blocked: read", "lock wait (futex)". */
+const char *sample_state_text(const struct profile_sample *s, char *buf, size_t size);
+
 /* Folded-stack lines of a profile: "NAME (TID);outer;...;inner;[state] COUNT". */
 int folded_write(const struct profile *p, FILE *f);
 

@@ -32,22 +32,23 @@ static bool read_schedstat(struct thread *t, struct schedstat *ss)
 	return pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0 && procfs_parse_schedstat(buf, ss) == 0;
 }
 
-static enum sample_state classify(const struct thread *t, const struct observation *o)
+enum sample_state sampler_classify(char state, const struct syscall_state *sc, const struct schedstat *prev,
+				   const struct schedstat *now)
 {
-	switch (o->st.state) {
+	switch (state) {
 	case 'R': {
 		/* Running or runnable: whichever it did more of since the
 		 * last sample (schedstat: on-CPU vs runqueue time). */
-		if (!t->have_last)
+		if (!prev)
 			return ST_ONCPU;
-		uint64_t ran = o->ss.run_ns - t->last_ss.run_ns;
-		uint64_t waited = o->ss.wait_ns - t->last_ss.wait_ns;
+		uint64_t ran = now->run_ns - prev->run_ns;
+		uint64_t waited = now->wait_ns - prev->wait_ns;
 		return waited > ran ? ST_RUNNABLE : ST_ONCPU;
 	}
 	case 'D':
 		return ST_DISK;
 	case 'S':
-		return o->sc.nr >= 0 ? syscall_wait_state(o->sc.nr, o->sc.args) : ST_OTHER;
+		return sc->nr >= 0 ? syscall_wait_state(sc->nr, sc->args) : ST_OTHER;
 	case 'T':
 	case 't':
 		return ST_STOPPED;
@@ -76,23 +77,22 @@ static bool observe(struct tracer *tr, struct thread *t, struct observation *o)
 			o->sc.nr = -1;
 		}
 	}
-	o->state = (uint8_t)classify(t, o);
+	o->state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL, &o->ss);
 	o->syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr : -1;
 	return true;
 }
 
-/* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? */
-static bool stop_is_safe(struct tracer *tr, const struct observation *o)
+bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc)
 {
 	bool fd_check;
-	if (o->st.state != 'S' || o->sc.nr < 0 || !syscall_restarts_after_interrupt(o->sc.nr, &fd_check))
+	if (state != 'S' || sc->nr < 0 || !syscall_restarts_after_interrupt(sc->nr, &fd_check))
 		return false;
 	if (!fd_check)
 		return true;
 	/* read/write restart on pipes and files; on sockets a timeout
 	 * (SO_RCVTIMEO) turns the restart into EINTR. */
 	char path[64], link[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)tr->pid, (unsigned long long)o->sc.args[0]);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, (unsigned long long)sc->args[0]);
 	ssize_t n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return false;
@@ -180,7 +180,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, struct pending_st
 		return false;
 	}
 	if (o.st.state != 'R' && !o.sc.running) {
-		bool may_stop = stop_is_safe(tr, &o);
+		bool may_stop = sampler_interrupt_is_safe(tr->pid, o.st.state, &o.sc);
 		if (sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct pending_stop){t->tid, o.state, o.syscall, true};

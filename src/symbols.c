@@ -112,8 +112,17 @@ static char *die_function_name(Dwarf_Die *die)
 
 static char *symbol_function_name(const char *sym)
 {
-	char *d = demangle(sym);
-	return d ? d : xstrdup(sym);
+	/* .dynsym names carry their version ("read@@GLIBC_2.2.5"). */
+	char *plain = xstrdup(sym);
+	char *at = strchr(plain, '@');
+	if (at && at != plain)
+		*at = '\0';
+	char *d = demangle(plain);
+	if (d) {
+		free(plain);
+		return d;
+	}
+	return plain;
 }
 
 static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *scope, int *line)

@@ -408,6 +408,26 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	}
 }
 
+void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
+{
+	mono_ns deadline = mono_now() + timeout_ns;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		tracer_drain(tr);
+		bool pending = false;
+		for (size_t i = 0; i < tr->n_threads && !pending; i++)
+			pending = tr->threads[i]->want_stop;
+		mono_ns now = mono_now();
+		if (!pending || now >= deadline)
+			return;
+		mono_ns left = deadline - now;
+		struct timespec ts = {(time_t)(left / NS_PER_SEC), (long)(left % NS_PER_SEC)};
+		sigtimedwait(&chld, NULL, &ts);
+	}
+}
+
 void tracer_drain(struct tracer *tr)
 {
 	int status;

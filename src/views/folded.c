@@ -12,27 +12,6 @@
 #include "util.h"
 #include "views.h"
 
-const char *sample_leaf_label(const struct profile_sample *s, char *buf, size_t size)
-{
-	const char *name = s->syscall >= 0 ? syscall_name_or_number(s->syscall) : NULL;
-	switch (s->state) {
-	case ST_ONCPU:
-		return "[on-cpu]";
-	case ST_RUNNABLE:
-		return "[runnable]";
-	case ST_STOPPED:
-		return "[stopped]";
-	case ST_DISK:
-		snprintf(buf, size, name ? "[disk: %s]" : "[disk]", name);
-		return buf;
-	case ST_OTHER:
-		return name ? (snprintf(buf, size, "[blocked: %s]", name), buf) : "[other]";
-	default:
-		snprintf(buf, size, name ? "[blocked: %s]" : "[blocked]", name);
-		return buf;
-	}
-}
-
 /* Folded format separates frames with ';' and ends with " COUNT". */
 static void put_frame(FILE *f, const char *s)
 {
@@ -40,46 +19,68 @@ static void put_frame(FILE *f, const char *s)
 		fputc(*s == ';' ? ':' : (*s == '\n' ? ' ' : *s), f);
 }
 
+/* The folded line of one sample, without its count, into a malloc'ed string. */
+static char *folded_line(const struct profile *p, const struct profile_sample *s)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		die(EXIT_FAILURE_, "out of memory");
+	const struct profile_stack *st = &p->stacks[s->stack];
+	char label[96];
+	put_frame(f, profile_thread_name(profile_find_thread(p, s->tid)));
+	fprintf(f, " (%d)", (int)s->tid);
+	for (uint32_t j = st->n; j-- > 0;) {
+		fputc(';', f);
+		put_frame(f, p->frames[st->frames[j]].function);
+	}
+	fprintf(f, ";%s", sample_leaf_label(s, label, sizeof(label)));
+	fclose(f);
+	return buf;
+}
+
 int folded_write(const struct profile *p, FILE *f)
 {
-	/* Count samples per (tid, stack, leaf label) key, keeping first-seen
-	 * order so the output is deterministic. */
-	struct strmap idx;
-	strmap_init(&idx);
-	struct line {
-		size_t sample;
-		uint64_t count;
-	} *lines = NULL;
-	size_t n = 0, cap = 0;
+	/* Distinct stacks may print alike (two addresses in one function):
+	 * count by the printed line, in first-seen order. Lines are built
+	 * once per distinct (tid, stack, label). */
+	struct strmap by_key, by_line;
+	strmap_init(&by_key);
+	strmap_init(&by_line);
+	char **lines = NULL;
+	uint64_t *counts = NULL;
+	size_t n = 0, cap = 0, cap_counts = 0;
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct profile_sample *s = &p->samples[i];
 		char label[96], key[160];
 		snprintf(key, sizeof(key), "%d/%u/%s", (int)s->tid, (unsigned)s->stack,
 			 sample_leaf_label(s, label, sizeof(label)));
 		uint32_t at;
-		if (strmap_get(&idx, key, &at)) {
-			lines[at].count++;
-			continue;
+		if (!strmap_get(&by_key, key, &at)) {
+			char *line = folded_line(p, s);
+			if (!strmap_get(&by_line, line, &at)) {
+				GROW(lines, cap, n + 1);
+				GROW(counts, cap_counts, n + 1);
+				lines[n] = line;
+				counts[n] = 0;
+				at = (uint32_t)n++;
+				strmap_put(&by_line, line, at);
+			} else {
+				free(line);
+			}
+			strmap_put(&by_key, key, at);
 		}
-		GROW(lines, cap, n + 1);
-		lines[n] = (struct line){i, 1};
-		strmap_put(&idx, key, (uint32_t)n++);
+		counts[at]++;
 	}
 	for (size_t k = 0; k < n; k++) {
-		const struct profile_sample *s = &p->samples[lines[k].sample];
-		const struct profile_stack *st = &p->stacks[s->stack];
-		char label[96];
-		put_frame(f, profile_thread_name(profile_find_thread(p, s->tid)));
-		fprintf(f, " (%d)", (int)s->tid);
-		for (uint32_t j = st->n; j-- > 0;) {
-			fputc(';', f);
-			put_frame(f, p->frames[st->frames[j]].function);
-		}
-		fprintf(f, ";%s %llu\n", sample_leaf_label(s, label, sizeof(label)),
-			(unsigned long long)lines[k].count);
+		fprintf(f, "%s %llu\n", lines[k], (unsigned long long)counts[k]);
+		free(lines[k]);
 	}
 	free(lines);
-	strmap_release(&idx);
+	free(counts);
+	strmap_release(&by_key);
+	strmap_release(&by_line);
 	return ferror(f) ? -1 : 0;
 }
 

@@ -1,0 +1,416 @@
+/*
+ * report.c: `wallprof report FILE`, the text report of a profile: the run,
+ * each thread's wall time by state, top functions (inclusive and self),
+ * top stacks, and the reasons not to trust it when there are some. Every
+ * share is printed with the sample count it rests on.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "hashmap.h"
+#include "profile.h"
+#include "syscalls.h"
+#include "util.h"
+#include "views.h"
+
+struct report_opts {
+	const char *path;
+	const char *thread; /* tid or name; NULL for all */
+	unsigned top;
+};
+
+static const char report_usage[] =
+	"usage: wallprof report [options] FILE\n"
+	"\n"
+	"Print where the wall-clock time of a recorded profile went.\n"
+	"\n"
+	"  -t, --thread TID|NAME  only this thread (by tid or name)\n"
+	"  -n, --top N            rows per table (default 10)\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Exit status: 0 success; 2 unreadable or malformed profile; 64 bad command line.\n";
+
+/* ---- aggregation ---- */
+
+struct counter {
+	struct strmap index;
+	char **names; /* borrowed from the profile or owned (own_names) */
+	uint64_t *counts;
+	size_t n, cap, cap_counts;
+	bool own_names;
+};
+
+static void counter_add(struct counter *c, const char *name, uint64_t k)
+{
+	uint32_t at;
+	if (!strmap_get(&c->index, name, &at)) {
+		GROW(c->names, c->cap, c->n + 1);
+		GROW(c->counts, c->cap_counts, c->n + 1);
+		c->names[c->n] = c->own_names ? xstrdup(name) : (char *)name;
+		c->counts[c->n] = 0;
+		at = (uint32_t)c->n++;
+		strmap_put(&c->index, name, at);
+	}
+	c->counts[at] += k;
+}
+
+static void counter_release(struct counter *c)
+{
+	if (c->own_names)
+		for (size_t i = 0; i < c->n; i++)
+			free(c->names[i]);
+	free(c->names);
+	free(c->counts);
+	strmap_release(&c->index);
+}
+
+/* Indices of c sorted by count, descending, ties by name. */
+static const struct counter *sort_ctx;
+static int by_count(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	uint64_t cx = sort_ctx->counts[x], cy = sort_ctx->counts[y];
+	if (cx != cy)
+		return cx < cy ? 1 : -1;
+	return strcmp(sort_ctx->names[x], sort_ctx->names[y]);
+}
+
+static size_t *sorted(const struct counter *c)
+{
+	size_t *idx = xmalloc((c->n + 1) * sizeof(*idx));
+	for (size_t i = 0; i < c->n; i++)
+		idx[i] = i;
+	sort_ctx = c;
+	qsort(idx, c->n, sizeof(*idx), by_count);
+	return idx;
+}
+
+/* ---- printing ---- */
+
+static double sample_ns(const struct profile *p)
+{
+	return 1e9 / (double)p->frequency_hz;
+}
+
+static void print_share(const struct profile *p, const char *label, uint64_t count, uint64_t total)
+{
+	char dur[32];
+	double pct = total ? 100.0 * (double)count / (double)total : 0;
+	printf("    %-34s %5.1f%%  %8s  (%llu samples)\n", label, pct,
+	       fmt_duration(dur, sizeof(dur), (uint64_t)((double)count * sample_ns(p))),
+	       (unsigned long long)count);
+}
+
+static void print_header(const struct profile *p, const char *path)
+{
+	char dur[32], t50[32], t99[32];
+	printf("wallprof report: %s\n\n", path);
+	printf("  command    ");
+	for (int i = 0; i < p->argc; i++)
+		printf("%s%s", i ? " " : "", p->argv[i]);
+	printf("\n  pid        %d (%s)", p->pid, p->mode ? p->mode : "?");
+	if (p->exit_status >= 0)
+		printf(", exit status %d", p->exit_status);
+	time_t start = (time_t)(p->start_unix_ns / NS_PER_SEC);
+	struct tm tm;
+	char when[64] = "?";
+	if (gmtime_r(&start, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("\n  started    %s on %s (%s, %d CPUs)\n", when, p->host ? p->host : "?",
+	       p->kernel ? p->kernel : "?", p->cpus);
+	printf("  duration   %s at %u Hz: %zu samples of %zu threads\n",
+	       fmt_duration(dur, sizeof(dur), p->duration_ns), p->frequency_hz, p->n_samples,
+	       p->n_threads);
+	const struct profile_stats *s = &p->stats;
+	printf("  profiler   %llu ticks, %llu missed; %llu threads stopped (p50 %s, p99 %s),\n"
+	       "             %llu samples reused a stack, %llu unwound without a stop;\n"
+	       "             %llu stacks cut short, %llu EINTR risked\n\n",
+	       (unsigned long long)s->ticks, (unsigned long long)s->ticks_missed,
+	       (unsigned long long)s->stops, fmt_duration(t50, sizeof(t50), s->stop_ns_p50),
+	       fmt_duration(t99, sizeof(t99), s->stop_ns_p99), (unsigned long long)s->reused,
+	       (unsigned long long)s->nostop, (unsigned long long)s->unwind_errors,
+	       (unsigned long long)s->eintr_risk);
+}
+
+static bool thread_selected(const struct profile *p, const struct report_opts *o, int tid)
+{
+	if (!o->thread)
+		return true;
+	uint64_t v;
+	if (parse_uint(o->thread, 1, INT32_MAX, &v))
+		return (int)v == tid;
+	const struct profile_thread *t = profile_find_thread(p, tid);
+	for (size_t i = 0; t && i < t->n_names; i++)
+		if (!strcmp(t->names[i], o->thread))
+			return true;
+	return false;
+}
+
+static void print_threads(const struct profile *p, const struct report_opts *o)
+{
+	printf("Threads: wall time by state (share of the thread's samples)\n");
+	for (size_t i = 0; i < p->n_threads; i++) {
+		const struct profile_thread *t = &p->threads[i];
+		if (!thread_selected(p, o, t->tid))
+			continue;
+		struct counter c = {.own_names = true};
+		uint64_t total = 0;
+		for (size_t k = 0; k < p->n_samples; k++) {
+			const struct profile_sample *s = &p->samples[k];
+			char buf[96];
+			if (s->tid != t->tid)
+				continue;
+			counter_add(&c, sample_state_text(s, buf, sizeof(buf)), 1);
+			total++;
+		}
+		char dur[32];
+		printf("\n  %s (%d): %llu samples, %s", profile_thread_name(t), t->tid,
+		       (unsigned long long)total,
+		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)total * sample_ns(p))));
+		if (t->n_names > 1) {
+			printf(", also named");
+			for (size_t k = 0; k + 1 < t->n_names; k++)
+				printf(" %s", t->names[k]);
+		}
+		printf("\n");
+		size_t *idx = sorted(&c);
+		for (size_t k = 0; k < c.n; k++)
+			print_share(p, c.names[idx[k]], c.counts[idx[k]], total);
+		free(idx);
+		counter_release(&c);
+	}
+	printf("\n");
+}
+
+static void print_functions(const struct profile *p, const struct report_opts *o, uint64_t total)
+{
+	struct counter incl = {0}, self = {0};
+	const char **seen = NULL;
+	size_t cap_seen = 0;
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if (!thread_selected(p, o, s->tid))
+			continue;
+		const struct profile_stack *st = &p->stacks[s->stack];
+		if (st->n)
+			counter_add(&self, p->frames[st->frames[0]].function, 1);
+		/* Each function counts once per sample, recursion or not. */
+		GROW(seen, cap_seen, st->n + 1);
+		size_t n_seen = 0;
+		for (uint32_t j = 0; j < st->n; j++) {
+			const char *fn = p->frames[st->frames[j]].function;
+			bool dup = false;
+			for (size_t q = 0; q < n_seen && !dup; q++)
+				dup = seen[q] == fn || !strcmp(seen[q], fn);
+			if (!dup) {
+				seen[n_seen++] = fn;
+				counter_add(&incl, fn, 1);
+			}
+		}
+	}
+	free(seen);
+	struct {
+		const char *title;
+		struct counter *c;
+	} tables[] = {{"Top functions by inclusive wall time (on the stack)", &incl},
+		      {"Top functions by self wall time (innermost frame)", &self}};
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		printf("%s\n", tables[t].title);
+		size_t *idx = sorted(tables[t].c);
+		for (size_t k = 0; k < tables[t].c->n && k < o->top; k++)
+			print_share(p, tables[t].c->names[idx[k]], tables[t].c->counts[idx[k]], total);
+		free(idx);
+		counter_release(tables[t].c);
+		printf("\n");
+	}
+}
+
+static void print_stacks(const struct profile *p, const struct report_opts *o, uint64_t total)
+{
+	/* Stacks are counted per (thread name, stack, state label). */
+	struct counter c = {.own_names = true};
+	struct u64map first; /* counter index -> a sample with that key */
+	u64map_init(&first);
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if (!thread_selected(p, o, s->tid))
+			continue;
+		char label[96], key[256];
+		snprintf(key, sizeof(key), "%s\x1f%u\x1f%s",
+			 profile_thread_name(profile_find_thread(p, s->tid)), (unsigned)s->stack,
+			 sample_leaf_label(s, label, sizeof(label)));
+		size_t before = c.n;
+		counter_add(&c, key, 1);
+		if (c.n > before)
+			u64map_put(&first, c.n - 1, (uint32_t)k);
+	}
+	printf("Top stacks\n");
+	size_t *idx = sorted(&c);
+	for (size_t k = 0; k < c.n && k < o->top; k++) {
+		uint32_t si;
+		u64map_get(&first, idx[k], &si);
+		const struct profile_sample *s = &p->samples[si];
+		const struct profile_stack *st = &p->stacks[s->stack];
+		char label[96], dur[32];
+		printf("\n  %5.1f%%  %s  (%llu samples)  %s in %s\n",
+		       total ? 100.0 * (double)c.counts[idx[k]] / (double)total : 0,
+		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)c.counts[idx[k]] * sample_ns(p))),
+		       (unsigned long long)c.counts[idx[k]], sample_leaf_label(s, label, sizeof(label)),
+		       profile_thread_name(profile_find_thread(p, s->tid)));
+		for (uint32_t j = 0; j < st->n && j < 24; j++) {
+			const struct profile_frame *f = &p->frames[st->frames[j]];
+			printf("      %s%s", f->function, f->inlined ? " (inlined)" : "");
+			if (f->file)
+				printf("  %s:%d", base_name(f->file), f->line);
+			else if (f->module)
+				printf("  [%s]", f->module);
+			printf("\n");
+		}
+		if (st->n > 24)
+			printf("      ... %u more frames\n", st->n - 24);
+		if (st->truncated)
+			printf("      (stack cut short: unwinding stopped here)\n");
+	}
+	printf("\n");
+	free(idx);
+	u64map_release(&first);
+	counter_release(&c);
+}
+
+/* ---- trust ---- */
+
+static bool module_in_samples(const struct profile *p, const char *module, uint64_t *samples)
+{
+	*samples = 0;
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_stack *st = &p->stacks[p->samples[k].stack];
+		for (uint32_t j = 0; j < st->n; j++) {
+			const struct profile_frame *f = &p->frames[st->frames[j]];
+			if (f->module && !strcmp(f->module, module)) {
+				(*samples)++;
+				break;
+			}
+		}
+	}
+	return *samples > 0;
+}
+
+static void print_warnings(const struct profile *p, uint64_t total)
+{
+	int n = 0;
+	const char *advice = "profile an optimised build that keeps its symbols: for C/C++ -O2 -g; "
+			     "for Rust a Cargo [profile.profiling] with inherits = \"release\", "
+			     "debug = true, strip = false";
+	uint64_t truncated = 0;
+	for (size_t k = 0; k < p->n_samples; k++)
+		truncated += p->stacks[p->samples[k].stack].truncated;
+	if (truncated) {
+		printf("%s  %llu of %zu samples (%.1f%%) have stacks cut short: unwind information was\n"
+		       "    missing or unusable for some frame (stripped binary, code without CFI, a JIT).\n"
+		       "    Their time is still counted, under the frames that were found.\n",
+		       n++ ? "" : "Before trusting this report\n", (unsigned long long)truncated,
+		       p->n_samples, 100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1));
+	}
+	for (size_t i = 0; i < p->n_binaries; i++) {
+		const struct profile_binary *b = &p->binaries[i];
+		uint64_t in;
+		if (b->path[0] != '/' || !module_in_samples(p, base_name(b->path), &in))
+			continue;
+		if (!b->has_symbols) {
+			printf("%s  %s has no symbols (stripped): %llu samples show addresses only;\n"
+			       "    install its debug symbols (a -dbg or -dbgsym package) or %s.\n",
+			       n++ ? "" : "Before trusting this report\n", b->path, (unsigned long long)in,
+			       advice);
+		} else if (b->unoptimized) {
+			printf("%s  %s was built without optimisation (-O0 in DW_AT_producer);\n"
+			       "    its costs differ from a release build: %s.\n",
+			       n++ ? "" : "Before trusting this report\n", b->path, advice);
+		}
+	}
+	if (total && total < 400) {
+		/* 95% binomial half-width at a share of 50%, the worst case. */
+		double margin = 100.0 * 1.96 * sqrt(0.25 / (double)total);
+		printf("%s  only %llu samples: a share here is uncertain by up to +/-%.0f points;\n"
+		       "    record longer or at a higher rate (-F).\n",
+		       n++ ? "" : "Before trusting this report\n", (unsigned long long)total, margin);
+	}
+	if (p->stats.ticks_missed) {
+		printf("%s  %llu of %llu ticks were missed (the profiler fell behind); lower -F.\n",
+		       n++ ? "" : "Before trusting this report\n", (unsigned long long)p->stats.ticks_missed,
+		       (unsigned long long)p->stats.ticks);
+	}
+	if (!n)
+		printf("No reason found to distrust this profile.\n");
+}
+
+static int parse_report_opts(int argc, char **argv, struct report_opts *o)
+{
+	static const struct option longopts[] = {
+		{"thread", required_argument, NULL, 't'},
+		{"top", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	uint64_t v;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "t:n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o->thread = optarg;
+			break;
+		case 'n':
+			if (!parse_uint(optarg, 1, 100000, &v))
+				return error("invalid --top '%s': expected a positive number", optarg);
+			o->top = (unsigned)v;
+			break;
+		case 'h':
+			fputs(report_usage, stdout);
+			exit(EXIT_OK);
+		default:
+			return error("report: unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return error("report: give exactly one profile FILE");
+	o->path = argv[optind];
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_opts o;
+	if (parse_report_opts(argc, argv, &o) < 0) {
+		hint("see 'wallprof report --help'");
+		return EXIT_USAGE;
+	}
+	struct profile p;
+	char err[256];
+	if (profile_read_json(o.path, &p, err, sizeof(err)) < 0) {
+		error("cannot read profile '%s': %s", o.path, err);
+		return EXIT_FAILURE_;
+	}
+	uint64_t total = 0;
+	for (size_t k = 0; k < p.n_samples; k++)
+		total += thread_selected(&p, &o, p.samples[k].tid);
+	if (o.thread && !total) {
+		error("no samples of thread '%s' in '%s'", o.thread, o.path);
+		profile_release(&p);
+		return EXIT_FAILURE_;
+	}
+	print_header(&p, o.path);
+	print_threads(&p, &o);
+	print_functions(&p, &o, total);
+	print_stacks(&p, &o, total);
+	print_warnings(&p, total);
+	profile_release(&p);
+	return EXIT_OK;
+}
