@@ -48,6 +48,7 @@ struct thread {
 	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
 
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
+	size_t copy_window;  /* bytes of stack to copy at its next stop, 0 = all */
 };
 
 #define THREAD_BUCKETS 4096

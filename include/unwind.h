@@ -19,7 +19,8 @@
 
 #include "maps.h"
 
-#define STACK_COPY_MAX (64u * 1024)
+#define STACK_COPY_MAX (128u * 1024)
+#define STACK_COPY_MIN (8u * 1024)
 #define MAX_FRAMES 128
 
 struct stack_copy {
@@ -28,9 +29,17 @@ struct stack_copy {
 	uint8_t data[STACK_COPY_MAX];
 };
 
-/* Copy the stack from sp-128 (the red zone) upward, page by page, so that a
- * short stack is read partially rather than not at all. 0 or -errno. */
-int stack_copy_read(pid_t pid, uint64_t sp, struct stack_copy *out);
+/* Copy up to max_bytes of the stack from sp-128 (the red zone) upward, page
+ * by page, so that a short stack is read partially rather than not at all.
+ * 0 or -errno. */
+int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy *out);
+
+/*
+ * How much to copy next time for a thread whose last unwind used `used`
+ * bytes of its copy (or ran past its end: overrun). Copying only what the
+ * unwind needs keeps stops short; deep stacks get the whole window.
+ */
+size_t stack_copy_window(size_t used, bool overrun);
 
 struct unwinder;
 
@@ -43,6 +52,8 @@ struct unwind_result {
 	uint64_t ips[MAX_FRAMES]; /* lookup addresses: pc, then return address - 1 */
 	int n;
 	bool truncated; /* the unwind stopped before the outermost frame */
+	size_t stack_used; /* bytes of the stack copy the unwind read */
+	bool overrun;      /* it needed stack beyond the copy */
 };
 
 /*

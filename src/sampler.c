@@ -112,8 +112,9 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 	memset(&regs, 0, sizeof(regs));
 	regs.rsp = o->sc.sp;
 	regs.rip = o->sc.pc;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (stack_copy_read(t->tid, o->sc.sp, tr->stack) < 0)
+	size_t window = t->copy_window;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (stack_copy_read(t->tid, o->sc.sp, window, tr->stack) < 0)
 			break;
 		/* Consistent only if the thread did not run during the copy. */
 		struct schedstat after;
@@ -129,6 +130,12 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		}
 		struct unwind_result res;
 		unwinder_unwind(tr->uw, &regs, false, tr->stack, &res);
+		if (res.overrun && window < STACK_COPY_MAX) {
+			/* Nothing is stopped here, so a second, whole copy is free. */
+			window = STACK_COPY_MAX;
+			continue;
+		}
+		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
 		uint32_t id = stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);

@@ -318,7 +318,7 @@ static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct
 		tr->stack->base = 0;
 		return true;
 	}
-	stack_copy_read(t->tid, regs->rsp, tr->stack);
+	stack_copy_read(t->tid, regs->rsp, t->copy_window, tr->stack);
 	return true;
 }
 
@@ -456,6 +456,7 @@ uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t, const struc
 		res.truncated = true;
 	} else {
 		unwinder_unwind(tr->uw, regs, full_regs, tr->stack, &res);
+		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 	}
 	uint32_t id = stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
 	tracer_record_snapshot_id(tr, t, id, state, syscall, when);

@@ -36,9 +36,20 @@ struct unwinder {
 	const struct user_regs_struct *regs;
 	bool full_regs;
 	const struct stack_copy *stack;
+	size_t stack_used;
+	bool overrun;
 };
 
-int stack_copy_read(pid_t pid, uint64_t sp, struct stack_copy *out)
+size_t stack_copy_window(size_t used, bool overrun)
+{
+	if (overrun)
+		return STACK_COPY_MAX;
+	size_t want = used + used / 4 + 2048;
+	want = (want + 4095) & ~(size_t)4095;
+	return want < STACK_COPY_MIN ? STACK_COPY_MIN : want > STACK_COPY_MAX ? STACK_COPY_MAX : want;
+}
+
+int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy *out)
 {
 	enum { PAGE = 4096, NIOV = STACK_COPY_MAX / PAGE + 1 };
 	struct iovec remote[NIOV];
@@ -48,11 +59,13 @@ int stack_copy_read(pid_t pid, uint64_t sp, struct stack_copy *out)
 	int n = 0;
 	/* One iovec per page: a partial read stops at the first unmapped page
 	 * instead of failing the whole copy. */
-	while (total < STACK_COPY_MAX && n < NIOV) {
+	if (max_bytes > STACK_COPY_MAX || max_bytes == 0)
+		max_bytes = STACK_COPY_MAX;
+	while (total < max_bytes && n < NIOV) {
 		uint64_t next = (addr & ~(uint64_t)(PAGE - 1)) + PAGE;
 		size_t len = (size_t)(next - addr);
-		if (total + len > STACK_COPY_MAX)
-			len = STACK_COPY_MAX - total;
+		if (total + len > max_bytes)
+			len = max_bytes - total;
 		remote[n].iov_base = (void *)(uintptr_t)addr;
 		remote[n].iov_len = len;
 		n++;
@@ -131,15 +144,20 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *val, in
 		return -UNW_EINVAL;
 	const struct stack_copy *st = uw->stack;
 	if (addr >= st->base && addr + sizeof(*val) <= st->base + st->len) {
+		size_t end = (size_t)(addr - st->base) + sizeof(*val);
 		memcpy(val, st->data + (addr - st->base), sizeof(*val));
+		if (end > uw->stack_used)
+			uw->stack_used = end;
 		return 0;
 	}
 	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)))
 		return 0;
 	/* Beyond our copy of the stack: the live stack has moved on since,
 	 * and reading it would mix two moments. */
-	if (addr >= st->base && addr < st->base + STACK_COPY_MAX * 4)
+	if (addr >= st->base && addr < st->base + STACK_COPY_MAX * 4) {
+		uw->overrun = true;
 		return -UNW_EINVAL;
+	}
 	const struct mapping *m = addrspace_find(uw->as, addr);
 	if (!m || !m->readable)
 		return -UNW_EINVAL;
@@ -251,6 +269,8 @@ void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, b
 	uw->regs = regs;
 	uw->full_regs = full_regs;
 	uw->stack = stack;
+	uw->stack_used = 0;
+	uw->overrun = false;
 
 	unw_cursor_t c;
 	if (unw_init_remote(&c, uw->uas, uw) < 0) {
@@ -297,4 +317,6 @@ void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, b
 		out->ips[out->n++] = regs->rip;
 		out->truncated = true;
 	}
+	out->stack_used = uw->stack_used;
+	out->overrun = uw->overrun;
 }
