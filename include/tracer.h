@@ -46,6 +46,10 @@ struct thread {
 	uint8_t pending_state;
 	int16_t pending_syscall;
 	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
+	/* The call our stop interrupted; the kernel resumes some calls as
+	 * restart_syscall, which is still that call to the user. */
+	uint8_t restarted_state;
+	int16_t restarted_from;
 
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
 	size_t copy_window;  /* bytes of stack to copy at its next stop, 0 = all */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* How long one stop may take before we move on and take it late. */
@@ -79,6 +80,12 @@ static bool observe(struct tracer *tr, struct thread *t, struct observation *o)
 	}
 	o->state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL, &o->ss);
 	o->syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr : -1;
+	if (o->sc.nr == SYS_restart_syscall && t->restarted_from >= 0) {
+		o->syscall = t->restarted_from;
+		o->state = t->restarted_state;
+	} else if (o->sc.nr >= 0) {
+		t->restarted_from = -1;
+	}
 	return true;
 }
 

@@ -15,6 +15,7 @@
 #include <libiberty/demangle.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "hashmap.h"
@@ -40,6 +41,21 @@ static const Dwfl_Callbacks callbacks_template = {
 
 static Dwfl_Callbacks callbacks;
 
+/* The vdso has no file; libdwfl gets a copy of its image in a memfd. */
+static void report_vdso(struct symbolizer *s, const struct module *m)
+{
+	int fd = memfd_create("vdso", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, m->image, m->image_size) != (ssize_t)m->image_size) {
+		close(fd);
+		return;
+	}
+	/* On success libdwfl owns fd. */
+	if (!dwfl_report_elf(s->dwfl, m->path, m->path, fd, m->bias, true))
+		close(fd);
+}
+
 struct symbolizer *symbolizer_new(struct addrspace *as)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
@@ -53,12 +69,13 @@ struct symbolizer *symbolizer_new(struct addrspace *as)
 	dwfl_report_begin(s->dwfl);
 	for (size_t i = 0; i < as->n_mods; i++) {
 		struct module *m = as->mods[i];
-		if (!strcmp(m->path, "[vdso]") || m->hi <= m->lo)
+		if (m->hi <= m->lo || !module_load(as, m) || !m->bias_known)
 			continue;
-		if (!module_load(as, m) || !m->bias_known)
+		if (!strcmp(m->path, "[vdso]")) {
+			report_vdso(s, m);
 			continue;
+		}
 		char *path = module_open_path(as, m);
-		/* The vdso has no file: its frames are named [vdso]+offset. */
 		dwfl_report_elf(s->dwfl, m->path, path, -1, m->bias, true);
 		free(path);
 	}

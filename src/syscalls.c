@@ -115,6 +115,7 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 	case SYS_flock:
 	case SYS_fcntl:
 	case SYS_mq_timedreceive:
+	case SYS_restart_syscall: /* resumes the restart block again */
 		return true;
 	default:
 		return false;

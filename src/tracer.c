@@ -89,6 +89,7 @@ static struct thread *thread_add(struct tracer *tr, pid_t tid)
 	t->tid = tid;
 	t->fd_stat = t->fd_schedstat = t->fd_syscall = -1;
 	t->info = INFO_NONE;
+	t->restarted_from = -1;
 	GROW(tr->threads, tr->cap_threads, tr->n_threads + 1);
 	t->index = tr->n_threads;
 	tr->threads[tr->n_threads++] = t;
@@ -399,11 +400,17 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		check_eintr(tr, &regs);
 		tracer_record_snapshot(tr, t, &regs, true, t->pending_state, t->pending_syscall, now);
 		if (t->rebaseline && t->fd_schedstat >= 0) {
-			/* The stop made a blocked thread run a little; take the
-			 * baseline after it, or the next tick would stop it again. */
-			char buf[128];
+			/* The stop made a blocked thread run a little (and may
+			 * have turned its call into restart_syscall): take the
+			 * baseline after it, or the next tick would not reuse
+			 * this stack. */
+			char buf[256];
 			if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
 				procfs_parse_schedstat(buf, &t->last_ss);
+			if (pread_text(t->fd_syscall, buf, sizeof(buf)) > 0)
+				procfs_parse_syscall(buf, &t->last_sc);
+			t->restarted_state = t->pending_state;
+			t->restarted_from = t->pending_syscall;
 		}
 	}
 }
