@@ -38,6 +38,10 @@ static void *churn(void *arg)
 	long s = 0;
 	for (int i = 0; i < 20000; i++)
 		s += i % 7;
+	/* Live long enough (1 ms) to be sampled now and then. */
+	struct timespec ts = {0, 1000000};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 	*sum = s;
 	return NULL;
 }

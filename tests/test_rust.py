@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""A Rust program built with the recommended [profile.profiling]: names
+demangled with no hashes, a std Mutex wait attributed to the waiting
+thread, CPU time to the generic function that burns it."""
+import os
+import re
+import shutil
+
+import wp
+
+if not shutil.which("cargo"):
+    wp.skip("cargo is not installed: the Rust target cannot be built")
+src = os.path.join(wp.ROOT, "tests", "targets", "rust-locks")
+tdir = os.path.join(wp.ROOT, "build", "rust-target")
+b = wp.run(["cargo", "build", "--offline", "-q", "--profile", "profiling", "--target-dir", tdir],
+           cwd=src, timeout=600)
+if b.returncode != 0:
+    print(b.stderr)
+wp.check(b.returncode == 0, "cargo build --profile profiling")
+exe = os.path.join(tdir, "profiling", "rust-locks")
+d = wp.tmpdir()
+prof = os.path.join(d, "rust.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", prof, "--", exe, "2"])
+wp.check(r.returncode == 0 and "rust-locks: 1 entries" in r.stdout, f"target ran normally: {r.stdout.strip()!r}")
+p = wp.load(prof)
+funcs = [f["function"] for f in p["frames"]]
+hashed = [f for f in funcs if re.search(r"::h[0-9a-f]{16}\b", f)]
+mangled = [f for f in funcs if f.startswith("_R") or f.startswith("_ZN")]
+wp.check(not hashed, f"no Rust hashes in names: {hashed[:3]}")
+wp.check(not mangled, f"no mangled names: {mangled[:3]}")
+wp.check(any(f == "rust_locks::wait_for_ledger" for f in funcs), "demangled rust_locks::wait_for_ledger present")
+lock, n = wp.shares(p, "waiter")
+wp.near(lock.get("lock", 0), 100, 10, "Rust waiter thread in lock wait %")
+mx, _ = wp.share_with_function(p, "waiter", "Mutex", "lock")
+wp.check(mx >= 90, f"its lock-wait stacks go through std's Mutex: {mx:.0f}%")
+wl, _ = wp.share_with_function(p, "waiter", "rust_locks::wait_for_ledger", "lock")
+wp.check(wl >= 90, f"and through rust_locks::wait_for_ledger: {wl:.0f}%")
+cs, _ = wp.share_with_function(p, "cruncher", "rust_locks::checksum", "on-cpu")
+wp.check(cs >= 90, f"cruncher's CPU time is in rust_locks::checksum: {cs:.0f}%")
+sl, _ = wp.shares(p, "holder")
+wp.near(sl.get("sleep", 0), 100, 10, "holder sleeping %")
+bins = [b for b in p["metadata"]["binaries"] if b["path"].endswith("/rust-locks")]
+wp.check(bins and bins[0]["has_debuginfo"], "the Rust binary has debug info (profile keeps it)")
+wp.done()

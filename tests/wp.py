@@ -1,0 +1,147 @@
+"""Helpers for wallprof's tests: run wallprof and targets for real, read the
+profile they produce, and check numbers against the known truth.
+
+A test script exits 0 (pass), 1 (fail) or 77 (skip, with the reason on
+stderr). Every check prints what it compared, so a failure explains itself.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WALLPROF = os.path.join(ROOT, "build", "wallprof")
+TARGETS = os.path.join(ROOT, "build", "targets")
+
+_failures = 0
+
+
+def target(name):
+    return os.path.join(TARGETS, name)
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="wallprof-test-")
+
+
+def run(args, timeout=60, **kw):
+    """Run a command; return CompletedProcess with text stdout/stderr."""
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def check(cond, what):
+    global _failures
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        _failures += 1
+    return cond
+
+
+def near(got, want, tol, what):
+    return check(abs(got - want) <= tol, f"{what}: {got:.1f} (want {want} +/- {tol})")
+
+
+def skip(reason):
+    print(f"skip: {reason}", file=sys.stderr)
+    sys.exit(77)
+
+
+def done():
+    sys.exit(1 if _failures else 0)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def state_names(p):
+    return p["states"]
+
+
+def thread_names(p):
+    """tid -> last name"""
+    return {t["tid"]: (t["names"][-1] if t["names"] else "?") for t in p["threads"]}
+
+
+def samples_by_name(p):
+    """name -> list of sample rows"""
+    names = thread_names(p)
+    out = defaultdict(list)
+    for row in p["samples"]:
+        out[names.get(row[1], "?")].append(row)
+    return out
+
+
+def shares(p, name):
+    """Share (in percent) of each state among the samples of thread `name`,
+    and the sample count."""
+    rows = samples_by_name(p)[name]
+    states = state_names(p)
+    c = Counter(states[r[3]] for r in rows)
+    n = len(rows)
+    return {k: 100.0 * v / n for k, v in c.items()} if n else {}, n
+
+
+def syscall_shares(p, name):
+    rows = samples_by_name(p)[name]
+    names = p["syscall_names"]
+    c = Counter(names.get(str(r[4]), "-") if r[4] >= 0 else "-" for r in rows)
+    n = len(rows)
+    return {k: 100.0 * v / n for k, v in c.items()} if n else {}, n
+
+
+def functions_of(p, row):
+    """The function names of a sample's stack, innermost first."""
+    frames = p["frames"]
+    return [frames[i]["function"] for i in p["stacks"][row[2]]["frames"]]
+
+
+def share_with_function(p, name, func, state=None):
+    """Share of thread `name`'s samples (optionally in `state`) whose stack
+    contains a function whose name contains `func`."""
+    rows = samples_by_name(p)[name]
+    states = state_names(p)
+    if state:
+        rows = [r for r in rows if states[r[3]] == state]
+    if not rows:
+        return 0.0, 0
+    hit = sum(1 for r in rows if any(func in f for f in functions_of(p, r)))
+    return 100.0 * hit / len(rows), len(rows)
+
+
+def wait_for(pred, timeout=5.0, step=0.02):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def proc_state(pid):
+    """The state letter of /proc/PID/stat, or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+        return s[s.rindex(")") + 2]
+    except (OSError, ValueError):
+        return None
+
+
+def task_states(pid):
+    out = {}
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    s = f.read()
+                out[int(tid)] = s[s.rindex(")") + 2]
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
