@@ -1,0 +1,65 @@
+#!/bin/sh
+# Run every test: the C unit tests under build/unit/, then each
+# tests/test_*.py. A test exits 0 (pass), 77 (skip, saying why) or anything
+# else (fail). Output of each test goes to build/test-logs/NAME.log and is
+# shown when it fails. Ends with "N passed, N failed, N skipped".
+#
+# usage: tests/run.sh [NAME...]   (default: all)
+set -u
+cd "$(dirname "$0")/.." || exit 2
+logs=build/test-logs
+mkdir -p "$logs"
+pass=0 fail=0 skip=0 failed=""
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "tests: python3 is required to run the tests (apt-get install python3)" >&2
+	exit 2
+fi
+
+run_one() {
+	name=$1
+	shift
+	start=$(date +%s)
+	"$@" >"$logs/$name.log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0)
+		pass=$((pass + 1))
+		echo "PASS $name (${secs}s)"
+		;;
+	77)
+		skip=$((skip + 1))
+		echo "SKIP $name: $(grep -h '^skip:' "$logs/$name.log" | head -n 1)"
+		;;
+	*)
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "FAIL $name (exit $rc, ${secs}s)"
+		sed 's/^/    /' "$logs/$name.log" | grep -v '^    ok ' | tail -n 40
+		;;
+	esac
+}
+
+want() {
+	[ $# -eq 0 ] && return 0
+	for w in $WANT; do [ "$w" = "$1" ] && return 0; done
+	return 1
+}
+WANT="$*"
+
+for t in build/unit/test_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	[ -z "$WANT" ] || want "$n" || continue
+	run_one "$n" "$t"
+done
+for t in tests/test_*.py; do
+	n=$(basename "$t" .py)
+	[ -z "$WANT" ] || want "$n" || continue
+	run_one "$n" timeout 600 python3 "$t"
+done
+
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

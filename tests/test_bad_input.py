@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Bad input of every kind: a one-line error naming the subject (plus at most
+one hint line), the documented exit code, never a crash or a stopped target."""
+import json
+import os
+import subprocess
+
+import wp
+
+d = wp.tmpdir()
+
+
+def expect(args, code, needle, what):
+    r = wp.run([wp.WALLPROF] + args)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    ok = (r.returncode == code and lines and lines[0].startswith("wallprof: ") and needle in lines[0]
+          and len(lines) <= 2 and "Traceback" not in r.stderr)
+    wp.check(ok, f"{what}: exit {r.returncode} (want {code}), stderr {lines[:2]}")
+
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+r = wp.run([wp.WALLPROF])
+wp.check(r.returncode == 64 and "usage" in r.stderr, f"no arguments: usage, exit 64 ({r.returncode})")
+expect(["frobnicate"], 64, "unknown command 'frobnicate'", "unknown command")
+expect(["record", "-p", str(dead_pid())], 2, "no such process", "record -p of a dead pid")
+expect(["record", "-p", "12x"], 64, "invalid PID '12x'", "record -p garbage")
+expect(["record", "-F", "0", "--", "true"], 64, "invalid frequency '0'", "record -F 0")
+expect(["record", "-F", "fast", "--", "true"], 64, "invalid frequency 'fast'", "record -F garbage")
+expect(["record", "-d", "-3", "--", "true"], 64, "invalid duration '-3'", "record -d negative")
+expect(["record", "--format", "pdf", "--", "true"], 64, "unknown format 'pdf'", "record --format unknown")
+expect(["record", "--bogus", "--", "true"], 64, "'--bogus'", "record unknown option")
+expect(["record"], 64, "give either -p PID or -- COMMAND", "record without target")
+expect(["record", "-p", "1", "--", "true"], 64, "give either", "record with both -p and a command")
+expect(["record", "-o", os.path.join(d, "x.json"), "--", "/nonexistent/program"], 127,
+       "cannot run '/nonexistent/program'", "record of a missing program")
+noexec = os.path.join(d, "not-executable")
+with open(noexec, "w") as f:
+    f.write("data\n")
+os.chmod(noexec, 0o644)
+expect(["record", "-o", os.path.join(d, "y.json"), "--", noexec], 126,
+       f"cannot run '{noexec}'", "record of a non-executable file")
+wp.check(not os.path.exists(os.path.join(d, "x.json")), "no profile left behind for a command that never ran")
+expect(["record", "-o", "/nonexistent/dir/out.json", "--", "true"], 2, "cannot write '/nonexistent/dir/out.json'",
+       "record to an unwritable path")
+expect(["record", "-p", "2", "-o", os.path.join(d, "k.json")], 2, "kernel thread", "record -p of a kernel thread")
+expect(["dump", "-p", str(dead_pid())], 2, "no such process", "dump of a dead pid")
+expect(["dump"], 64, "give -p PID", "dump without -p")
+expect(["report"], 64, "exactly one profile", "report without a file")
+expect(["report", "--top", "0", "x"], 64, "invalid --top", "report --top 0")
+
+# Profiles: missing, not JSON, foreign JSON, truncated, hostile values.
+expect(["report", os.path.join(d, "missing.json")], 2, "cannot read profile", "report of a missing file")
+bad = {
+    "garbage.json": "this is not json",
+    "foreign.json": json.dumps({"traceEvents": []}),
+    "array.json": "[1,2,3]",
+    "newer.json": json.dumps({"format": "wallprof-profile", "version": 99}),
+}
+good = os.path.join(d, "good.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", good, "--", wp.target("mixed"), "0.4"])
+text = open(good).read()
+bad["truncated.json"] = text[: len(text) // 2]
+p = json.loads(text)
+p["samples"][0][2] = 10**6
+bad["stack-range.json"] = json.dumps(p)
+p = json.loads(text)
+p["stacks"][0]["frames"] = [-1]
+bad["frame-range.json"] = json.dumps(p)
+p = json.loads(text)
+p["samples"][0] = "x"
+bad["row.json"] = json.dumps(p)
+p = json.loads(text)
+p["metadata"]["frequency_hz"] = 0
+bad["freq.json"] = json.dumps(p)
+for name, content in bad.items():
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(content)
+    expect(["report", path], 2, "cannot read profile", f"report of {name}")
+r = wp.run([wp.WALLPROF, "report", good])
+wp.check(r.returncode == 0, "the untouched profile still reads")
+
+# Permission: an unprivileged user may not trace root's process.
+if os.geteuid() == 0 and wp.run(["sh", "-c", "command -v setpriv"]).returncode == 0:
+    t = subprocess.Popen(["sleep", "5"])
+    r = wp.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", wp.WALLPROF, "record",
+                "-o", "/tmp/wallprof-perm-test.json", "-p", str(t.pid)])
+    lines = r.stderr.splitlines()
+    wp.check(r.returncode == 2 and lines and "cannot attach to process" in lines[0]
+             and "Operation not permitted" in lines[0], f"attach without permission: {lines[:1]}")
+    wp.check(len(lines) == 2 and "CAP_SYS_PTRACE" in lines[1] and "ptrace_scope" in lines[1],
+             f"and says what to do: {lines[1:2]}")
+    wp.check(wp.proc_state(t.pid) not in ("t", "T"), "target untouched")
+    t.kill()
+    t.wait()
+else:
+    print("note: permission case not run (needs root and setpriv)")
+wp.done()

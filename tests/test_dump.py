@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""dump: every thread with its state, syscall and symbolized stack, in text
+and JSON; blocked epoll threads are read without any EINTR."""
+import json
+import subprocess
+import time
+
+import wp
+
+t = subprocess.Popen([wp.target("mixed"), "3"], stdout=subprocess.PIPE, text=True)
+wp.wait_for(lambda: len(wp.task_states(t.pid)) == 5)
+time.sleep(0.3)
+r = wp.run([wp.WALLPROF, "dump", "-p", str(t.pid)])
+wp.check(r.returncode == 0, f"dump exits 0: {r.returncode} {r.stderr.strip()}")
+out = r.stdout
+wp.check(out.count("\nThread ") == 5, f"five threads shown: {out.count(chr(10) + 'Thread ')}")
+wp.check('"waiter": lock wait (futex)' in out, "waiter shown in lock wait")
+wp.check('"holder": sleep (clock_nanosleep)' in out, "holder shown sleeping")
+wp.check("take_lock" in out and "mixed.c:" in out, "stacks symbolized with file:line")
+j = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(t.pid)])
+doc = json.loads(j.stdout)
+wp.check(doc["pid"] == t.pid and len(doc["threads"]) == 5, "JSON: pid and five threads")
+th = {x["name"]: x for x in doc["threads"]}
+w = th.get("waiter", {})
+wp.check(w.get("state") == "lock" and w.get("syscall") == "futex", f"JSON: waiter lock/futex: {w.get('state')}/{w.get('syscall')}")
+keys = {"address", "function", "module", "file", "line", "inlined"}
+wp.check(all(keys <= set(f) for x in doc["threads"] for f in x["frames"]), "JSON: every frame has the documented keys")
+wp.check(any(f["function"] == "take_lock" for f in w.get("frames", [])), "JSON: waiter's frames include take_lock")
+for tid, st in wp.task_states(t.pid).items():
+    wp.check(st not in ("t", "T"), f"thread {tid} not left stopped: {st}")
+out, _ = t.communicate(timeout=30)
+wp.check(t.returncode == 3 and "rounds done" in out, "target finished normally")
+
+e = subprocess.Popen([wp.target("epoll"), "2"], stdout=subprocess.PIPE, text=True)
+time.sleep(0.2)
+for _ in range(10):
+    wp.run([wp.WALLPROF, "dump", "-p", str(e.pid)])
+    time.sleep(0.05)
+out, _ = e.communicate(timeout=30)
+wp.check("eintr=0" in out and e.returncode == 0, f"ten dumps of an epoll loop: {out.strip()!r}")
+wp.done()

@@ -1,0 +1,222 @@
+/*
+ * test_core: unit tests for the pure code: stack interning, the /proc
+ * parsers, the folded writer and the JSON round trip of a profile built by
+ * hand, whose every number is known.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "profile.h"
+#include "stacks.h"
+#include "symbols.h"
+#include "syscalls.h"
+#include "util.h"
+#include "views.h"
+#include "unit.h"
+
+static void test_stacks(void)
+{
+	struct stack_table t;
+	stack_table_init(&t);
+	uint64_t a[] = {1, 2, 3}, b[] = {1, 2, 4}, c[] = {1, 2};
+	uint32_t ia = stack_intern(&t, a, 3, false);
+	uint32_t ib = stack_intern(&t, b, 3, false);
+	uint32_t ic = stack_intern(&t, c, 2, false);
+	uint32_t ia2 = stack_intern(&t, a, 3, false);
+	uint32_t iat = stack_intern(&t, a, 3, true);
+	CHECK(ia == 0 && ib == 1 && ic == 2);
+	CHECK(ia2 == ia);
+	CHECK(iat == 3); /* truncated is part of identity */
+	uint32_t len;
+	bool tr;
+	const uint64_t *v = stack_values(&t, ib, &len, &tr);
+	CHECK(len == 3 && v[2] == 4 && !tr);
+	/* Many distinct stacks force rehashing; ids stay dense and stable. */
+	bool ok = true;
+	for (uint64_t i = 0; i < 5000; i++) {
+		uint64_t s[2] = {i, i * 7};
+		ok &= stack_intern(&t, s, 2, false) == 4 + i;
+	}
+	for (uint64_t i = 0; i < 5000; i++) {
+		uint64_t s[2] = {i, i * 7};
+		ok &= stack_intern(&t, s, 2, false) == 4 + i;
+	}
+	CHECK(ok);
+	CHECK(t.n == 5004);
+	stack_table_release(&t);
+}
+
+static void test_procfs(void)
+{
+	struct task_stat st;
+	CHECK(procfs_parse_stat("123 (a (b) c) S 1 2 3", &st) == 0);
+	CHECK_STR(st.comm, "a (b) c");
+	CHECK(st.state == 'S');
+	CHECK(procfs_parse_stat("123 (x", &st) < 0);
+	CHECK(procfs_parse_stat("", &st) < 0);
+
+	struct schedstat ss;
+	CHECK(procfs_parse_schedstat("100 200 3\n", &ss) == 0 && ss.run_ns == 100 && ss.wait_ns == 200 &&
+	      ss.slices == 3);
+	CHECK(procfs_parse_schedstat("garbage", &ss) < 0);
+
+	struct syscall_state sc;
+	CHECK(procfs_parse_syscall("running\n", &sc) == 0 && sc.running);
+	CHECK(procfs_parse_syscall("-1 0x7ffd1000 0x401000\n", &sc) == 0 && sc.nr == -1 &&
+	      sc.sp == 0x7ffd1000 && sc.pc == 0x401000);
+	CHECK(procfs_parse_syscall("202 0x55 0x80 0x2 0x0 0x0 0x0 0x7ffc 0x7f12\n", &sc) == 0 && sc.nr == 202 &&
+	      sc.args[1] == 0x80 && sc.sp == 0x7ffc && sc.pc == 0x7f12);
+	CHECK(procfs_parse_syscall("202 0x55", &sc) < 0);
+	CHECK(procfs_parse_syscall("99999 0 0 0 0 0 0 0 0", &sc) < 0);
+
+	struct map_entry *m;
+	size_t n;
+	procfs_parse_maps("55d0-55d8 r-xp 00001000 fd:01 1234 /usr/bin/x y\n"
+			  "7ffe-7fff rw-p 00000000 00:00 0 [stack]\nnot a map line\n",
+			  &m, &n);
+	CHECK(n == 2);
+	CHECK(m[0].start == 0x55d0 && m[0].end == 0x55d8 && m[0].offset == 0x1000 && m[0].inode == 1234);
+	CHECK_STR(m[0].path, "/usr/bin/x y");
+	CHECK_STR(m[1].path, "[stack]");
+	procfs_free_maps(m, n);
+
+	uint64_t v;
+	CHECK(parse_uint("99", 1, 100, &v) && v == 99);
+	CHECK(!parse_uint("0", 1, 100, &v) && !parse_uint("-5", 0, 100, &v) && !parse_uint("5x", 0, 100, &v));
+}
+
+static void test_syscalls(void)
+{
+	CHECK_STR(syscall_name(SYS_read), "read");
+	CHECK_STR(syscall_name(SYS_epoll_wait), "epoll_wait");
+	uint64_t wait[6] = {0, 0x80 /* FUTEX_WAIT|PRIVATE */}, wake[6] = {0, 0x81};
+	CHECK(syscall_wait_state(SYS_futex, wait) == ST_LOCK);
+	CHECK(syscall_wait_state(SYS_futex, wake) == ST_SYSCALL);
+	CHECK(syscall_wait_state(SYS_clock_nanosleep, wait) == ST_SLEEP);
+	bool fd;
+	CHECK(!syscall_restarts_after_interrupt(SYS_epoll_wait, &fd));
+	CHECK(syscall_restarts_after_interrupt(SYS_read, &fd) && fd);
+	CHECK(syscall_restarts_after_interrupt(SYS_futex, &fd) && !fd);
+}
+
+static void test_demangle(void)
+{
+	char *s = demangle("_ZN3foo3barEv");
+	CHECK_STR(s, "foo::bar");
+	free(s);
+	s = demangle("_ZN10rust_locks5check17h0123456789abcdefE");
+	CHECK_STR(s, "rust_locks::check");
+	free(s);
+	s = demangle("_RNvCs1234_10rust_locks5check");
+	CHECK(s && strstr(s, "rust_locks::check") != NULL);
+	free(s);
+	CHECK(demangle("plain_c") == NULL);
+}
+
+/* A profile whose every number is known: 2 threads, 3 frames, 2 stacks. */
+static void build_profile(struct profile *p)
+{
+	profile_init(p);
+	p->argc = 2;
+	p->argv = xcalloc(3, sizeof(char *));
+	p->argv[0] = xstrdup("./app");
+	p->argv[1] = xstrdup("--fast");
+	p->pid = 42;
+	p->mode = xstrdup("launch");
+	p->duration_ns = 2000000000ULL;
+	p->frequency_hz = 100;
+	p->exit_status = 3;
+	p->n_threads = 2;
+	p->threads = xcalloc(2, sizeof(*p->threads));
+	p->threads[0] = (struct profile_thread){.tid = 42, .n_names = 1, .first_ns = 0, .last_ns = 10};
+	p->threads[0].names = xcalloc(1, sizeof(char *));
+	p->threads[0].names[0] = xstrdup("app");
+	p->threads[1] = (struct profile_thread){.tid = 43, .n_names = 2, .first_ns = 5, .last_ns = 20};
+	p->threads[1].names = xcalloc(2, sizeof(char *));
+	p->threads[1].names[0] = xstrdup("app");
+	p->threads[1].names[1] = xstrdup("io;worker");
+	p->n_frames = 3;
+	p->frames = xcalloc(3, sizeof(*p->frames));
+	p->frames[0] = (struct profile_frame){xstrdup("main"), xstrdup("app"), xstrdup("app.c"), 10, false, 0x1000};
+	p->frames[1] = (struct profile_frame){xstrdup("ns::f<int>"), xstrdup("app"), NULL, 0, true, 0x1010};
+	p->frames[2] = (struct profile_frame){xstrdup("read"), xstrdup("libc.so.6"), NULL, 0, false, 0x7000};
+	p->n_stacks = 2;
+	p->stacks = xcalloc(2, sizeof(*p->stacks));
+	p->stacks[0] = (struct profile_stack){xcalloc(2, 4), 2, false};
+	p->stacks[0].frames[0] = 1;
+	p->stacks[0].frames[1] = 0;
+	p->stacks[1] = (struct profile_stack){xcalloc(3, 4), 3, true};
+	p->stacks[1].frames[0] = 2;
+	p->stacks[1].frames[1] = 1;
+	p->stacks[1].frames[2] = 0;
+	p->n_samples = 5;
+	p->samples = xcalloc(5, sizeof(*p->samples));
+	p->samples[0] = (struct profile_sample){0, 42, 0, ST_ONCPU, -1};
+	p->samples[1] = (struct profile_sample){10, 42, 0, ST_ONCPU, -1};
+	p->samples[2] = (struct profile_sample){10, 43, 1, ST_SYSCALL, SYS_read};
+	p->samples[3] = (struct profile_sample){20, 43, 1, ST_SYSCALL, SYS_read};
+	p->samples[4] = (struct profile_sample){20, 43, 1, ST_DISK, SYS_read};
+	p->stats.samples = 5;
+	p->stats.stops = 2;
+	p->stats.stop_ns_p50 = 12345;
+}
+
+static void test_folded(void)
+{
+	struct profile p;
+	build_profile(&p);
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(folded_write(&p, f) == 0);
+	fclose(f);
+	CHECK_STR(buf, "app (42);main;ns::f<int>;[on-cpu] 2\n"
+		       "io:worker (43);main;ns::f<int>;read;[blocked: read] 2\n"
+		       "io:worker (43);main;ns::f<int>;read;[disk: read] 1\n");
+	free(buf);
+	profile_release(&p);
+}
+
+static void test_json_round_trip(void)
+{
+	struct profile p, q;
+	build_profile(&p);
+	char path[] = "/tmp/wallprof-unit-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	CHECK(profile_write_json(&p, f) == 0);
+	fclose(f);
+	char err[256] = "";
+	CHECK(profile_read_json(path, &q, err, sizeof(err)) == 0);
+	if (err[0])
+		printf("     reader said: %s\n", err);
+	CHECK(q.argc == 2 && !strcmp(q.argv[1], "--fast") && q.pid == 42 && q.exit_status == 3);
+	CHECK(q.duration_ns == p.duration_ns && q.frequency_hz == 100 && !strcmp(q.mode, "launch"));
+	CHECK(q.n_threads == 2 && q.threads[1].n_names == 2 && !strcmp(q.threads[1].names[1], "io;worker"));
+	CHECK(q.threads[1].first_ns == 5 && q.threads[1].last_ns == 20);
+	CHECK(q.n_frames == 3 && !strcmp(q.frames[1].function, "ns::f<int>") && q.frames[1].inlined &&
+	      q.frames[0].line == 10 && q.frames[1].file == NULL && q.frames[2].address == 0x7000);
+	CHECK(q.n_stacks == 2 && q.stacks[1].n == 3 && q.stacks[1].truncated && q.stacks[1].frames[0] == 2);
+	bool same = q.n_samples == p.n_samples;
+	for (size_t i = 0; same && i < q.n_samples; i++)
+		same = !memcmp(&q.samples[i], &p.samples[i], sizeof(q.samples[i]));
+	CHECK(same);
+	CHECK(q.stats.samples == 5 && q.stats.stops == 2 && q.stats.stop_ns_p50 == 12345);
+	profile_release(&q);
+	profile_release(&p);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_stacks();
+	test_procfs();
+	test_syscalls();
+	test_demangle();
+	test_folded();
+	test_json_round_trip();
+	return unit_done();
+}
