@@ -37,8 +37,9 @@ struct thread {
 	/* The last sample, to reuse its stack when the thread has not run. */
 	bool have_last;
 	struct schedstat last_ss;
-	struct syscall_state last_sc;
 	uint32_t last_stack;
+	uint8_t last_state;
+	int16_t last_syscall;
 
 	/* A stop we asked for (PTRACE_INTERRUPT) and have not seen yet. */
 	bool want_stop;

@@ -6,7 +6,7 @@ set -eu
 pkgs="gcc make pkg-config libunwind-dev libseccomp-dev libjansson-dev \
 libdw-dev libelf-dev libiberty-dev libc6-dbg"
 # Used by the tests and benchmarks, not by the build.
-tools="python3 tmux hyperfine strace"
+tools="python3 time tmux hyperfine strace"
 
 missing=""
 for p in $pkgs $tools; do

@@ -407,8 +407,6 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 			char buf[256];
 			if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
 				procfs_parse_schedstat(buf, &t->last_ss);
-			if (pread_text(t->fd_syscall, buf, sizeof(buf)) > 0)
-				procfs_parse_syscall(buf, &t->last_sc);
 			t->restarted_state = t->pending_state;
 			t->restarted_from = t->pending_syscall;
 		}
@@ -450,6 +448,8 @@ void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t sta
 		t->info = recorder_thread(tr->rec, t->tid, t->comm, when - tr->start);
 	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, state, syscall);
 	t->last_stack = stack;
+	t->last_state = state;
+	t->last_syscall = syscall;
 	t->have_last = true;
 }
 

@@ -1,0 +1,89 @@
+#!/bin/sh
+# wallprof benchmarks. Every figure is a ratio of two measurements taken side
+# by side in this run, alternating the two commands, median of RUNS runs.
+# Tools: /usr/bin/time (GNU time) and the workloads under bench/ and
+# tests/targets/. Prints a markdown table; see bench/README.md.
+#
+# usage: bench/run.sh [RUNS]   (default 7)
+set -eu
+cd "$(dirname "$0")/.."
+RUNS=${1:-7}
+W=build/wallprof
+SPIN=build/targets/spin
+STOPCOST=build/bench/stopcost
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+elapsed() { /usr/bin/time -f "%e" -o "$tmp/t" "$@" >/dev/null 2>&1 || true; cat "$tmp/t"; }
+
+# Size the CPU-bound work to about 3 s on this machine.
+iters=$(awk -v t="$(elapsed $SPIN 1000)" 'BEGIN { n = int(1000 * 3 / (t > 0.05 ? t : 0.05)); print (n < 100 ? 100 : n) }')
+
+echo "| benchmark | baseline | with wallprof | ratio |"
+echo "|---|---|---|---|"
+
+# 1. Slowdown of a CPU-bound thread at 100 Hz and at 1000 Hz, as the target
+#    itself measures its work (wallprof's start-up and final write excluded).
+work() { SPIN_TIME=1 "$@" 2>&1 >/dev/null | sed -n 's/^work_ns=//p'; }
+for hz in 100 1000; do
+	: >"$tmp/base"
+	: >"$tmp/prof"
+	for i in $(seq "$RUNS"); do
+		work $SPIN "$iters" >>"$tmp/base"
+		work $W record -q -F "$hz" -o "$tmp/p.json" -- $SPIN "$iters" >>"$tmp/prof"
+	done
+	b=$(median <"$tmp/base")
+	p=$(median <"$tmp/prof")
+	echo "| CPU-bound thread at $hz Hz: its work's duration (median of $RUNS) | $(awk -v x="$b" 'BEGIN { printf "%.3f s", x / 1e9 }') | $(awk -v x="$p" 'BEGIN { printf "%.3f s", x / 1e9 }') | $(awk -v a="$p" -v b="$b" 'BEGIN { printf "%.3f", a / b }') |"
+done
+
+# 2. wallprof's own CPU while recording 200 parked threads and one busy one
+#    at 100 Hz: CPU of a 12 s recording minus that of a 2 s one, over 10 s,
+#    so attaching, symbolizing and writing cancel out.
+$SPIN 1000000 200 >/dev/null &
+target=$!
+sleep 1
+$W record -q -F 100 -d 1 -o "$tmp/p.json" -p $target # warm the caches
+cpu_of() {
+	/usr/bin/time -f "%U %S" -o "$tmp/t" $W record -q -F 100 -d "$1" -o "$tmp/p.json" -p $target >/dev/null 2>&1
+	awk '{ print $1 + $2 }' "$tmp/t"
+}
+: >"$tmp/cpu"
+for i in $(seq 3); do
+	short=$(cpu_of 2)
+	long=$(cpu_of 12)
+	awk -v s="$short" -v l="$long" 'BEGIN { printf "%.5f\n", (l - s) / 10 }' >>"$tmp/cpu"
+done
+missed=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['stats']; print(s['ticks_missed'], 'of', s['ticks'])" "$tmp/p.json")
+kill $target 2>/dev/null || true
+wait $target 2>/dev/null || true
+share=$(median <"$tmp/cpu")
+echo "| 201 threads (200 parked, 1 busy) at 100 Hz: wallprof CPU while recording (median of 3; ticks missed: $missed) | - | $(awk -v s="$share" 'BEGIN { printf "%.2f%% of one core", 100 * s }') | - |"
+
+# 3. Stop time per stopped thread vs a bare INTERRUPT + GETREGS + CONT.
+$SPIN 1000000 >/dev/null &
+target=$!
+sleep 0.5
+: >"$tmp/bare"
+: >"$tmp/wp"
+: >"$tmp/bare99"
+: >"$tmp/wp99"
+for i in $(seq "$RUNS"); do
+	$STOPCOST $target 300 100 >"$tmp/sc"
+	sed -n 's/.*p50_ns=\([0-9]*\).*/\1/p' "$tmp/sc" >>"$tmp/bare"
+	sed -n 's/.*p99_ns=\([0-9]*\).*/\1/p' "$tmp/sc" >>"$tmp/bare99"
+	$W record -q -F 100 -d 3 -o "$tmp/s.json" -p $target
+	python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['stats']; print(s['stop_ns_p50']); print(s['stop_ns_p99'], file=sys.stderr)" \
+		"$tmp/s.json" >>"$tmp/wp" 2>>"$tmp/wp99"
+done
+kill $target 2>/dev/null || true
+wait $target 2>/dev/null || true
+b=$(median <"$tmp/bare")
+p=$(median <"$tmp/wp")
+b99=$(median <"$tmp/bare99")
+p99=$(median <"$tmp/wp99")
+echo "| stop time per stopped thread, p50 (median of $RUNS) | $(awk -v x="$b" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v x="$p" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v a="$p" -v b="$b" 'BEGIN { printf "%.2f", a / b }') |"
+echo "| stop time per stopped thread, p99 (median of $RUNS) | $(awk -v x="$b99" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v x="$p99" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v a="$p99" -v b="$b99" 'BEGIN { printf "%.2f", a / b }') |"
+echo
+echo "Machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

@@ -1,0 +1,32 @@
+# bash completion for wallprof. Source it, or install it as
+# /usr/share/bash-completion/completions/wallprof.
+_wallprof()
+{
+	local cur prev cmd
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	cmd=${COMP_WORDS[1]}
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "record report dump --help --version" -- "$cur"))
+		return
+	fi
+	case $prev in
+	-p | --pid)
+		COMPREPLY=($(compgen -W "$(ps -e -o pid= 2>/dev/null)" -- "$cur"))
+		return ;;
+	--format)
+		COMPREPLY=($(compgen -W "json folded" -- "$cur"))
+		return ;;
+	-o | --output)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-F | --frequency | -d | --duration | -n | --top | -t | --thread)
+		return ;;
+	esac
+	case $cmd in
+	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet -h --help --" -- "$cur")) ;;
+	report) COMPREPLY=($(compgen -W "-t --thread -n --top -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
+	dump) COMPREPLY=($(compgen -W "-p --pid -j --json -h --help" -- "$cur")) ;;
+	esac
+}
+complete -F _wallprof wallprof
