@@ -45,7 +45,7 @@ UNITS       := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 BENCH_SRCS  := $(wildcard bench/*.c)
 BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps demo check check-run test-build bench install style clean fuzz
+.PHONY: all deps demo check check-run test-build bench install style clean
 
 all: $(B)/wallprof
 
@@ -91,9 +91,6 @@ check-run:
 bench: deps
 	@$(MAKE) --no-print-directory test-build
 	@sh bench/run.sh
-
-fuzz:
-	@sh tests/fuzz/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -13,10 +13,10 @@
 #include <sys/types.h>
 
 struct module {
-	char *path;          /* as /proc/PID/maps names it; "[vdso]" for the vdso */
+	char *path; /* as /proc/PID/maps names it; "[vdso]" for the vdso */
 	uint64_t dev, inode;
-	uint64_t bias;       /* load bias: runtime address = bias + p_vaddr */
-	uint64_t lo, hi;     /* lowest and highest address of its mappings */
+	uint64_t bias; /* load bias: runtime address = bias + p_vaddr */
+	uint64_t lo, hi; /* lowest and highest address of its mappings */
 	bool bias_known;
 
 	/* Lazily loaded image of the file. */
@@ -24,10 +24,10 @@ struct module {
 	const uint8_t *image;
 	size_t image_size;
 	bool image_mmapped;
-	uint64_t eh_hdr_vaddr;   /* PT_GNU_EH_FRAME p_vaddr, 0 if none */
-	uint64_t eh_hdr_offset;  /* its file offset */
+	uint64_t eh_hdr_vaddr; /* PT_GNU_EH_FRAME p_vaddr, 0 if none */
+	uint64_t eh_hdr_offset; /* its file offset */
 	uint64_t fde_count;
-	char build_id[41];       /* hex, "" if none */
+	char build_id[41]; /* hex, "" if none */
 };
 
 struct mapping {

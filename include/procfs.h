@@ -25,8 +25,8 @@ struct schedstat {
  * or "NR A0..A5 SP PC".
  */
 struct syscall_state {
-	bool running;      /* on a CPU: no syscall information */
-	long nr;           /* -1 when blocked outside a syscall */
+	bool running; /* on a CPU: no syscall information */
+	long nr; /* -1 when blocked outside a syscall */
 	uint64_t args[6];
 	uint64_t sp, pc;
 };

@@ -23,10 +23,10 @@ struct profile_thread {
 
 struct profile_frame {
 	char *function; /* demangled; "module+0xoff" when unknown */
-	char *module;   /* basename of the binary, or NULL */
-	char *file;     /* source file, or NULL */
-	int line;       /* 0 if unknown */
-	bool inlined;   /* an inlined call inside the next (outer) frame */
+	char *module; /* basename of the binary, or NULL */
+	char *file; /* source file, or NULL */
+	int line; /* 0 if unknown */
+	bool inlined; /* an inlined call inside the next (outer) frame */
 	uint64_t address;
 };
 
@@ -40,7 +40,7 @@ struct profile_sample {
 	uint64_t t_ns; /* since the profile start */
 	int32_t tid;
 	uint32_t stack;
-	uint8_t state;   /* enum sample_state */
+	uint8_t state; /* enum sample_state */
 	int16_t syscall; /* x86_64 number, -1 if none */
 };
 
@@ -48,23 +48,23 @@ struct profile_binary {
 	char *path;
 	char *build_id; /* hex or NULL */
 	uint64_t start, end;
-	bool has_symbols;   /* any symbol table at all */
+	bool has_symbols; /* any symbol table at all */
 	bool has_debuginfo; /* DWARF found (file:line, inlines) */
-	bool unoptimized;   /* DW_AT_producer says -O0 */
-	char *producer;     /* one DW_AT_producer, NULL if none */
+	bool unoptimized; /* DW_AT_producer says -O0 */
+	char *producer; /* one DW_AT_producer, NULL if none */
 };
 
 struct profile_stats {
 	uint64_t ticks, ticks_missed;
 	uint64_t samples;
-	uint64_t stops;  /* threads actually stopped with ptrace */
+	uint64_t stops; /* threads actually stopped with ptrace */
 	uint64_t reused; /* samples that reused the last stack: no stop */
 	uint64_t nostop; /* samples unwound from /proc/TID/syscall: no stop */
 	uint64_t late_stops;
 	uint64_t stop_ns_p50, stop_ns_p99, stop_ns_max;
 	uint64_t unwind_errors; /* samples whose stack is truncated */
-	uint64_t eintr_risk;    /* stops of threads in calls that may leak EINTR (0) */
-	uint64_t threads_lost;  /* ticks where a thread could not be read */
+	uint64_t eintr_risk; /* stops of threads in calls that may leak EINTR (0) */
+	uint64_t threads_lost; /* ticks where a thread could not be read */
 };
 
 struct profile {

@@ -22,8 +22,8 @@
  * The state of a thread from its /proc state letter and syscall, and for
  * 'R' from its schedstat since prev (NULL: first sample, taken as on-CPU).
  */
-enum sample_state sampler_classify(char state, const struct syscall_state *sc, const struct schedstat *prev,
-				   const struct schedstat *now);
+enum sample_state sampler_classify(char state, const struct syscall_state *sc,
+				   const struct schedstat *prev, const struct schedstat *now);
 
 /* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? */
 bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc);

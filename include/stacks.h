@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct stack_entry {
-	size_t off;     /* into values */
+	size_t off; /* into values */
 	uint32_t len;
 	uint32_t hash;
 	bool truncated;
@@ -32,6 +32,7 @@ void stack_table_release(struct stack_table *t);
 /* The id of this stack, adding it if new. Ids are dense from 0. */
 uint32_t stack_intern(struct stack_table *t, const uint64_t *values, uint32_t len, bool truncated);
 /* Borrowed pointer into the table: valid until the next stack_intern. */
-const uint64_t *stack_values(const struct stack_table *t, uint32_t id, uint32_t *len, bool *truncated);
+const uint64_t *stack_values(const struct stack_table *t, uint32_t id, uint32_t *len,
+			     bool *truncated);
 
 #endif

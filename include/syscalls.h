@@ -11,13 +11,13 @@
 
 /* What a thread is doing in one sample. The order is the profile's. */
 enum sample_state {
-	ST_ONCPU,    /* running on a CPU */
+	ST_ONCPU, /* running on a CPU */
 	ST_RUNNABLE, /* ready, waiting for a CPU */
-	ST_SYSCALL,  /* interruptible wait in a syscall (I/O, poll, ...) */
-	ST_LOCK,     /* futex wait: mutex, condition variable, join, ... */
-	ST_SLEEP,    /* nanosleep, clock_nanosleep, pause */
-	ST_DISK,     /* uninterruptible wait (D), mostly disk I/O */
-	ST_STOPPED,  /* job-control stop (SIGSTOP, Ctrl-Z) */
+	ST_SYSCALL, /* interruptible wait in a syscall (I/O, poll, ...) */
+	ST_LOCK, /* futex wait: mutex, condition variable, join, ... */
+	ST_SLEEP, /* nanosleep, clock_nanosleep, pause */
+	ST_DISK, /* uninterruptible wait (D), mostly disk I/O */
+	ST_STOPPED, /* job-control stop (SIGSTOP, Ctrl-Z) */
 	ST_OTHER,
 	ST__COUNT
 };

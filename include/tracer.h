@@ -53,7 +53,7 @@ struct thread {
 	int16_t restarted_from;
 
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
-	size_t copy_window;  /* bytes of stack to copy at its next stop, 0 = all */
+	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 };
 
 #define THREAD_BUCKETS 4096
@@ -113,8 +113,9 @@ void tracer_stop_and_sample(struct tracer *tr, struct thread *t, uint8_t state, 
 			    mono_ns timeout_ns, bool was_blocked);
 
 /* Unwind a snapshot and record it as a sample of t; returns the stack id. */
-uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs,
-				bool full_regs, uint8_t state, int16_t syscall, mono_ns when);
+uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
+				const struct user_regs_struct *regs, bool full_regs, uint8_t state,
+				int16_t syscall, mono_ns when);
 
 /* Record a sample of t with an already interned stack. */
 void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack, uint8_t state,

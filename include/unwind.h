@@ -25,7 +25,7 @@
 
 struct stack_copy {
 	uint64_t base; /* target address of data[0] */
-	size_t len;    /* bytes actually read */
+	size_t len; /* bytes actually read */
 	uint8_t data[STACK_COPY_MAX];
 };
 
@@ -53,7 +53,7 @@ struct unwind_result {
 	int n;
 	bool truncated; /* the unwind stopped before the outermost frame */
 	size_t stack_used; /* bytes of the stack copy the unwind read */
-	bool overrun;      /* it needed stack beyond the copy */
+	bool overrun; /* it needed stack beyond the copy */
 };
 
 /*

@@ -20,7 +20,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_PARTIAL = 1, /* some threads could not be read */
 	EXIT_FAILURE_ = 2, /* nothing useful done: cannot attach, bad file */
-	EXIT_USAGE = 64,   /* bad command line */
+	EXIT_USAGE = 64, /* bad command line */
 	EXIT_NOEXEC = 126, /* launched command exists but cannot run */
 	EXIT_NOTFOUND = 127,
 };

@@ -56,7 +56,8 @@ static void print_text(const struct profile *p)
 		const struct profile_sample *s = &p->samples[i];
 		const struct profile_stack *st = &p->stacks[s->stack];
 		char buf[96];
-		printf("\nThread %d \"%s\": %s\n", s->tid, profile_thread_name(profile_find_thread(p, s->tid)),
+		printf("\nThread %d \"%s\": %s\n", s->tid,
+		       profile_thread_name(profile_find_thread(p, s->tid)),
 		       sample_state_text(s, buf, sizeof(buf)));
 		for (uint32_t j = 0; j < st->n; j++)
 			print_frame_text(&p->frames[st->frames[j]], (int)j);
@@ -69,8 +70,8 @@ static json_t *frame_json(const struct profile_frame *f)
 {
 	char addr[32];
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->address);
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "address", addr, "function", f->function, "module",
-			 f->module ? json_string(f->module) : json_null(), "file",
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "address", addr, "function", f->function,
+			 "module", f->module ? json_string(f->module) : json_null(), "file",
 			 f->file ? json_string(f->file) : json_null(), "line",
 			 f->line ? json_integer(f->line) : json_null(), "inlined", f->inlined);
 }
@@ -89,13 +90,15 @@ static void print_json(const struct profile *p)
 			json_pack("{s:i, s:s, s:s, s:o, s:o, s:b}", "tid", s->tid, "name",
 				  profile_thread_name(profile_find_thread(p, s->tid)), "state",
 				  state_name(s->state), "syscall",
-				  s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall)) : json_null(),
+				  s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall))
+						  : json_null(),
 				  "frames", frames, "truncated", st->truncated));
 	}
 	json_t *argv = json_array();
 	for (int i = 0; i < p->argc; i++)
 		json_array_append_new(argv, json_string(p->argv[i]));
-	json_t *root = json_pack("{s:i, s:o, s:o}", "pid", p->pid, "command", argv, "threads", threads);
+	json_t *root =
+		json_pack("{s:i, s:o, s:o}", "pid", p->pid, "command", argv, "threads", threads);
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	printf("\n");
 	json_decref(root);
@@ -143,12 +146,8 @@ int cmd_dump(int argc, char **argv)
 			}
 			pid = (pid_t)v;
 			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(dump_usage, stdout);
-			return EXIT_OK;
+		case 'j': json = true; break;
+		case 'h': fputs(dump_usage, stdout); return EXIT_OK;
 		default:
 			error("dump: unknown or incomplete option '%s'", argv[optind - 1]);
 			hint("see 'wallprof dump --help'");

@@ -172,7 +172,8 @@ static void parse_elf(struct module *m, const struct mapping *first)
 {
 	const uint8_t *img = m->image;
 	size_t size = m->image_size;
-	if (size < sizeof(Elf64_Ehdr) || memcmp(img, ELFMAG, SELFMAG) || img[EI_CLASS] != ELFCLASS64)
+	if (size < sizeof(Elf64_Ehdr) || memcmp(img, ELFMAG, SELFMAG) ||
+	    img[EI_CLASS] != ELFCLASS64)
 		return;
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
@@ -181,7 +182,8 @@ static void parse_elf(struct module *m, const struct mapping *first)
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		const Elf64_Phdr *p = &ph[i];
-		if (p->p_type == PT_LOAD && first && !m->bias_known && first->offset >= (p->p_offset & ~0xfffULL) &&
+		if (p->p_type == PT_LOAD && first && !m->bias_known &&
+		    first->offset >= (p->p_offset & ~0xfffULL) &&
 		    first->offset < p->p_offset + p->p_filesz) {
 			m->bias = first->start - first->offset - p->p_vaddr + p->p_offset;
 			m->bias_known = true;
@@ -197,7 +199,8 @@ static void parse_elf(struct module *m, const struct mapping *first)
 					m->fde_count = count;
 				}
 			}
-		} else if (p->p_type == PT_NOTE && p->p_offset < size && p->p_filesz <= size - p->p_offset) {
+		} else if (p->p_type == PT_NOTE && p->p_offset < size &&
+			   p->p_filesz <= size - p->p_offset) {
 			const uint8_t *q = img + p->p_offset, *end = q + p->p_filesz;
 			while (q + sizeof(Elf64_Nhdr) <= end) {
 				const Elf64_Nhdr *nh = (const Elf64_Nhdr *)q;
@@ -206,8 +209,8 @@ static void parse_elf(struct module *m, const struct mapping *first)
 				const uint8_t *next = desc + ((nh->n_descsz + 3) & ~3u);
 				if (next > end || next <= q)
 					break;
-				if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) &&
-				    nh->n_descsz <= 20) {
+				if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+				    !memcmp(name, "GNU", 4) && nh->n_descsz <= 20) {
 					for (unsigned k = 0; k < nh->n_descsz; k++)
 						snprintf(m->build_id + 2 * k, 3, "%02x", desc[k]);
 				}

@@ -85,19 +85,21 @@ static json_t *metadata_json(const struct profile *p)
 	json_t *bins = json_array();
 	for (size_t i = 0; i < p->n_binaries; i++) {
 		const struct profile_binary *b = &p->binaries[i];
-		json_array_append_new(bins, json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:o}",
-						      "path", b->path, "build_id", str_or_null(b->build_id),
-						      "start", (json_int_t)b->start, "end", (json_int_t)b->end,
-						      "has_symbols", b->has_symbols, "has_debuginfo",
-						      b->has_debuginfo, "unoptimized", b->unoptimized,
-						      "producer", str_or_null(b->producer)));
+		json_array_append_new(
+			bins,
+			json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:o}", "path", b->path,
+				  "build_id", str_or_null(b->build_id), "start",
+				  (json_int_t)b->start, "end", (json_int_t)b->end, "has_symbols",
+				  b->has_symbols, "has_debuginfo", b->has_debuginfo, "unoptimized",
+				  b->unoptimized, "producer", str_or_null(b->producer)));
 	}
-	json_t *m = json_pack("{s:o, s:i, s:s, s:I, s:I, s:i, s:s, s:s, s:i, s:s, s:o}", "command", argv,
-			      "pid", p->pid, "mode", p->mode ? p->mode : "attach", "start_unix_ns",
-			      (json_int_t)p->start_unix_ns, "duration_ns", (json_int_t)p->duration_ns,
-			      "frequency_hz", (int)p->frequency_hz, "host", p->host ? p->host : "",
-			      "kernel", p->kernel ? p->kernel : "", "cpus", p->cpus, "wallprof_version",
-			      p->version ? p->version : "", "binaries", bins);
+	json_t *m = json_pack("{s:o, s:i, s:s, s:I, s:I, s:i, s:s, s:s, s:i, s:s, s:o}", "command",
+			      argv, "pid", p->pid, "mode", p->mode ? p->mode : "attach",
+			      "start_unix_ns", (json_int_t)p->start_unix_ns, "duration_ns",
+			      (json_int_t)p->duration_ns, "frequency_hz", (int)p->frequency_hz,
+			      "host", p->host ? p->host : "", "kernel", p->kernel ? p->kernel : "",
+			      "cpus", p->cpus, "wallprof_version", p->version ? p->version : "",
+			      "binaries", bins);
 	if (p->exit_status >= 0)
 		json_object_set_new(m, "exit_status", json_integer(p->exit_status));
 	return m;
@@ -111,8 +113,8 @@ static json_t *threads_json(const struct profile *p)
 		json_t *names = json_array();
 		for (size_t k = 0; k < t->n_names; k++)
 			json_array_append_new(names, json_string(t->names[k]));
-		json_array_append_new(a, json_pack("{s:i, s:o, s:I, s:I}", "tid", t->tid, "names", names,
-						   "first_seen_ns", (json_int_t)t->first_ns,
+		json_array_append_new(a, json_pack("{s:i, s:o, s:I, s:I}", "tid", t->tid, "names",
+						   names, "first_seen_ns", (json_int_t)t->first_ns,
 						   "last_seen_ns", (json_int_t)t->last_ns));
 	}
 	return a;
@@ -124,9 +126,10 @@ static json_t *frames_json(const struct profile *p)
 	for (size_t i = 0; i < p->n_frames; i++) {
 		const struct profile_frame *f = &p->frames[i];
 		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:i, s:b, s:I}", "function",
-						   f->function, "module", str_or_null(f->module), "file",
-						   str_or_null(f->file), "line", f->line, "inlined",
-						   f->inlined, "address", (json_int_t)f->address));
+						   f->function, "module", str_or_null(f->module),
+						   "file", str_or_null(f->file), "line", f->line,
+						   "inlined", f->inlined, "address",
+						   (json_int_t)f->address));
 	}
 	return a;
 }
@@ -139,16 +142,17 @@ static json_t *stacks_json(const struct profile *p)
 		json_t *fr = json_array();
 		for (uint32_t k = 0; k < s->n; k++)
 			json_array_append_new(fr, json_integer(s->frames[k]));
-		json_array_append_new(a, json_pack("{s:o, s:b}", "frames", fr, "truncated", s->truncated));
+		json_array_append_new(
+			a, json_pack("{s:o, s:b}", "frames", fr, "truncated", s->truncated));
 	}
 	return a;
 }
 
 static json_t *stats_json(const struct profile_stats *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ticks",
-			 (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed, "samples",
-			 (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
+			 "samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
 			 (json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "late_stops",
 			 (json_int_t)s->late_stops, "stop_ns_p50", (json_int_t)s->stop_ns_p50,
 			 "stop_ns_p99", (json_int_t)s->stop_ns_p99, "stop_ns_max",
@@ -200,7 +204,8 @@ int profile_write_json(const struct profile *p, FILE *f)
 	r |= put_member(f, "states", states, false);
 	r |= put_member(f, "syscall_names", syscall_names_json(p), false);
 	r |= put_member(f, "sample_columns",
-			json_pack("[s,s,s,s,s]", "time_ns", "tid", "stack", "state", "syscall"), false);
+			json_pack("[s,s,s,s,s]", "time_ns", "tid", "stack", "state", "syscall"),
+			false);
 	fputs(",\n\"samples\":[", f);
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct profile_sample *s = &p->samples[i];
@@ -263,7 +268,8 @@ static int read_metadata(struct reader *rd, json_t *m, struct profile *p)
 		p->argv = xcalloc(n + 1, sizeof(char *));
 		for (size_t i = 0; i < n; i++) {
 			json_t *a = json_array_get(argv, i);
-			p->argv[p->argc++] = xstrdup(json_is_string(a) ? json_string_value(a) : "?");
+			p->argv[p->argc++] =
+				xstrdup(json_is_string(a) ? json_string_value(a) : "?");
 		}
 	}
 	long long v;
@@ -323,9 +329,8 @@ static int read_threads(struct reader *rd, json_t *a, struct profile *p)
 		json_t *nm;
 		if (json_is_array(names)) {
 			t->names = xcalloc(json_array_size(names) + 1, sizeof(char *));
-			json_array_foreach (names, k, nm)
-				if (json_is_string(nm))
-					t->names[t->n_names++] = xstrdup(json_string_value(nm));
+			json_array_foreach(names, k, nm) if (json_is_string(nm))
+				t->names[t->n_names++] = xstrdup(json_string_value(nm));
 		}
 		p->n_threads++;
 	}
@@ -460,7 +465,8 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 	int r = -1;
 	json_t *fmt = json_object_get(root, "format");
 	long long version;
-	if (!json_is_object(root) || !json_is_string(fmt) || strcmp(json_string_value(fmt), PROFILE_FORMAT)) {
+	if (!json_is_object(root) || !json_is_string(fmt) ||
+	    strcmp(json_string_value(fmt), PROFILE_FORMAT)) {
 		fail(&rd, "not a wallprof profile");
 	} else if (!get_int(root, "version", 1, INT32_MAX, &version)) {
 		fail(&rd, "profile has no version");
@@ -471,7 +477,8 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 		   !read_threads(&rd, json_object_get(root, "threads"), p) &&
 		   !read_frames(&rd, json_object_get(root, "frames"), p) &&
 		   !read_stacks(&rd, json_object_get(root, "stacks"), p) &&
-		   !read_samples(&rd, json_object_get(root, "samples"), json_object_get(root, "states"), p)) {
+		   !read_samples(&rd, json_object_get(root, "samples"),
+				 json_object_get(root, "states"), p)) {
 		read_stats(json_object_get(root, "stats"), &p->stats);
 		r = 0;
 	}

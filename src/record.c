@@ -44,9 +44,9 @@ struct session {
 	struct tracer tr;
 	struct recorder rec;
 	sigset_t orig_mask;
-	int result;        /* exit code if the session failed to start */
+	int result; /* exit code if the session failed to start */
 	bool started;
-	int stop_signals;  /* Ctrl-C, SIGTERM, SIGHUP received */
+	int stop_signals; /* Ctrl-C, SIGTERM, SIGHUP received */
 	mono_ns duration_ns;
 	uint64_t start_unix_ns;
 	mono_ns end;
@@ -83,10 +83,14 @@ static const char record_usage[] =
 static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longopts[] = {
-		{"pid", required_argument, NULL, 'p'},	 {"frequency", required_argument, NULL, 'F'},
-		{"duration", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'f'},	 {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},		 {NULL, 0, NULL, 0},
+		{"pid", required_argument, NULL, 'p'},
+		{"frequency", required_argument, NULL, 'F'},
+		{"duration", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->frequency_hz = 99;
@@ -104,29 +108,25 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'F':
 			if (!parse_uint(optarg, 1, 10000, &v))
-				return error("invalid frequency '%s': expected 1 to 10000 Hz", optarg);
+				return error("invalid frequency '%s': expected 1 to 10000 Hz",
+					     optarg);
 			o->frequency_hz = (unsigned)v;
 			break;
 		case 'd':
 			if (!parse_seconds(optarg, &o->duration_s))
-				return error("invalid duration '%s': expected a positive number of seconds", optarg);
+				return error(
+					"invalid duration '%s': expected a positive number of seconds",
+					optarg);
 			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'f':
-			format = optarg;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'h':
-			fputs(record_usage, stdout);
-			exit(EXIT_OK);
+		case 'o': o->output = optarg; break;
+		case 'f': format = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'h': fputs(record_usage, stdout); exit(EXIT_OK);
 		default:
 			if (optopt)
 				return error("record: option '-%c' %s", optopt,
-					     strchr("pFdo", optopt) ? "needs a value" : "is unknown");
+					     strchr("pFdo", optopt) ? "needs a value"
+								    : "is unknown");
 			return error("record: unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
@@ -220,7 +220,8 @@ static void event_loop(struct session *s, int sfd)
 		tracer_drain(tr);
 		if (pfd[1].revents) {
 			uint64_t expirations = 0;
-			if (read(tfd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations) &&
+			if (read(tfd, &expirations, sizeof(expirations)) ==
+				    (ssize_t)sizeof(expirations) &&
 			    expirations) {
 				s->rec.stats.ticks += expirations;
 				s->rec.stats.ticks_missed += expirations - 1;
@@ -304,7 +305,8 @@ static void *tracer_main(void *arg)
 	if (tr->launched) {
 		if (!tr->target_exited && !s->opts.quiet)
 			warning("recording ended; waiting for the command (pid %d) to exit; "
-				"Ctrl-C again ends it", (int)tr->pid);
+				"Ctrl-C again ends it",
+				(int)tr->pid);
 		wait_for_command(s, sfd);
 	}
 	close(sfd);
@@ -380,8 +382,8 @@ static int write_output(struct session *s, struct profile *p, FILE *early)
 	if (r < 0)
 		error_errno("cannot write '%s'", path);
 	else if (!s->opts.quiet)
-		fprintf(stderr, "wallprof: wrote %zu samples of %zu threads (%.1f s) to %s\n", p->n_samples,
-			p->n_threads, (double)p->duration_ns / 1e9, path);
+		fprintf(stderr, "wallprof: wrote %zu samples of %zu threads (%.1f s) to %s\n",
+			p->n_samples, p->n_threads, (double)p->duration_ns / 1e9, path);
 	free(path);
 	return r;
 }

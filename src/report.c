@@ -223,7 +223,8 @@ static void print_functions(const struct profile *p, const struct report_opts *o
 		printf("%s\n", tables[t].title);
 		size_t *idx = sorted(tables[t].c);
 		for (size_t k = 0; k < tables[t].c->n && k < o->top; k++)
-			print_share(p, tables[t].c->names[idx[k]], tables[t].c->counts[idx[k]], total);
+			print_share(p, tables[t].c->names[idx[k]], tables[t].c->counts[idx[k]],
+				    total);
 		free(idx);
 		counter_release(tables[t].c);
 		printf("\n");
@@ -259,8 +260,10 @@ static void print_stacks(const struct profile *p, const struct report_opts *o, u
 		char label[96], dur[32];
 		printf("\n  %5.1f%%  %s  (%llu samples)  %s in %s\n",
 		       total ? 100.0 * (double)c.counts[idx[k]] / (double)total : 0,
-		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)c.counts[idx[k]] * sample_ns(p))),
-		       (unsigned long long)c.counts[idx[k]], sample_leaf_label(s, label, sizeof(label)),
+		       fmt_duration(dur, sizeof(dur),
+				    (uint64_t)((double)c.counts[idx[k]] * sample_ns(p))),
+		       (unsigned long long)c.counts[idx[k]],
+		       sample_leaf_label(s, label, sizeof(label)),
 		       profile_thread_name(profile_find_thread(p, s->tid)));
 		for (uint32_t j = 0; j < st->n && j < 24; j++) {
 			const struct profile_frame *f = &p->frames[st->frames[j]];
@@ -314,7 +317,8 @@ static void print_warnings(const struct profile *p, uint64_t total)
 		       "    missing or unusable for some frame (stripped binary, code without CFI, a JIT).\n"
 		       "    Their time is still counted, under the frames that were found.\n",
 		       n++ ? "" : "Before trusting this report\n", (unsigned long long)truncated,
-		       p->n_samples, 100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1));
+		       p->n_samples,
+		       100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1));
 	}
 	for (size_t i = 0; i < p->n_binaries; i++) {
 		const struct profile_binary *b = &p->binaries[i];
@@ -324,8 +328,8 @@ static void print_warnings(const struct profile *p, uint64_t total)
 		if (!b->has_symbols) {
 			printf("%s  %s has no symbols (stripped): %llu samples show addresses only;\n"
 			       "    install its debug symbols (a -dbg or -dbgsym package) or %s.\n",
-			       n++ ? "" : "Before trusting this report\n", b->path, (unsigned long long)in,
-			       advice);
+			       n++ ? "" : "Before trusting this report\n", b->path,
+			       (unsigned long long)in, advice);
 		} else if (b->unoptimized) {
 			printf("%s  %s was built without optimisation (-O0 in DW_AT_producer);\n"
 			       "    its costs differ from a release build: %s.\n",
@@ -337,11 +341,13 @@ static void print_warnings(const struct profile *p, uint64_t total)
 		double margin = 100.0 * 1.96 * sqrt(0.25 / (double)total);
 		printf("%s  only %llu samples: a share here is uncertain by up to +/-%.0f points;\n"
 		       "    record longer or at a higher rate (-F).\n",
-		       n++ ? "" : "Before trusting this report\n", (unsigned long long)total, margin);
+		       n++ ? "" : "Before trusting this report\n", (unsigned long long)total,
+		       margin);
 	}
 	if (p->stats.ticks_missed) {
 		printf("%s  %llu of %llu ticks were missed (the profiler fell behind); lower -F.\n",
-		       n++ ? "" : "Before trusting this report\n", (unsigned long long)p->stats.ticks_missed,
+		       n++ ? "" : "Before trusting this report\n",
+		       (unsigned long long)p->stats.ticks_missed,
 		       (unsigned long long)p->stats.ticks);
 	}
 	if (!n)
@@ -364,17 +370,14 @@ static int parse_report_opts(int argc, char **argv, struct report_opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "t:n:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			o->thread = optarg;
-			break;
+		case 't': o->thread = optarg; break;
 		case 'n':
 			if (!parse_uint(optarg, 1, 100000, &v))
-				return error("invalid --top '%s': expected a positive number", optarg);
+				return error("invalid --top '%s': expected a positive number",
+					     optarg);
 			o->top = (unsigned)v;
 			break;
-		case 'h':
-			fputs(report_usage, stdout);
-			exit(EXIT_OK);
+		case 'h': fputs(report_usage, stdout); exit(EXIT_OK);
 		default:
 			return error("report: unknown or incomplete option '%s'", argv[optind - 1]);
 		}

@@ -24,11 +24,12 @@ struct observation {
 static bool read_schedstat(struct thread *t, struct schedstat *ss)
 {
 	char buf[128];
-	return pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0 && procfs_parse_schedstat(buf, ss) == 0;
+	return pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0 &&
+	       procfs_parse_schedstat(buf, ss) == 0;
 }
 
-enum sample_state sampler_classify(char state, const struct syscall_state *sc, const struct schedstat *prev,
-				   const struct schedstat *now)
+enum sample_state sampler_classify(char state, const struct syscall_state *sc,
+				   const struct schedstat *prev, const struct schedstat *now)
 {
 	switch (state) {
 	case 'R': {
@@ -40,15 +41,11 @@ enum sample_state sampler_classify(char state, const struct syscall_state *sc, c
 		uint64_t waited = now->wait_ns - prev->wait_ns;
 		return waited > ran ? ST_RUNNABLE : ST_ONCPU;
 	}
-	case 'D':
-		return ST_DISK;
-	case 'S':
-		return sc->nr >= 0 ? syscall_wait_state(sc->nr, sc->args) : ST_OTHER;
+	case 'D': return ST_DISK;
+	case 'S': return sc->nr >= 0 ? syscall_wait_state(sc->nr, sc->args) : ST_OTHER;
 	case 'T':
-	case 't':
-		return ST_STOPPED;
-	default:
-		return ST_OTHER;
+	case 't': return ST_STOPPED;
+	default: return ST_OTHER;
 	}
 }
 
@@ -67,13 +64,16 @@ static bool observe(struct tracer *tr, struct thread *t, struct observation *o)
 	/* Reading /proc/TID/syscall of a running thread waits for it to
 	 * leave the CPU; it tells nothing then anyway. */
 	if (o->st.state != 'R') {
-		if (pread_text(t->fd_syscall, buf, sizeof(buf)) <= 0 || procfs_parse_syscall(buf, &o->sc) < 0) {
+		if (pread_text(t->fd_syscall, buf, sizeof(buf)) <= 0 ||
+		    procfs_parse_syscall(buf, &o->sc) < 0) {
 			o->sc.running = true;
 			o->sc.nr = -1;
 		}
 	}
-	o->state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL, &o->ss);
-	o->syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr : -1;
+	o->state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL,
+					     &o->ss);
+	o->syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr
+										 : -1;
 	if (o->sc.nr == SYS_restart_syscall && t->restarted_from >= 0) {
 		o->syscall = t->restarted_from;
 		o->state = t->restarted_state;
@@ -119,7 +119,8 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 			break;
 		/* Consistent only if the thread did not run during the copy. */
 		struct schedstat after;
-		if (!read_schedstat(t, &after) || after.run_ns != o->ss.run_ns || after.slices != o->ss.slices) {
+		if (!read_schedstat(t, &after) || after.run_ns != o->ss.run_ns ||
+		    after.slices != o->ss.slices) {
 			if (may_stop)
 				return false;
 			/* Woken meanwhile: look again, it may be blocked anew. */
@@ -139,7 +140,8 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
-		uint32_t id = stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
+		uint32_t id =
+			stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
 		tracer_record_snapshot_id(tr, t, id, o->state, o->syscall, now);
 		tr->rec->stats.nostop++;
 		return true;
@@ -235,7 +237,7 @@ void sampler_tick(struct tracer *tr)
 	for (size_t i = 0; i < n; i++) {
 		struct thread *t = tracer_find(tr, stops[i].tid);
 		if (t && !t->want_stop)
-			tracer_stop_and_sample(tr, t, stops[i].state, stops[i].syscall, STOP_TIMEOUT_NS,
-					       stops[i].was_blocked);
+			tracer_stop_and_sample(tr, t, stops[i].state, stops[i].syscall,
+					       STOP_TIMEOUT_NS, stops[i].was_blocked);
 	}
 }

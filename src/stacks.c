@@ -72,7 +72,8 @@ uint32_t stack_intern(struct stack_table *t, const uint64_t *values, uint32_t le
 	return (uint32_t)t->n++;
 }
 
-const uint64_t *stack_values(const struct stack_table *t, uint32_t id, uint32_t *len, bool *truncated)
+const uint64_t *stack_values(const struct stack_table *t, uint32_t id, uint32_t *len,
+			     bool *truncated)
 {
 	const struct stack_entry *e = &t->ents[id];
 	*len = e->len;

@@ -191,8 +191,8 @@ static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, in
 			}
 			if (!name)
 				name = xstrdup("??");
-			out[n++] = (struct raw_frame){name, modname, file ? xstrdup(file) : NULL, line,
-						      tag == DW_TAG_inlined_subroutine};
+			out[n++] = (struct raw_frame){name, modname, file ? xstrdup(file) : NULL,
+						      line, tag == DW_TAG_inlined_subroutine};
 			if (tag == DW_TAG_subprogram)
 				break;
 			file = call_file(cudie, &scopes[i], &line);
@@ -200,8 +200,9 @@ static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, in
 		free(scopes);
 		if (n > 0 && out[n - 1].inlined && n < max) {
 			/* The scopes ended without the containing function. */
-			out[n++] = (struct raw_frame){sym ? symbol_function_name(sym) : xstrdup("??"),
-						      modname, file ? xstrdup(file) : NULL, line, false};
+			out[n++] = (struct raw_frame){
+				sym ? symbol_function_name(sym) : xstrdup("??"), modname,
+				file ? xstrdup(file) : NULL, line, false};
 		}
 	}
 	if (n == 0) {
@@ -237,8 +238,9 @@ static uint32_t intern_frame(struct frame_interner *fi, struct raw_frame *f, uin
 	}
 	struct profile *p = fi->p;
 	GROW(p->frames, fi->cap, p->n_frames + 1);
-	p->frames[p->n_frames] = (struct profile_frame){f->function, f->module ? xstrdup(f->module) : NULL,
-							f->file, f->line, f->inlined, addr};
+	p->frames[p->n_frames] = (struct profile_frame){
+		f->function, f->module ? xstrdup(f->module) : NULL, f->file, f->line, f->inlined,
+		addr};
 	id = (uint32_t)p->n_frames++;
 	strmap_put(&fi->ids, key, id);
 	free(key);
@@ -266,7 +268,8 @@ static void fill_binaries(struct symbolizer *s, struct profile *p)
 		b->has_debuginfo = dwfl_module_getdwarf(dm, &bias) != NULL;
 		Dwarf_Die *cu = b->has_debuginfo ? dwfl_module_nextcu(dm, NULL, &bias) : NULL;
 		Dwarf_Attribute attr;
-		const char *prod = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_producer, &attr)) : NULL;
+		const char *prod =
+			cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_producer, &attr)) : NULL;
 		if (prod) {
 			b->producer = xstrdup(prod);
 			/* GCC records its flags; no -O at all means -O0. */

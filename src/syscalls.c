@@ -17,8 +17,8 @@
 #define MAX_NR 1024
 
 static const char *const state_names[ST__COUNT] = {
-	[ST_ONCPU] = "on-cpu", [ST_RUNNABLE] = "runnable", [ST_SYSCALL] = "syscall",
-	[ST_LOCK] = "lock",    [ST_SLEEP] = "sleep",       [ST_DISK] = "disk",
+	[ST_ONCPU] = "on-cpu",	  [ST_RUNNABLE] = "runnable", [ST_SYSCALL] = "syscall",
+	[ST_LOCK] = "lock",	  [ST_SLEEP] = "sleep",	      [ST_DISK] = "disk",
 	[ST_STOPPED] = "stopped", [ST_OTHER] = "other",
 };
 
@@ -70,15 +70,12 @@ enum sample_state syscall_wait_state(long nr, const uint64_t args[6])
 		return ST_SYSCALL;
 	}
 #ifdef SYS_futex_waitv
-	case SYS_futex_waitv:
-		return ST_LOCK;
+	case SYS_futex_waitv: return ST_LOCK;
 #endif
 	case SYS_nanosleep:
 	case SYS_clock_nanosleep:
-	case SYS_pause:
-		return ST_SLEEP;
-	default:
-		return ST_SYSCALL;
+	case SYS_pause: return ST_SLEEP;
+	default: return ST_SYSCALL;
 	}
 }
 
@@ -95,9 +92,7 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 	case SYS_readv:
 	case SYS_writev:
 	case SYS_pread64:
-	case SYS_pwrite64:
-		*needs_fd_check = true;
-		return true;
+	case SYS_pwrite64: *needs_fd_check = true; return true;
 	case SYS_poll:
 	case SYS_ppoll:
 	case SYS_select:
@@ -115,9 +110,7 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 	case SYS_flock:
 	case SYS_fcntl:
 	case SYS_mq_timedreceive:
-	case SYS_restart_syscall: /* resumes the restart block again */
-		return true;
-	default:
-		return false;
+	case SYS_restart_syscall: /* resumes the restart block again */ return true;
+	default: return false;
 	}
 }

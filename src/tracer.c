@@ -156,7 +156,8 @@ static int attach_error(pid_t pid, int err)
 	error_errno("cannot attach to process %d", (int)pid);
 	pid_t tp = tracer_pid_of(pid);
 	if (tp > 0)
-		hint("process %d is already traced by process %d; only one tracer at a time", (int)pid, (int)tp);
+		hint("process %d is already traced by process %d; only one tracer at a time",
+		     (int)pid, (int)tp);
 	else if (err == EPERM)
 		hint("run as the same user or with CAP_SYS_PTRACE, and check /proc/sys/kernel/yama/ptrace_scope");
 	return -1;
@@ -173,7 +174,8 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	char exe[8];
 	if (readlink(path, exe, sizeof(exe)) < 0 && errno == ENOENT)
-		return error("cannot attach to process %d: it is a kernel thread or a zombie", (int)pid);
+		return error("cannot attach to process %d: it is a kernel thread or a zombie",
+			     (int)pid);
 
 	tr->pid = pid;
 	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
@@ -373,7 +375,8 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		break;
 	case PTRACE_EVENT_CLONE: {
 		unsigned long child;
-		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !tracer_find(tr, (pid_t)child))
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 &&
+		    !tracer_find(tr, (pid_t)child))
 			thread_add(tr, (pid_t)child);
 		break;
 	}
@@ -388,8 +391,7 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		if (sig != (SIGTRAP | 0x80))
 			inject = (unsigned long)sig;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	ptrace(req, tid, 0, inject);
 
@@ -398,7 +400,8 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		recorder_stop_time(tr->rec, now - t->stop_t0);
 		t->want_stop = false;
 		check_eintr(tr, &regs);
-		tracer_record_snapshot(tr, t, &regs, true, t->pending_state, t->pending_syscall, now);
+		tracer_record_snapshot(tr, t, &regs, true, t->pending_state, t->pending_syscall,
+				       now);
 		if (t->rebaseline && t->fd_schedstat >= 0) {
 			/* The stop made a blocked thread run a little (and may
 			 * have turned its call into restart_syscall): take the
@@ -453,8 +456,9 @@ void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t sta
 	t->have_last = true;
 }
 
-uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs,
-				bool full_regs, uint8_t state, int16_t syscall, mono_ns when)
+uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
+				const struct user_regs_struct *regs, bool full_regs, uint8_t state,
+				int16_t syscall, mono_ns when)
 {
 	struct unwind_result res;
 	if (tr->stack->len == 0) {

@@ -46,7 +46,9 @@ size_t stack_copy_window(size_t used, bool overrun)
 		return STACK_COPY_MAX;
 	size_t want = used + used / 4 + 2048;
 	want = (want + 4095) & ~(size_t)4095;
-	return want < STACK_COPY_MIN ? STACK_COPY_MIN : want > STACK_COPY_MAX ? STACK_COPY_MAX : want;
+	return want < STACK_COPY_MIN   ? STACK_COPY_MIN
+	       : want > STACK_COPY_MAX ? STACK_COPY_MAX
+				       : want;
 }
 
 int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy *out)
@@ -174,14 +176,9 @@ static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *val, i
 	if (write)
 		return -UNW_EREADONLYREG;
 	switch (reg) {
-	case UNW_X86_64_RIP:
-		*val = r->rip;
-		return 0;
-	case UNW_X86_64_RSP:
-		*val = r->rsp;
-		return 0;
-	default:
-		break;
+	case UNW_X86_64_RIP: *val = r->rip; return 0;
+	case UNW_X86_64_RSP: *val = r->rsp; return 0;
+	default: break;
 	}
 	if (!uw->full_regs)
 		return -UNW_EBADREG;
@@ -206,7 +203,8 @@ static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *val, i
 	return 0;
 }
 
-static int access_fpreg(unw_addr_space_t uas, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+static int access_fpreg(unw_addr_space_t uas, unw_regnum_t reg, unw_fpreg_t *val, int write,
+			void *arg)
 {
 	return -UNW_EBADREG;
 }
