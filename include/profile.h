@@ -60,6 +60,7 @@ struct profile_stats {
 	uint64_t stops; /* threads actually stopped with ptrace */
 	uint64_t reused; /* samples that reused the last stack: no stop */
 	uint64_t nostop; /* samples unwound from /proc/TID/syscall: no stop */
+	uint64_t clock_vouched; /* ticks where the process clock vouched for quiet threads */
 	uint64_t late_stops;
 	uint64_t stop_ns_p50, stop_ns_p99, stop_ns_max;
 	uint64_t unwind_errors; /* samples whose stack is truncated */

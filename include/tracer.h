@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
+#include <time.h>
 
 #include "maps.h"
 #include "procfs.h"
@@ -52,6 +53,15 @@ struct thread {
 	uint8_t restarted_state;
 	int16_t restarted_from;
 
+	/* The process-clock check (sampler.c): a quiet thread did not run at
+	 * its last sample and is vouched for by one clock read per tick;
+	 * base_run_ns is its on-CPU time at the last consistent clock read. */
+	bool quiet;
+	bool base_valid;
+	uint64_t base_run_ns;
+	bool have_pre; /* pre_ss read this tick, inside the clock window */
+	struct schedstat pre_ss;
+
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
 	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 };
@@ -70,6 +80,14 @@ struct tracer {
 	struct recorder *rec;
 	struct stack_copy *stack; /* scratch copy for the snapshot in progress */
 	mono_ns start;
+
+	/* The process CPU-time clock: the sum of every thread's on-CPU time
+	 * (see sampler.c). group_base_ns is its value at the last tick whose
+	 * per-thread reads were consistent with it. */
+	clockid_t group_clock;
+	int group_clock_state; /* 0 not opened yet, 1 usable, -1 unavailable */
+	bool group_base_valid;
+	uint64_t group_base_ns;
 
 	bool passive; /* recording is over: resume stops, sample nothing */
 	bool target_exited;

@@ -305,6 +305,8 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 	}
 	thread_close_proc(t);
 	t->have_last = false;
+	t->quiet = t->base_valid = false;
+	tr->group_base_valid = false;
 	t->info = INFO_NONE;
 	if (!tr->passive)
 		setup_addrspace(tr);

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Fast paths on the `parked` target (tests/targets/parked.c): 50 idle
+threads and one woken for a known second. Threads that have not run are not
+read one by one, yet the one that wakes is seen on CPU exactly when it is:
+its on-CPU share within 5 points of the truth (1 s of 3 s), in wake_work, no
+other sleeper ever on CPU, and the clock vouched for most ticks."""
+import os
+
+import wp
+
+d = wp.tmpdir()
+prof = os.path.join(d, "parked.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-F", "100", "-o", prof, "--", wp.target("parked"), "50", "1000"])
+wp.check(r.returncode == 0 and r.stdout == "parked: done\n", f"target ran normally: {r.returncode} {r.stdout!r}")
+p = wp.load(prof)
+by = wp.samples_by_name(p)
+states = wp.state_names(p)
+
+s, n = wp.shares(p, "sleeper-7")
+wp.check(n >= 250, f"sleeper-7 sampled at 100 Hz for 3 s: {n} samples")
+cpu = s.get("on-cpu", 0) + s.get("runnable", 0)
+wp.near(cpu, 100 / 3, 5, "sleeper-7 on CPU % (truth 33.3)")
+ww, _ = wp.share_with_function(p, "sleeper-7", "wake_work", "on-cpu")
+wp.check(ww >= 95, f"sleeper-7's on-CPU samples are in wake_work: {ww:.0f}%")
+lock, _ = wp.share_with_function(p, "sleeper-7", "pthread_cond_wait")
+wp.near(lock, 200 / 3, 5, "sleeper-7 parked in pthread_cond_wait % (truth 66.7)")
+
+others = [name for name in by if name.startswith("sleeper-") and name != "sleeper-7"]
+wp.check(len(others) == 49, f"all 49 other sleepers in the profile: {len(others)}")
+oncpu = sum(1 for name in others for row in by[name] if states[row[3]] in ("on-cpu", "runnable"))
+wp.check(oncpu == 0, f"no other sleeper ever on CPU: {oncpu} samples")
+wrong = sum(1 for name in others for row in by[name] if not any("pthread_cond_wait" in f for f in wp.functions_of(p, row)))
+wp.check(wrong == 0, f"every other sleeper's sample is in pthread_cond_wait: {wrong} are not")
+
+st = p["stats"]
+wp.check(st["clock_vouched"] >= st["ticks"] // 2,
+         f"the process clock vouched for the quiet threads in most ticks: {st['clock_vouched']} of {st['ticks']}")
+wp.check(st["stops"] <= st["ticks"] + 60, f"about one stop per tick while one thread runs: {st['stops']} stops, {st['ticks']} ticks")
+wp.done()
