@@ -87,7 +87,8 @@ static uint64_t percentile(const uint32_t *sorted, size_t n, double q)
 
 void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p)
 {
-	qsort(r->stop_ns, r->n_stops, sizeof(*r->stop_ns), cmp_u32);
+	if (r->n_stops)
+		qsort(r->stop_ns, r->n_stops, sizeof(*r->stop_ns), cmp_u32);
 	r->stats.stop_ns_p50 = percentile(r->stop_ns, r->n_stops, 0.50);
 	r->stats.stop_ns_p99 = percentile(r->stop_ns, r->n_stops, 0.99);
 
