@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #define PROFILE_FORMAT "wallprof-profile"
-#define PROFILE_VERSION 1
+#define PROFILE_VERSION 2
 
 struct profile_thread {
 	int tid;
@@ -42,6 +42,47 @@ struct profile_sample {
 	uint32_t stack;
 	uint8_t state; /* enum sample_state */
 	int16_t syscall; /* x86_64 number, -1 if none */
+	int32_t object; /* what the call waits on (profile.objects), -1 if none */
+	int32_t owner; /* tid holding the lock waited for, 0 if none or unknown */
+};
+
+/* A file, pipe, socket or lock that threads waited on. */
+struct profile_object {
+	char *kind; /* "file", "pipe", "socket", "eventfd", ..., "lock" */
+	char *name; /* path, "tcp 127.0.0.1:5000 -> ...", lock symbol or "heap 0x..." */
+	int fd; /* the descriptor it was first seen as, -1 for locks */
+	uint64_t address; /* lock: the futex word's address; 0 otherwise */
+	char *lock_kind; /* lock: "mutex", "condvar", "join", ... (locks.h); else NULL */
+	uint64_t bytes_read, bytes_written; /* by traced calls (events) only */
+};
+
+/* Exact counts of one traced syscall. */
+struct profile_syscall {
+	int nr;
+	uint64_t count, errors;
+	uint64_t total_ns, max_ns, p50_ns, p99_ns;
+};
+
+/* One traced call kept individually (longer than the threshold). */
+struct profile_event {
+	uint64_t t_ns; /* entry, since the profile start */
+	uint64_t duration_ns;
+	int32_t tid;
+	int16_t syscall;
+	uint64_t args[6];
+	int64_t result; /* return value, or -errno */
+	uint32_t stack; /* at the call; UINT32_MAX if none */
+	int32_t object; /* -1 if none */
+	int32_t owner; /* lock waits: the owner at entry, 0 if unknown */
+};
+
+/* What exact tracing the run did, if any. */
+struct profile_tracing {
+	bool syscalls, locks;
+	char *method; /* "seccomp" or "ptrace" */
+	uint64_t threshold_ns;
+	char **names; /* traced syscall names; owned */
+	size_t n_names;
 };
 
 struct profile_binary {
@@ -91,6 +132,13 @@ struct profile {
 	size_t n_samples, cap_samples;
 	struct profile_binary *binaries;
 	size_t n_binaries;
+	struct profile_object *objects;
+	size_t n_objects;
+	struct profile_syscall *syscalls; /* exact counts, when traced */
+	size_t n_syscalls;
+	struct profile_event *events;
+	size_t n_events;
+	struct profile_tracing tracing;
 	struct profile_stats stats;
 };
 

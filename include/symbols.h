@@ -27,6 +27,13 @@ void symbolizer_free(struct symbolizer *s);
 uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, struct profile *p);
 
 /*
+ * A name for a data address (a lock's futex word): the covering global or
+ * static variable ("lock_a", "table+8"), else "module+0xoff" for other
+ * file-backed memory, else "heap 0x..." for anonymous memory. Malloc'ed.
+ */
+char *symbolize_data(struct symbolizer *s, uint64_t addr);
+
+/*
  * Demangle a C++ or Rust name; returns a malloc'ed string, or NULL if the
  * name is not mangled. Rust legacy hashes (::h0123...) are dropped.
  */

@@ -7,6 +7,7 @@
 #define WALLPROF_SYSCALLS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What a thread is doing in one sample. The order is the profile's. */
@@ -46,5 +47,25 @@ enum sample_state syscall_wait_state(long nr, const uint64_t args[6]);
  * files: the caller checks the fd (sockets with timeouts leak).
  */
 bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check);
+
+/* A set of x86_64 syscall numbers. */
+#define SYSCALL_SET_MAX 512
+struct syscall_set {
+	bool on[SYSCALL_SET_MAX];
+	bool all; /* "all": every syscall, including ones libseccomp cannot name */
+};
+
+/* The blocking calls: I/O (read/write, fsync, poll/select/epoll, send/recv,
+ * accept/connect), locks (futex, flock, fcntl), sleeps, wait4 and friends. */
+void syscall_set_default(struct syscall_set *set);
+/*
+ * Parse a comma-separated list of syscall names (resolved by libseccomp) and
+ * classes: file, network, io, lock, sleep, default, all. On an unknown
+ * name returns -1 with a one-line reason in err.
+ */
+int syscall_set_parse(const char *list, struct syscall_set *set, char *err, size_t err_size);
+
+/* Is the first argument of syscall nr a file descriptor? */
+bool syscall_takes_fd(long nr);
 
 #endif

@@ -20,12 +20,21 @@
 #include <sys/user.h>
 #include <time.h>
 
+#include "fds.h"
 #include "maps.h"
 #include "procfs.h"
 #include "recorder.h"
 #include "syscalls.h"
 #include "unwind.h"
 #include "util.h"
+
+/* What a thread is doing in one sample, besides its stack. */
+struct activity {
+	uint8_t state; /* enum sample_state */
+	int16_t syscall; /* -1 if none */
+	int32_t object; /* recorder object it waits on, -1 if none */
+	int32_t owner; /* holder of the lock it waits for, 0 if none */
+};
 
 struct thread {
 	pid_t tid;
@@ -39,19 +48,16 @@ struct thread {
 	bool have_last;
 	struct schedstat last_ss;
 	uint32_t last_stack;
-	uint8_t last_state;
-	int16_t last_syscall;
+	struct activity last;
 
 	/* A stop we asked for (PTRACE_INTERRUPT) and have not seen yet. */
 	bool want_stop;
 	mono_ns stop_t0;
-	uint8_t pending_state;
-	int16_t pending_syscall;
+	struct activity pending;
 	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
 	/* The call our stop interrupted; the kernel resumes some calls as
 	 * restart_syscall, which is still that call to the user. */
-	uint8_t restarted_state;
-	int16_t restarted_from;
+	struct activity restarted; /* .syscall -1: none */
 
 	/* The process-clock check (sampler.c): a quiet thread did not run at
 	 * its last sample and is vouched for by one clock read per tick;
@@ -76,6 +82,7 @@ struct tracer {
 	struct thread *buckets[THREAD_BUCKETS];
 
 	struct addrspace as;
+	struct fd_table fds; /* the target's descriptors, for attribution */
 	struct unwinder *uw;
 	struct recorder *rec;
 	struct stack_copy *stack; /* scratch copy for the snapshot in progress */
@@ -127,17 +134,20 @@ struct thread *tracer_find(struct tracer *tr, pid_t tid);
  * stop is taken when it arrives. state/syscall describe the thread as read
  * just before.
  */
-void tracer_stop_and_sample(struct tracer *tr, struct thread *t, uint8_t state, int16_t syscall,
+void tracer_stop_and_sample(struct tracer *tr, struct thread *t, const struct activity *what,
 			    mono_ns timeout_ns, bool was_blocked);
 
 /* Unwind a snapshot and record it as a sample of t; returns the stack id. */
 uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
-				const struct user_regs_struct *regs, bool full_regs, uint8_t state,
-				int16_t syscall, mono_ns when);
+				const struct user_regs_struct *regs, bool full_regs,
+				const struct activity *what, mono_ns when);
+/* Unwind the snapshot in tr->stack and intern its stack; returns its id. */
+uint32_t tracer_unwind_snapshot(struct tracer *tr, struct thread *t,
+				const struct user_regs_struct *regs, bool full_regs);
 
 /* Record a sample of t with an already interned stack. */
-void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack, uint8_t state,
-			       int16_t syscall, mono_ns when);
+void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,
+			       const struct activity *what, mono_ns when);
 
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);

@@ -54,6 +54,18 @@ void profile_release(struct profile *p)
 		free(p->binaries[i].producer);
 	}
 	free(p->binaries);
+	for (size_t i = 0; i < p->n_objects; i++) {
+		free(p->objects[i].kind);
+		free(p->objects[i].name);
+		free(p->objects[i].lock_kind);
+	}
+	free(p->objects);
+	free(p->syscalls);
+	free(p->events);
+	free(p->tracing.method);
+	for (size_t i = 0; i < p->tracing.n_names; i++)
+		free(p->tracing.names[i]);
+	free(p->tracing.names);
 	profile_init(p);
 }
 
@@ -176,6 +188,77 @@ static json_t *syscall_names_json(const struct profile *p)
 	return o;
 }
 
+static json_t *objects_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_objects; i++) {
+		const struct profile_object *o = &p->objects[i];
+		json_t *j = json_pack("{s:s, s:s}", "kind", o->kind, "name", o->name);
+		if (o->fd >= 0)
+			json_object_set_new(j, "fd", json_integer(o->fd));
+		if (o->address)
+			json_object_set_new(j, "address", json_integer((json_int_t)o->address));
+		if (o->lock_kind)
+			json_object_set_new(j, "lock_kind", json_string(o->lock_kind));
+		if (o->bytes_read || o->bytes_written) {
+			json_object_set_new(j, "bytes_read", json_integer((json_int_t)o->bytes_read));
+			json_object_set_new(j, "bytes_written",
+					    json_integer((json_int_t)o->bytes_written));
+		}
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+static json_t *syscalls_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_syscalls; i++) {
+		const struct profile_syscall *c = &p->syscalls[i];
+		json_array_append_new(
+			a, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+				     syscall_name_or_number(c->nr), "nr", c->nr, "count",
+				     (json_int_t)c->count, "errors", (json_int_t)c->errors,
+				     "total_ns", (json_int_t)c->total_ns, "max_ns",
+				     (json_int_t)c->max_ns, "p50_ns", (json_int_t)c->p50_ns, "p99_ns",
+				     (json_int_t)c->p99_ns));
+	}
+	return a;
+}
+
+static json_t *events_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_events; i++) {
+		const struct profile_event *e = &p->events[i];
+		json_t *args = json_array();
+		for (int k = 0; k < 6; k++)
+			json_array_append_new(args, json_integer((json_int_t)e->args[k]));
+		json_t *j = json_pack("{s:I, s:I, s:i, s:s, s:o, s:I}", "time_ns",
+				      (json_int_t)e->t_ns, "duration_ns", (json_int_t)e->duration_ns,
+				      "tid", e->tid, "syscall", syscall_name_or_number(e->syscall),
+				      "args", args, "result", (json_int_t)e->result);
+		json_object_set_new(j, "stack", e->stack == UINT32_MAX ? json_null()
+								       : json_integer(e->stack));
+		json_object_set_new(j, "object", json_integer(e->object));
+		if (e->owner)
+			json_object_set_new(j, "owner", json_integer(e->owner));
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+static json_t *tracing_json(const struct profile *p)
+{
+	const struct profile_tracing *t = &p->tracing;
+	json_t *names = json_array();
+	for (size_t i = 0; i < t->n_names; i++)
+		json_array_append_new(names, json_string(t->names[i]));
+	return json_pack("{s:b, s:b, s:o, s:I, s:o}", "syscalls", t->syscalls, "locks", t->locks,
+			 "method", str_or_null(t->method), "threshold_ns",
+			 (json_int_t)t->threshold_ns, "traced", names);
+}
+
 /* Write `,"key":value` (stealing value). */
 static int put_member(FILE *f, const char *key, json_t *value, bool first)
 {
@@ -203,14 +286,20 @@ int profile_write_json(const struct profile *p, FILE *f)
 	r |= put_member(f, "stacks", stacks_json(p), false);
 	r |= put_member(f, "states", states, false);
 	r |= put_member(f, "syscall_names", syscall_names_json(p), false);
+	r |= put_member(f, "objects", objects_json(p), false);
+	r |= put_member(f, "tracing", tracing_json(p), false);
+	r |= put_member(f, "syscalls", syscalls_json(p), false);
+	r |= put_member(f, "events", events_json(p), false);
 	r |= put_member(f, "sample_columns",
-			json_pack("[s,s,s,s,s]", "time_ns", "tid", "stack", "state", "syscall"),
+			json_pack("[s,s,s,s,s,s,s]", "time_ns", "tid", "stack", "state", "syscall",
+				  "object", "owner"),
 			false);
 	fputs(",\n\"samples\":[", f);
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct profile_sample *s = &p->samples[i];
-		fprintf(f, "%s[%llu,%d,%u,%u,%d]", i ? ",\n" : "\n", (unsigned long long)s->t_ns,
-			(int)s->tid, (unsigned)s->stack, (unsigned)s->state, (int)s->syscall);
+		fprintf(f, "%s[%llu,%d,%u,%u,%d,%d,%d]", i ? ",\n" : "\n",
+			(unsigned long long)s->t_ns, (int)s->tid, (unsigned)s->stack,
+			(unsigned)s->state, (int)s->syscall, (int)s->object, (int)s->owner);
 	}
 	fputs("],\n", f);
 	r |= put_member(f, "stats", stats_json(&p->stats), true);
@@ -405,17 +494,20 @@ static int read_samples(struct reader *rd, json_t *a, json_t *states, struct pro
 	p->cap_samples = n;
 	for (size_t i = 0; i < n; i++) {
 		json_t *row = json_array_get(a, i);
-		json_t *c[5];
-		if (!json_is_array(row) || json_array_size(row) != 5)
-			return fail(rd, "samples[%zu]: not a 5-column row", i);
-		for (int k = 0; k < 5; k++) {
-			c[k] = json_array_get(row, (size_t)k);
+		json_t *c[7];
+		size_t cols = json_is_array(row) ? json_array_size(row) : 0;
+		if (cols != 5 && cols != 7)
+			return fail(rd, "samples[%zu]: not a 5- or 7-column row", i);
+		for (size_t k = 0; k < cols; k++) {
+			c[k] = json_array_get(row, k);
 			if (!json_is_integer(c[k]))
-				return fail(rd, "samples[%zu]: column %d is not an integer", i, k);
+				return fail(rd, "samples[%zu]: column %zu is not an integer", i, k);
 		}
 		long long t = json_integer_value(c[0]), tid = json_integer_value(c[1]),
 			  stack = json_integer_value(c[2]), st = json_integer_value(c[3]),
 			  nr = json_integer_value(c[4]);
+		long long obj = cols == 7 ? json_integer_value(c[5]) : -1;
+		long long owner = cols == 7 ? json_integer_value(c[6]) : 0;
 		if (t < 0 || tid <= 0 || tid > INT32_MAX)
 			return fail(rd, "samples[%zu]: bad time or tid", i);
 		if (stack < 0 || (size_t)stack >= p->n_stacks)
@@ -424,9 +516,138 @@ static int read_samples(struct reader *rd, json_t *a, json_t *states, struct pro
 			return fail(rd, "samples[%zu]: state %lld out of range", i, st);
 		if (nr < -1 || nr > 4096)
 			return fail(rd, "samples[%zu]: bad syscall %lld", i, nr);
-		p->samples[i] = (struct profile_sample){(uint64_t)t, (int32_t)tid, (uint32_t)stack,
-							(uint8_t)state_map[st], (int16_t)nr};
+		if (obj < -1 || (obj >= 0 && (size_t)obj >= p->n_objects))
+			return fail(rd, "samples[%zu]: object %lld out of range", i, obj);
+		if (owner < 0 || owner > INT32_MAX)
+			return fail(rd, "samples[%zu]: bad owner %lld", i, owner);
+		p->samples[i] = (struct profile_sample){(uint64_t)t,	     (int32_t)tid,
+							(uint32_t)stack,     (uint8_t)state_map[st],
+							(int16_t)nr,	     (int32_t)obj,
+							(int32_t)owner};
 		p->n_samples++;
+	}
+	return 0;
+}
+
+static int read_objects(struct reader *rd, json_t *a, struct profile *p)
+{
+	if (!a)
+		return 0; /* version 1 */
+	if (!json_is_array(a))
+		return fail(rd, "objects: not an array");
+	size_t n = json_array_size(a);
+	p->objects = xcalloc(n, sizeof(*p->objects));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(a, i);
+		if (!json_is_object(o) || !json_is_string(json_object_get(o, "kind")) ||
+		    !json_is_string(json_object_get(o, "name")))
+			return fail(rd, "objects[%zu]: missing kind or name", i);
+		struct profile_object *ob = &p->objects[p->n_objects++];
+		long long v;
+		ob->kind = get_str(o, "kind");
+		ob->name = get_str(o, "name");
+		ob->lock_kind = get_str(o, "lock_kind");
+		ob->fd = get_int(o, "fd", 0, INT32_MAX, &v) ? (int)v : -1;
+		ob->address = get_int(o, "address", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		ob->bytes_read = get_int(o, "bytes_read", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		ob->bytes_written = get_int(o, "bytes_written", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+	}
+	return 0;
+}
+
+/* A syscall given by name in the profile, as its number; -1 if unknown. */
+static int syscall_nr_of(json_t *name)
+{
+	if (!json_is_string(name))
+		return -1;
+	for (int nr = 0; nr < SYSCALL_SET_MAX; nr++) {
+		const char *s = syscall_name(nr);
+		if (s && !strcmp(s, json_string_value(name)))
+			return nr;
+	}
+	return -1;
+}
+
+static int read_tracing(struct reader *rd, json_t *root, struct profile *p)
+{
+	json_t *t = json_object_get(root, "tracing");
+	if (t && !json_is_object(t))
+		return fail(rd, "tracing: not an object");
+	if (t) {
+		long long v;
+		p->tracing.syscalls = json_is_true(json_object_get(t, "syscalls"));
+		p->tracing.locks = json_is_true(json_object_get(t, "locks"));
+		p->tracing.method = get_str(t, "method");
+		p->tracing.threshold_ns = get_int(t, "threshold_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		json_t *names = json_object_get(t, "traced");
+		if (json_is_array(names)) {
+			p->tracing.names = xcalloc(json_array_size(names) + 1, sizeof(char *));
+			size_t k;
+			json_t *nm;
+			json_array_foreach(names, k, nm) if (json_is_string(nm))
+				p->tracing.names[p->tracing.n_names++] = xstrdup(json_string_value(nm));
+		}
+	}
+	json_t *a = json_object_get(root, "syscalls");
+	if (a) {
+		if (!json_is_array(a))
+			return fail(rd, "syscalls: not an array");
+		p->syscalls = xcalloc(json_array_size(a) + 1, sizeof(*p->syscalls));
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			json_t *o = json_array_get(a, i);
+			struct profile_syscall *c = &p->syscalls[p->n_syscalls];
+			long long v;
+			if (!json_is_object(o) || !get_int(o, "count", 0, INT64_MAX, &v))
+				return fail(rd, "syscalls[%zu]: missing count", i);
+			c->count = (uint64_t)v;
+			c->nr = get_int(o, "nr", 0, SYSCALL_SET_MAX - 1, &v)
+					? (int)v
+					: syscall_nr_of(json_object_get(o, "name"));
+			if (c->nr < 0)
+				return fail(rd, "syscalls[%zu]: unknown syscall", i);
+#define U64(name) c->name = get_int(o, #name, 0, INT64_MAX, &v) ? (uint64_t)v : 0
+			U64(errors);
+			U64(total_ns);
+			U64(max_ns);
+			U64(p50_ns);
+			U64(p99_ns);
+#undef U64
+			p->n_syscalls++;
+		}
+	}
+	a = json_object_get(root, "events");
+	if (a) {
+		if (!json_is_array(a))
+			return fail(rd, "events: not an array");
+		p->events = xcalloc(json_array_size(a) + 1, sizeof(*p->events));
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			json_t *o = json_array_get(a, i);
+			struct profile_event *e = &p->events[p->n_events];
+			long long v;
+			if (!json_is_object(o) || !get_int(o, "time_ns", 0, INT64_MAX, &v))
+				return fail(rd, "events[%zu]: missing time_ns", i);
+			e->t_ns = (uint64_t)v;
+			e->duration_ns = get_int(o, "duration_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+			if (!get_int(o, "tid", 1, INT32_MAX, &v))
+				return fail(rd, "events[%zu]: missing tid", i);
+			e->tid = (int32_t)v;
+			int nr = syscall_nr_of(json_object_get(o, "syscall"));
+			if (nr < 0)
+				return fail(rd, "events[%zu]: unknown syscall", i);
+			e->syscall = (int16_t)nr;
+			json_t *args = json_object_get(o, "args");
+			for (int k = 0; k < 6 && json_is_array(args); k++) {
+				json_t *x = json_array_get(args, (size_t)k);
+				e->args[k] = json_is_integer(x) ? (uint64_t)json_integer_value(x) : 0;
+			}
+			e->result = get_int(o, "result", INT64_MIN, INT64_MAX, &v) ? v : 0;
+			e->stack = get_int(o, "stack", 0, (long long)p->n_stacks - 1, &v) ? (uint32_t)v
+											   : UINT32_MAX;
+			e->object = get_int(o, "object", -1, (long long)p->n_objects - 1, &v) ? (int32_t)v
+											    : -1;
+			e->owner = get_int(o, "owner", 0, INT32_MAX, &v) ? (int32_t)v : 0;
+			p->n_events++;
+		}
 	}
 	return 0;
 }
@@ -478,6 +699,8 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 		   !read_threads(&rd, json_object_get(root, "threads"), p) &&
 		   !read_frames(&rd, json_object_get(root, "frames"), p) &&
 		   !read_stacks(&rd, json_object_get(root, "stacks"), p) &&
+		   !read_objects(&rd, json_object_get(root, "objects"), p) &&
+		   !read_tracing(&rd, root, p) &&
 		   !read_samples(&rd, json_object_get(root, "samples"),
 				 json_object_get(root, "states"), p)) {
 		read_stats(json_object_get(root, "stats"), &p->stats);

@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "locks.h"
 #include "symbols.h"
+#include "syscalls.h"
 #include "util.h"
 
 void recorder_init(struct recorder *r)
 {
 	memset(r, 0, sizeof(*r));
 	stack_table_init(&r->stacks);
+	strmap_init(&r->object_ids);
 }
 
 void recorder_release(struct recorder *r)
@@ -27,6 +30,18 @@ void recorder_release(struct recorder *r)
 	}
 	free(r->threads);
 	free(r->stop_ns);
+	strmap_release(&r->object_ids);
+	for (size_t i = 0; i < r->n_objects; i++) {
+		free(r->objects[i].kind);
+		free(r->objects[i].name);
+		free(r->objects[i].lock_kind);
+	}
+	free(r->objects);
+	if (r->acc)
+		for (int i = 0; i < SYSCALL_SET_MAX; i++)
+			free(r->acc[i].buckets);
+	free(r->acc);
+	free(r->events);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -51,15 +66,124 @@ void recorder_thread_rename(struct recorder *r, uint32_t info, const char *name)
 }
 
 void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, uint32_t stack,
-		     uint8_t state, int16_t syscall)
+		     uint8_t state, int16_t syscall, int32_t object, int32_t owner)
 {
 	GROW(r->samples, r->cap_samples, r->n_samples + 1);
-	r->samples[r->n_samples++] = (struct profile_sample){t_ns, tid, stack, state, syscall};
+	r->samples[r->n_samples++] =
+		(struct profile_sample){t_ns, tid, stack, state, syscall, object, owner};
 	struct profile_thread *t = &r->threads[info];
 	if (t_ns > t->last_ns)
 		t->last_ns = t_ns;
 	t->samples++;
 	r->stats.samples++;
+}
+
+int32_t recorder_object(struct recorder *r, const char *kind, const char *name, int fd,
+			uint64_t address)
+{
+	char key[512];
+	snprintf(key, sizeof(key), "%s\t%s", kind, name);
+	uint32_t id;
+	if (strmap_get(&r->object_ids, key, &id))
+		return (int32_t)id;
+	GROW(r->objects, r->cap_objects, r->n_objects + 1);
+	struct profile_object *o = &r->objects[r->n_objects];
+	memset(o, 0, sizeof(*o));
+	o->kind = xstrdup(kind);
+	o->name = xstrdup(name);
+	o->fd = fd;
+	o->address = address;
+	strmap_put(&r->object_ids, key, (uint32_t)r->n_objects);
+	return (int32_t)r->n_objects++;
+}
+
+void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, uint64_t written)
+{
+	if (object < 0 || (size_t)object >= r->n_objects)
+		return;
+	r->objects[object].bytes_read += read;
+	r->objects[object].bytes_written += written;
+}
+
+static unsigned latency_bucket(uint64_t ns)
+{
+	if (ns < 32)
+		return (unsigned)ns;
+	unsigned b = 63u - (unsigned)__builtin_clzll(ns); /* 5..63 */
+	return 32 + (b - 5) * 32 + (unsigned)((ns >> (b - 5)) & 31);
+}
+
+/* The middle of a bucket's range of values. */
+static uint64_t latency_value(unsigned idx)
+{
+	if (idx < 32)
+		return idx;
+	unsigned b = (idx - 32) / 32 + 5, sub = (idx - 32) % 32;
+	uint64_t lo = (uint64_t)(32 + sub) << (b - 5), width = 1ull << (b - 5);
+	return lo + width / 2;
+}
+
+bool recorder_keeps(const struct recorder *r, uint64_t duration_ns)
+{
+	return duration_ns >= r->threshold_ns;
+}
+
+void recorder_syscall(struct recorder *r, const struct profile_event *e)
+{
+	if (e->syscall < 0 || e->syscall >= SYSCALL_SET_MAX)
+		return;
+	if (!r->acc)
+		r->acc = xcalloc(SYSCALL_SET_MAX, sizeof(*r->acc));
+	struct syscall_acc *a = &r->acc[e->syscall];
+	if (!a->buckets)
+		a->buckets = xcalloc(LATENCY_BUCKETS, sizeof(*a->buckets));
+	a->count++;
+	a->errors += e->result < 0 && e->result >= -4095;
+	a->total_ns += e->duration_ns;
+	if (e->duration_ns > a->max_ns)
+		a->max_ns = e->duration_ns;
+	unsigned idx = latency_bucket(e->duration_ns);
+	a->buckets[idx < LATENCY_BUCKETS ? idx : LATENCY_BUCKETS - 1]++;
+	if (recorder_keeps(r, e->duration_ns)) {
+		GROW(r->events, r->cap_events, r->n_events + 1);
+		r->events[r->n_events++] = *e;
+	}
+}
+
+static uint64_t acc_percentile(const struct syscall_acc *a, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)(a->count - 1)) + 1, seen = 0;
+	for (unsigned i = 0; i < LATENCY_BUCKETS; i++) {
+		seen += a->buckets[i];
+		if (seen >= want) {
+			uint64_t v = latency_value(i);
+			return v < a->max_ns ? v : a->max_ns;
+		}
+	}
+	return a->max_ns;
+}
+
+/* Exact counts into the profile, most total time first. */
+static int cmp_total(const void *a, const void *b)
+{
+	const struct profile_syscall *x = a, *y = b;
+	return (x->total_ns < y->total_ns) - (x->total_ns > y->total_ns);
+}
+
+static void finish_syscalls(struct recorder *r, struct profile *p)
+{
+	if (!r->acc)
+		return;
+	p->syscalls = xcalloc(SYSCALL_SET_MAX, sizeof(*p->syscalls));
+	for (int nr = 0; nr < SYSCALL_SET_MAX; nr++) {
+		const struct syscall_acc *a = &r->acc[nr];
+		if (!a->count)
+			continue;
+		p->syscalls[p->n_syscalls++] = (struct profile_syscall){
+			nr, a->count, a->errors, a->total_ns, a->max_ns,
+			acc_percentile(a, 0.50), acc_percentile(a, 0.99)};
+	}
+	qsort(p->syscalls, p->n_syscalls, sizeof(*p->syscalls), cmp_total);
 }
 
 void recorder_stop_time(struct recorder *r, uint64_t ns)
@@ -85,6 +209,70 @@ static uint64_t percentile(const uint32_t *sorted, size_t n, double q)
 	return sorted[i];
 }
 
+/* The kind of wait on stack id (symbolized) of profile p. */
+static const char *classify_stack(const struct profile *p, uint32_t stack)
+{
+	if (stack >= p->n_stacks)
+		return "futex";
+	const struct profile_stack *s = &p->stacks[stack];
+	const char *names[64];
+	size_t n = 0;
+	for (uint32_t k = 0; k < s->n && n < ARRAY_SIZE(names); k++)
+		names[n++] = p->frames[s->frames[k]].function;
+	return lock_classify(names, n);
+}
+
+/*
+ * Locks get their names (the variable holding the futex word) and kinds
+ * (from the waiters' stacks: the kind seen most often wins), and owners are
+ * kept only where the kind has an owner field we know how to read.
+ */
+static void name_locks(struct recorder *r, struct symbolizer *sym, struct profile *p)
+{
+	enum { N_KINDS = 16 };
+	for (size_t i = 0; i < r->n_objects; i++) {
+		struct profile_object *o = &r->objects[i];
+		if (strcmp(o->kind, "lock"))
+			continue;
+		free(o->name);
+		o->name = symbolize_data(sym, o->address);
+		const char *kinds[N_KINDS];
+		unsigned counts[N_KINDS] = {0}, n = 0;
+		for (size_t k = 0; k < r->n_samples + r->n_events; k++) {
+			bool is_sample = k < r->n_samples;
+			int32_t obj = is_sample ? r->samples[k].object : r->events[k - r->n_samples].object;
+			uint32_t st = is_sample ? r->samples[k].stack : r->events[k - r->n_samples].stack;
+			if (obj != (int32_t)i || st == UINT32_MAX)
+				continue;
+			const char *kind = classify_stack(p, st);
+			unsigned j = 0;
+			while (j < n && strcmp(kinds[j], kind))
+				j++;
+			if (j == n && n < N_KINDS)
+				kinds[n++] = kind;
+			if (j < n)
+				counts[j]++;
+		}
+		unsigned best = 0;
+		for (unsigned j = 1; j < n; j++)
+			if (counts[j] > counts[best])
+				best = j;
+		o->lock_kind = xstrdup(n ? kinds[best] : "futex");
+	}
+	for (size_t k = 0; k < r->n_samples; k++) {
+		int32_t obj = r->samples[k].object;
+		if (obj >= 0 && r->samples[k].owner &&
+		    (!r->objects[obj].lock_kind || !lock_kind_has_owner(r->objects[obj].lock_kind)))
+			r->samples[k].owner = 0;
+	}
+	for (size_t k = 0; k < r->n_events; k++) {
+		int32_t obj = r->events[k].object;
+		if (obj >= 0 && r->events[k].owner &&
+		    (!r->objects[obj].lock_kind || !lock_kind_has_owner(r->objects[obj].lock_kind)))
+			r->events[k].owner = 0;
+	}
+}
+
 void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p)
 {
 	if (r->n_stops)
@@ -94,13 +282,18 @@ void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p
 
 	struct symbolizer *sym = symbolizer_new(as);
 	uint32_t *map = symbolize_stacks(sym, &r->stacks, p);
-	symbolizer_free(sym);
 	for (size_t i = 0; i < r->n_samples; i++) {
 		r->samples[i].stack = map[r->samples[i].stack];
 		if (p->stacks[r->samples[i].stack].truncated)
 			r->stats.unwind_errors++;
 	}
+	for (size_t i = 0; i < r->n_events; i++)
+		if (r->events[i].stack != UINT32_MAX)
+			r->events[i].stack = map[r->events[i].stack];
 	free(map);
+	name_locks(r, sym, p);
+	symbolizer_free(sym);
+	finish_syscalls(r, p);
 
 	p->samples = r->samples;
 	p->n_samples = r->n_samples;
@@ -111,5 +304,13 @@ void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p
 	p->n_threads = r->n_threads;
 	r->threads = NULL;
 	r->n_threads = r->cap_threads = 0;
+	p->objects = r->objects;
+	p->n_objects = r->n_objects;
+	r->objects = NULL;
+	r->n_objects = r->cap_objects = 0;
+	p->events = r->events;
+	p->n_events = r->n_events;
+	r->events = NULL;
+	r->n_events = r->cap_events = 0;
 	p->stats = r->stats;
 }

@@ -4,6 +4,8 @@
  */
 #include "sampler.h"
 
+#include "locks.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,7 @@ struct observation {
 	struct task_stat st;
 	struct schedstat ss;
 	struct syscall_state sc;
-	uint8_t state;
-	int16_t syscall;
+	struct activity what;
 };
 
 static bool read_schedstat(struct thread *t, struct schedstat *ss)
@@ -49,6 +50,33 @@ enum sample_state sampler_classify(char state, const struct syscall_state *sc,
 	}
 }
 
+/*
+ * What a blocked call waits on: the file or socket behind its descriptor,
+ * or the lock behind its futex word and, for mutexes, the lock's owner.
+ * Done only for samples taken anew, never for reused ones.
+ */
+static void attribute(struct tracer *tr, struct thread *t, struct observation *o)
+{
+	long nr = o->sc.nr;
+	if (syscall_takes_fd(nr)) {
+		struct fd_desc d;
+		int fd = (int)o->sc.args[0];
+		if (fd_describe(&tr->fds, fd, &d) == 0)
+			o->what.object = recorder_object(tr->rec, d.kind, d.name, fd, 0);
+		return;
+	}
+	bool pi;
+	uint64_t addr = futex_wait_address(tr->pid, nr, o->sc.args, &pi);
+	if (!addr)
+		return;
+	char name[32];
+	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
+	o->what.object = recorder_object(tr->rec, "lock", name, -1, addr);
+	pid_t owner = futex_owner(tr->pid, addr, pi);
+	if (owner && owner != t->tid && tracer_find(tr, owner))
+		o->what.owner = owner;
+}
+
 /* Observe t through /proc; pre, if not NULL, is its schedstat read just now. */
 static bool observe(struct tracer *tr, struct thread *t, const struct schedstat *pre,
 		    struct observation *o)
@@ -74,15 +102,20 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 			o->sc.nr = -1;
 		}
 	}
-	o->state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL,
+	o->what.object = -1;
+	o->what.owner = 0;
+	o->what.state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL,
 					     &o->ss);
-	o->syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr
+	o->what.syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr
 										 : -1;
-	if (o->sc.nr == SYS_restart_syscall && t->restarted_from >= 0) {
-		o->syscall = t->restarted_from;
-		o->state = t->restarted_state;
+	if (o->sc.nr == SYS_restart_syscall && t->restarted.syscall >= 0) {
+		/* Our stop turned the call into restart_syscall: to the
+		 * thread it is still the call it was in. */
+		o->what = t->restarted;
 	} else if (o->sc.nr >= 0) {
-		t->restarted_from = -1;
+		t->restarted.syscall = -1;
+		if (o->what.syscall >= 0)
+			attribute(tr, t, o);
 	}
 	return true;
 }
@@ -146,7 +179,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 			return false;
 		uint32_t id =
 			stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
-		tracer_record_snapshot_id(tr, t, id, o->state, o->syscall, now);
+		tracer_record_snapshot_id(tr, t, id, &o->what, now);
 		tr->rec->stats.nostop++;
 		return true;
 	}
@@ -154,14 +187,13 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 	 * the pc alone, marked truncated. */
 	uint64_t pc = o->sc.pc;
 	uint32_t id = stack_intern(&tr->rec->stacks, &pc, 1, true);
-	tracer_record_snapshot_id(tr, t, id, o->state, o->syscall, now);
+	tracer_record_snapshot_id(tr, t, id, &o->what, now);
 	return true;
 }
 
 struct pending_stop {
 	pid_t tid;
-	uint8_t state;
-	int16_t syscall;
+	struct activity what;
 	bool was_blocked;
 };
 
@@ -175,7 +207,7 @@ struct pending_stop {
  */
 static void sample_reuse(struct tracer *tr, struct thread *t, mono_ns now)
 {
-	tracer_record_snapshot_id(tr, t, t->last_stack, t->last_state, t->last_syscall, now);
+	tracer_record_snapshot_id(tr, t, t->last_stack, &t->last, now);
 	tr->rec->stats.reused++;
 }
 
@@ -219,18 +251,19 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		bool may_stop = sampler_interrupt_is_safe(tr->pid, o.st.state, &o.sc);
 		if (sample_nostop(tr, t, &o, may_stop, now))
 			return false;
-		*stop = (struct pending_stop){t->tid, o.state, o.syscall, true};
+		*stop = (struct pending_stop){t->tid, o.what, true};
 		t->last_ss = prev; /* the stop re-baselines it */
 		return true;
 	}
 	if (o.st.state == 'R') {
-		*stop = (struct pending_stop){t->tid, o.state, -1, false};
+		o.what.syscall = -1;
+		*stop = (struct pending_stop){t->tid, o.what, false};
 		return true;
 	}
 	/* Stopped by job control, or a state without syscall information:
 	 * keep the last stack if there is one, never stop it. */
 	if (t->have_last) {
-		tracer_record_snapshot_id(tr, t, t->last_stack, o.state, o.syscall, now);
+		tracer_record_snapshot_id(tr, t, t->last_stack, &o.what, now);
 		tr->rec->stats.reused++;
 	}
 	return false;
@@ -332,7 +365,7 @@ void sampler_tick(struct tracer *tr)
 	for (size_t i = 0; i < n; i++) {
 		struct thread *t = tracer_find(tr, stops[i].tid);
 		if (t && !t->want_stop)
-			tracer_stop_and_sample(tr, t, stops[i].state, stops[i].syscall,
-					       STOP_TIMEOUT_NS, stops[i].was_blocked);
+			tracer_stop_and_sample(tr, t, &stops[i].what, STOP_TIMEOUT_NS,
+					       stops[i].was_blocked);
 	}
 }

@@ -336,3 +336,27 @@ uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, 
 	u64map_release(&addr_first);
 	return map;
 }
+
+char *symbolize_data(struct symbolizer *s, uint64_t addr)
+{
+	const struct mapping *map = addrspace_find(s->as, addr);
+	Dwfl_Module *mod = map && map->mod ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	if (mod) {
+		GElf_Off off = 0;
+		GElf_Sym esym;
+		const char *sym = dwfl_module_addrinfo(mod, addr, &off, &esym, NULL, NULL, NULL);
+		/* Only a data object that covers the address names it. */
+		if (sym && GELF_ST_TYPE(esym.st_info) == STT_OBJECT && off < (esym.st_size ? esym.st_size : 1)) {
+			char *name = demangle(sym);
+			char *out = off ? xasprintf("%s+%llu", name ? name : sym, (unsigned long long)off)
+					: xstrdup(name ? name : sym);
+			free(name);
+			return out;
+		}
+		return xasprintf("%s+0x%llx", base_name(map->mod->path),
+				 (unsigned long long)(addr - map->start + map->offset));
+	}
+	if (map && !map->mod)
+		return xasprintf("heap 0x%llx", (unsigned long long)addr);
+	return xasprintf("0x%llx", (unsigned long long)addr);
+}

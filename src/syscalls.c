@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "locks.h"
 #include "util.h"
 
 #define MAX_NR 1024
@@ -63,11 +64,8 @@ enum sample_state syscall_wait_state(long nr, const uint64_t args[6])
 {
 	switch (nr) {
 	case SYS_futex: {
-		int op = (int)(args[1] & FUTEX_CMD_MASK);
-		if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET || op == FUTEX_LOCK_PI ||
-		    op == FUTEX_LOCK_PI2 || op == FUTEX_WAIT_REQUEUE_PI)
-			return ST_LOCK;
-		return ST_SYSCALL;
+		bool pi;
+		return futex_op_is_wait(args[1], &pi) ? ST_LOCK : ST_SYSCALL;
 	}
 #ifdef SYS_futex_waitv
 	case SYS_futex_waitv: return ST_LOCK;
@@ -113,4 +111,130 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 	case SYS_restart_syscall: /* resumes the restart block again */ return true;
 	default: return false;
 	}
+}
+
+/* ---- sets and classes ---- */
+
+static const char *const class_file[] = {
+	"open", "openat", "openat2", "creat", "close", "read", "write", "pread64", "pwrite64",
+	"readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2", "lseek", "fsync",
+	"fdatasync", "sync_file_range", "syncfs", "sync", "fallocate", "ftruncate", "truncate",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat", "rmdir",
+	"stat", "fstat", "lstat", "newfstatat", "statx", "getdents64", "copy_file_range",
+	"sendfile", "splice", "flock", NULL,
+};
+static const char *const class_network[] = {
+	"socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "shutdown",
+	"recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg", "getsockopt",
+	"setsockopt", "getsockname", "getpeername", NULL,
+};
+static const char *const class_io[] = {
+	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
+	"preadv2", "pwritev2", "fsync", "fdatasync", "sync_file_range", "syncfs", "sync",
+	"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+	"io_getevents", "io_pgetevents", "io_uring_enter", "sendfile", "splice", "tee",
+	"copy_file_range", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg",
+	"accept", "accept4", "connect", NULL,
+};
+static const char *const class_lock[] = {
+	"futex", "futex_waitv", "flock", "fcntl", "semop", "semtimedop", NULL,
+};
+static const char *const class_sleep[] = {
+	"nanosleep", "clock_nanosleep", "pause", NULL,
+};
+/* Blocking calls beyond the classes above that belong in the default set. */
+static const char *const class_wait_extra[] = {
+	"wait4", "waitid", "msgrcv", "msgsnd", "mq_timedreceive", "mq_timedsend",
+	"rt_sigtimedwait", "rt_sigsuspend", NULL,
+};
+/* Calls whose first argument is a file descriptor. */
+static const char *const fd_first[] = {
+	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
+	"preadv2", "pwritev2", "fsync", "fdatasync", "sync_file_range", "syncfs", "fallocate",
+	"ftruncate", "lseek", "getdents64", "flock", "fcntl", "ioctl", "recvfrom", "sendto",
+	"recvmsg", "sendmsg", "recvmmsg", "sendmmsg", "accept", "accept4", "connect",
+	"shutdown", "epoll_wait", "epoll_pwait", "epoll_pwait2", "io_uring_enter", "sendfile",
+	"splice", "tee", "copy_file_range", "close", "fstat", "fadvise64", NULL,
+};
+
+static void add_names(struct syscall_set *set, const char *const *list)
+{
+	for (; *list; list++) {
+		int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, *list);
+		if (nr >= 0 && nr < SYSCALL_SET_MAX)
+			set->on[nr] = true;
+	}
+}
+
+void syscall_set_default(struct syscall_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	add_names(set, class_io);
+	add_names(set, class_lock);
+	add_names(set, class_sleep);
+	add_names(set, class_wait_extra);
+}
+
+int syscall_set_parse(const char *list, struct syscall_set *set, char *err, size_t err_size)
+{
+	static const struct {
+		const char *name;
+		const char *const *members;
+	} classes[] = {
+		{"file", class_file}, {"network", class_network}, {"io", class_io},
+		{"lock", class_lock}, {"sleep", class_sleep},
+	};
+	memset(set, 0, sizeof(*set));
+	char *copy = xstrdup(list), *save = NULL;
+	int r = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if (!strcmp(tok, "all")) {
+			for (int i = 0; i < SYSCALL_SET_MAX; i++)
+				set->on[i] = syscall_name(i) != NULL;
+			set->all = true;
+			continue;
+		}
+		if (!strcmp(tok, "default")) {
+			struct syscall_set d;
+			syscall_set_default(&d);
+			for (int i = 0; i < SYSCALL_SET_MAX; i++)
+				set->on[i] |= d.on[i];
+			continue;
+		}
+		bool found = false;
+		for (size_t k = 0; k < ARRAY_SIZE(classes) && !found; k++)
+			if (!strcmp(tok, classes[k].name)) {
+				add_names(set, classes[k].members);
+				found = true;
+			}
+		if (found)
+			continue;
+		int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, tok);
+		if (nr < 0 || nr >= SYSCALL_SET_MAX) {
+			snprintf(err, err_size,
+				 "unknown syscall or class '%s' (classes: file, network, io, lock, "
+				 "sleep, all)",
+				 tok);
+			r = -1;
+			break;
+		}
+		set->on[nr] = true;
+	}
+	free(copy);
+	return r;
+}
+
+bool syscall_takes_fd(long nr)
+{
+	static struct syscall_set fds;
+	static bool ready;
+	if (!ready) {
+		add_names(&fds, fd_first);
+		ready = true;
+	}
+	return nr >= 0 && nr < SYSCALL_SET_MAX && fds.on[nr];
 }

@@ -55,6 +55,7 @@ void tracer_release(struct tracer *tr)
 	free(tr->threads);
 	unwinder_free(tr->uw);
 	addrspace_release(&tr->as);
+	fd_table_release(&tr->fds);
 	free(tr->stack);
 	memset(tr, 0, sizeof(*tr));
 }
@@ -89,7 +90,7 @@ static struct thread *thread_add(struct tracer *tr, pid_t tid)
 	t->tid = tid;
 	t->fd_stat = t->fd_schedstat = t->fd_syscall = -1;
 	t->info = INFO_NONE;
-	t->restarted_from = -1;
+	t->restarted.syscall = -1;
 	GROW(tr->threads, tr->cap_threads, tr->n_threads + 1);
 	t->index = tr->n_threads;
 	tr->threads[tr->n_threads++] = t;
@@ -127,6 +128,8 @@ bool thread_open_proc(struct tracer *tr, struct thread *t)
 static void setup_addrspace(struct tracer *tr)
 {
 	addrspace_reset(&tr->as, tr->pid);
+	fd_table_release(&tr->fds);
+	fd_table_init(&tr->fds, tr->pid);
 	addrspace_refresh(&tr->as);
 	if (!tr->uw)
 		tr->uw = unwinder_new(&tr->as);
@@ -402,8 +405,7 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		recorder_stop_time(tr->rec, now - t->stop_t0);
 		t->want_stop = false;
 		check_eintr(tr, &regs);
-		tracer_record_snapshot(tr, t, &regs, true, t->pending_state, t->pending_syscall,
-				       now);
+		tracer_record_snapshot(tr, t, &regs, true, &t->pending, now);
 		if (t->rebaseline && t->fd_schedstat >= 0) {
 			/* The stop made a blocked thread run a little (and may
 			 * have turned its call into restart_syscall): take the
@@ -412,8 +414,7 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 			char buf[256];
 			if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
 				procfs_parse_schedstat(buf, &t->last_ss);
-			t->restarted_state = t->pending_state;
-			t->restarted_from = t->pending_syscall;
+			t->restarted = t->pending;
 		}
 	}
 }
@@ -446,21 +447,20 @@ void tracer_drain(struct tracer *tr)
 		tracer_handle_status(tr, r, status);
 }
 
-void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack, uint8_t state,
-			       int16_t syscall, mono_ns when)
+void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,
+			       const struct activity *what, mono_ns when)
 {
 	if (t->info == INFO_NONE)
 		t->info = recorder_thread(tr->rec, t->tid, t->comm, when - tr->start);
-	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, state, syscall);
+	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, what->state,
+			what->syscall, what->object, what->owner);
 	t->last_stack = stack;
-	t->last_state = state;
-	t->last_syscall = syscall;
+	t->last = *what;
 	t->have_last = true;
 }
 
-uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
-				const struct user_regs_struct *regs, bool full_regs, uint8_t state,
-				int16_t syscall, mono_ns when)
+uint32_t tracer_unwind_snapshot(struct tracer *tr, struct thread *t,
+				const struct user_regs_struct *regs, bool full_regs)
 {
 	struct unwind_result res;
 	if (tr->stack->len == 0) {
@@ -471,17 +471,23 @@ uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
 		unwinder_unwind(tr->uw, regs, full_regs, tr->stack, &res);
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 	}
-	uint32_t id = stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
-	tracer_record_snapshot_id(tr, t, id, state, syscall, when);
+	return stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
+}
+
+uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
+				const struct user_regs_struct *regs, bool full_regs,
+				const struct activity *what, mono_ns when)
+{
+	uint32_t id = tracer_unwind_snapshot(tr, t, regs, full_regs);
+	tracer_record_snapshot_id(tr, t, id, what, when);
 	return id;
 }
 
-void tracer_stop_and_sample(struct tracer *tr, struct thread *t, uint8_t state, int16_t syscall,
+void tracer_stop_and_sample(struct tracer *tr, struct thread *t, const struct activity *what,
 			    mono_ns timeout_ns, bool was_blocked)
 {
 	pid_t tid = t->tid;
-	t->pending_state = state;
-	t->pending_syscall = syscall;
+	t->pending = *what;
 	t->rebaseline = was_blocked;
 	t->stop_t0 = mono_now();
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {

@@ -8,6 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/futex.h>
+
+#include "fds.h"
+#include "locks.h"
 #include "procfs.h"
 #include "profile.h"
 #include "stacks.h"
@@ -154,11 +158,27 @@ static void build_profile(struct profile *p)
 	p->stacks[1].frames[2] = 0;
 	p->n_samples = 5;
 	p->samples = xcalloc(5, sizeof(*p->samples));
-	p->samples[0] = (struct profile_sample){0, 42, 0, ST_ONCPU, -1};
-	p->samples[1] = (struct profile_sample){10, 42, 0, ST_ONCPU, -1};
-	p->samples[2] = (struct profile_sample){10, 43, 1, ST_SYSCALL, SYS_read};
-	p->samples[3] = (struct profile_sample){20, 43, 1, ST_SYSCALL, SYS_read};
-	p->samples[4] = (struct profile_sample){20, 43, 1, ST_DISK, SYS_read};
+	p->samples[0] = (struct profile_sample){0, 42, 0, ST_ONCPU, -1, -1, 0};
+	p->samples[1] = (struct profile_sample){10, 42, 0, ST_ONCPU, -1, -1, 0};
+	p->samples[2] = (struct profile_sample){10, 43, 1, ST_SYSCALL, SYS_read, 0, 0};
+	p->samples[3] = (struct profile_sample){20, 43, 1, ST_SYSCALL, SYS_read, 0, 0};
+	p->samples[4] = (struct profile_sample){20, 43, 1, ST_LOCK, SYS_futex, 1, 42};
+	p->n_objects = 2;
+	p->objects = xcalloc(2, sizeof(*p->objects));
+	p->objects[0] = (struct profile_object){xstrdup("file"), xstrdup("/data/x.db"), 5, 0, NULL, 4096, 0};
+	p->objects[1] = (struct profile_object){xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0};
+	p->n_events = 1;
+	p->events = xcalloc(1, sizeof(*p->events));
+	p->events[0] = (struct profile_event){7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0};
+	p->n_syscalls = 1;
+	p->syscalls = xcalloc(1, sizeof(*p->syscalls));
+	p->syscalls[0] = (struct profile_syscall){SYS_read, 10, 1, 3000000, 2500000, 20000, 2500000};
+	p->tracing.syscalls = true;
+	p->tracing.method = xstrdup("seccomp");
+	p->tracing.threshold_ns = 1000000;
+	p->tracing.n_names = 1;
+	p->tracing.names = xcalloc(1, sizeof(char *));
+	p->tracing.names[0] = xstrdup("read");
 	p->stats.samples = 5;
 	p->stats.stops = 2;
 	p->stats.stop_ns_p50 = 12345;
@@ -175,7 +195,7 @@ static void test_folded(void)
 	fclose(f);
 	CHECK_STR(buf, "app (42);main;ns::f<int>;[on-cpu] 2\n"
 		       "io:worker (43);main;ns::f<int>;read;[blocked: read] 2\n"
-		       "io:worker (43);main;ns::f<int>;read;[disk: read] 1\n");
+		       "io:worker (43);main;ns::f<int>;read;[blocked: futex] 1\n");
 	free(buf);
 	profile_release(&p);
 }
@@ -205,13 +225,101 @@ static void test_json_round_trip(void)
 		same = !memcmp(&q.samples[i], &p.samples[i], sizeof(q.samples[i]));
 	CHECK(same);
 	CHECK(q.stats.samples == 5 && q.stats.stops == 2 && q.stats.stop_ns_p50 == 12345);
+	CHECK(q.n_objects == 2 && !strcmp(q.objects[0].name, "/data/x.db") && q.objects[0].fd == 5 &&
+	      q.objects[0].bytes_read == 4096 && q.objects[1].address == 0x601040 &&
+	      !strcmp(q.objects[1].lock_kind, "mutex") && q.objects[1].fd == -1);
+	CHECK(q.n_events == 1 && q.events[0].duration_ns == 2500000 && q.events[0].syscall == SYS_read &&
+	      q.events[0].args[2] == 4096 && q.events[0].result == -11 && q.events[0].stack == 1 &&
+	      q.events[0].object == 0);
+	CHECK(q.n_syscalls == 1 && q.syscalls[0].nr == SYS_read && q.syscalls[0].count == 10 &&
+	      q.syscalls[0].errors == 1 && q.syscalls[0].p99_ns == 2500000);
+	CHECK(q.tracing.syscalls && !q.tracing.locks && !strcmp(q.tracing.method, "seccomp") &&
+	      q.tracing.threshold_ns == 1000000 && q.tracing.n_names == 1);
 	profile_release(&q);
 	profile_release(&p);
 	unlink(path);
 }
 
+static void test_locks(void)
+{
+	const char *mutex[] = {"futex_wait", "__GI___lll_lock_wait", "__pthread_mutex_lock", "take"};
+	const char *cond[] = {"__futex_abstimed_wait_common", "__pthread_cond_wait_common", "wait"};
+	const char *join[] = {"__futex_abstimed_wait_common", "__pthread_clockjoin_ex", "main"};
+	const char *rust[] = {"std::sys::pal::unix::futex::futex_wait",
+			      "std::sys::sync::mutex::futex::Mutex::lock_contended", "rust_locks::take"};
+	const char *other[] = {"syscall", "my_own_wait"};
+	CHECK_STR(lock_classify(mutex, 4), "mutex");
+	CHECK_STR(lock_classify(cond, 3), "condvar");
+	CHECK_STR(lock_classify(join, 3), "join");
+	CHECK_STR(lock_classify(rust, 3), "rust-mutex");
+	CHECK_STR(lock_classify(other, 2), "futex");
+	CHECK(lock_kind_has_owner("mutex") && !lock_kind_has_owner("condvar"));
+	bool pi;
+	CHECK(futex_op_is_wait(FUTEX_WAIT_PRIVATE, &pi) && !pi);
+	CHECK(futex_op_is_wait(FUTEX_LOCK_PI_PRIVATE, &pi) && pi);
+	CHECK(!futex_op_is_wait(FUTEX_WAKE_PRIVATE, &pi));
+	/* 0 -> 1 -> 2 -> 0 is a cycle; 3 -> 0 leads into it; 4 waits for no one;
+	 * 5 <-> 6 is a second cycle. */
+	int waits[] = {1, 2, 0, 0, -1, 6, 5};
+	int cycles[7];
+	size_t lens[7];
+	size_t n = locks_find_cycles(waits, 7, cycles, lens);
+	CHECK(n == 2 && lens[0] == 3 && lens[1] == 2);
+	CHECK(cycles[0] == 0 && cycles[1] == 1 && cycles[2] == 2 && cycles[3] == 5 && cycles[4] == 6);
+}
+
+static void collect(void *ctx, uint64_t inode, const char *desc)
+{
+	char *out = ctx;
+	size_t len = strlen(out);
+	snprintf(out + len, 512 - len, "%llu=%s|", (unsigned long long)inode, desc);
+}
+
+static void test_fds(void)
+{
+	char out[512] = "";
+	fds_parse_inet("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		       "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0\n"
+		       "   1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1\n"
+		       "   2: garbage\n",
+		       "tcp", false, collect, out);
+	CHECK_STR(out, "111=tcp listen 127.0.0.1:8080|222=tcp 127.0.0.1:41668 -> 127.0.0.1:8080|");
+	out[0] = '\0';
+	fds_parse_inet("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		       "   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0\n",
+		       "tcp", true, collect, out);
+	CHECK_STR(out, "333=tcp listen [::1]:80|");
+	out[0] = '\0';
+	fds_parse_unix("Num       RefCount Protocol Flags    Type St Inode Path\n"
+		       "0000000000000000: 00000002 00000000 00010000 0001 01 444 /run/app.sock\n"
+		       "0000000000000000: 00000003 00000000 00000000 0001 03 555\n",
+		       collect, out);
+	CHECK_STR(out, "444=unix /run/app.sock|555=unix (unnamed)|");
+}
+
+static void test_syscall_sets(void)
+{
+	struct syscall_set set;
+	char err[256] = "";
+	CHECK(syscall_set_parse("read,fsync,sleep", &set, err, sizeof(err)) == 0);
+	CHECK(set.on[SYS_read] && set.on[SYS_fsync] && set.on[SYS_nanosleep] &&
+	      set.on[SYS_clock_nanosleep] && !set.on[SYS_write] && !set.all);
+	CHECK(syscall_set_parse("network", &set, err, sizeof(err)) == 0 && set.on[SYS_connect] &&
+	      set.on[SYS_accept4] && !set.on[SYS_read]);
+	CHECK(syscall_set_parse("read,bogus_call", &set, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "bogus_call") != NULL);
+	syscall_set_default(&set);
+	CHECK(set.on[SYS_read] && set.on[SYS_futex] && set.on[SYS_epoll_wait] && set.on[SYS_wait4] &&
+	      set.on[SYS_fsync] && set.on[SYS_clock_nanosleep] && !set.on[SYS_getpid] &&
+	      !set.on[SYS_mmap]);
+	CHECK(syscall_takes_fd(SYS_read) && syscall_takes_fd(SYS_fsync) && !syscall_takes_fd(SYS_futex));
+}
+
 int main(void)
 {
+	test_locks();
+	test_fds();
+	test_syscall_sets();
 	test_stacks();
 	test_procfs();
 	test_syscalls();
