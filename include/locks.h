@@ -26,13 +26,15 @@ bool futex_op_is_wait(uint64_t op, bool *pi);
 uint64_t futex_wait_address(pid_t pid, long nr, const uint64_t *args, bool *pi);
 
 /*
- * The candidate owner of the lock at futex address addr: for PI futexes the
- * tid in the word, otherwise the glibc mutex __owner field at addr + 8.
- * Returns 0 if unreadable. Only meaningful once the wait is known to be a
- * mutex (lock_classify); callers also check that the tid is a thread of the
- * process.
+ * Who the wait at futex word addr waits for: for PI futexes the tid in the
+ * word; for pthread_join the joined thread, whose tid is the word itself;
+ * for a glibc mutex the __owner field at addr + 8. Candidates that are not
+ * threads of the process (is_thread) or are the waiter (self) are dropped;
+ * returns 0 if none. Only meaningful for the kinds lock_kind_has_owner()
+ * accepts, which the stack decides later.
  */
-pid_t futex_owner(pid_t pid, uint64_t addr, bool pi);
+pid_t futex_owner(pid_t pid, uint64_t addr, bool pi, pid_t self,
+		  bool (*is_thread)(void *ctx, pid_t tid), void *ctx);
 
 /*
  * The kind of a futex wait from the function names on its stack (innermost
@@ -41,7 +43,7 @@ pid_t futex_owner(pid_t pid, uint64_t addr, bool pi);
  * is recognised.
  */
 const char *lock_classify(const char *const *functions, size_t n);
-/* Does a wait of this kind have an owner we can name? */
+/* Does a wait of this kind have an owner (mutex) or awaited thread (join)? */
 bool lock_kind_has_owner(const char *kind);
 
 /*

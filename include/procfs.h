@@ -41,6 +41,12 @@ int procfs_parse_stat(const char *text, struct task_stat *out);
 int procfs_parse_schedstat(const char *text, struct schedstat *out);
 int procfs_parse_syscall(const char *text, struct syscall_state *out);
 
+/*
+ * se.exec_start of /proc/TID/sched (CONFIG_SCHED_DEBUG), in ns of the
+ * scheduler clock: when a sleeping thread last ran. 0 or -EINVAL.
+ */
+int procfs_parse_sched_exec_start(const char *text, uint64_t *ns);
+
 /* List the tids of /proc/PID/task into a malloc'ed array; -errno on error. */
 int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out);
 

@@ -49,6 +49,7 @@ struct thread {
 	struct schedstat last_ss;
 	uint32_t last_stack;
 	struct activity last;
+	struct syscall_state last_sc; /* the call as last observed (for dump) */
 
 	/* A stop we asked for (PTRACE_INTERRUPT) and have not seen yet. */
 	bool want_stop;

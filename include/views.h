@@ -32,6 +32,13 @@ const char *sample_leaf_label(const struct profile_sample *s, char *buf, size_t 
 /* The state as the report words it: "on-CPU", "blocked: read", "lock wait (futex)". */
 const char *sample_state_text(const struct profile_sample *s, char *buf, size_t size);
 
+/* What an object is, for people: "/var/lib/x.db", "mutex lock_a", "pipe pipe:[123]". */
+const char *object_text(const struct profile *p, int32_t object, char *buf, size_t size);
+
+/* A call decoded: "read(fd 5 = /var/lib/x.db, 4096 bytes)", "futex(mutex lock_a, ...)". */
+const char *call_text(const struct profile *p, int nr, const uint64_t args[6], int32_t object,
+		      char *buf, size_t size);
+
 /* Folded-stack lines of a profile: "NAME (TID);outer;...;inner;[state] COUNT". */
 int folded_write(const struct profile *p, FILE *f);
 

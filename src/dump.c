@@ -11,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "locks.h"
+#include "procfs.h"
 #include "profile.h"
 #include "recorder.h"
 #include "sampler.h"
@@ -36,6 +40,116 @@ static const char dump_usage[] =
 	"Exit status: 0 every thread shown; 1 some threads could not be read;\n"
 	"2 cannot attach; 64 bad command line.\n";
 
+/* One thread of the snapshot, with what dump adds to its sample. */
+struct dump_thread {
+	const struct profile_sample *s;
+	const char *name;
+	const struct syscall_state *sc; /* the call as observed, NULL if none */
+	int64_t since_ns; /* time in its blocked state; -1 unknown or running */
+	int waits_for; /* index of the thread it waits for, -1 none */
+};
+
+struct snapshot {
+	const struct profile *p;
+	struct dump_thread *th;
+	size_t n;
+	int *cycles; /* thread indices, cycle after cycle */
+	size_t *cycle_lens, n_cycles;
+};
+
+/* When the thread last ran, from /proc/PID/task/TID/sched; 0 if unknown. */
+static uint64_t last_ran_ns(pid_t pid, pid_t tid)
+{
+	char path[96];
+	uint64_t ns;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/sched", (int)pid, (int)tid);
+	char *text = read_small_file(path, 1 << 16, NULL);
+	bool ok = text && procfs_parse_sched_exec_start(text, &ns) == 0;
+	free(text);
+	return ok ? ns : 0;
+}
+
+static bool owned_lock(const struct profile *p, const struct profile_sample *s)
+{
+	return s->object >= 0 && s->owner && p->objects[s->object].lock_kind &&
+	       lock_kind_has_owner(p->objects[s->object].lock_kind);
+}
+
+static void snapshot_build(struct snapshot *snap, const struct profile *p, struct tracer *tr)
+{
+	snap->p = p;
+	snap->n = p->n_samples;
+	snap->th = xcalloc(snap->n + 1, sizeof(*snap->th));
+	/* The scheduler clock now: our own thread is running, so its
+	 * se.exec_start is within a tick of the present. */
+	uint64_t now = last_ran_ns(getpid(), (pid_t)syscall(SYS_gettid));
+	for (size_t i = 0; i < snap->n; i++) {
+		struct dump_thread *d = &snap->th[i];
+		d->s = &p->samples[i];
+		d->name = profile_thread_name(profile_find_thread(p, d->s->tid));
+		const struct thread *t = tracer_find(tr, d->s->tid);
+		d->sc = t && d->s->syscall >= 0 && !t->last_sc.running ? &t->last_sc : NULL;
+		d->since_ns = -1;
+		d->waits_for = -1;
+		uint64_t ran = d->s->state >= ST_SYSCALL && d->s->state <= ST_STOPPED && now
+				       ? last_ran_ns(p->pid, d->s->tid)
+				       : 0;
+		if (ran && ran <= now)
+			d->since_ns = (int64_t)(now - ran);
+	}
+	for (size_t i = 0; i < snap->n; i++) {
+		if (!owned_lock(p, snap->th[i].s))
+			continue;
+		for (size_t k = 0; k < snap->n; k++)
+			if (snap->th[k].s->tid == snap->th[i].s->owner)
+				snap->th[i].waits_for = (int)k;
+	}
+	int *edges = xcalloc(snap->n + 1, sizeof(*edges));
+	for (size_t i = 0; i < snap->n; i++)
+		edges[i] = snap->th[i].waits_for;
+	snap->cycles = xcalloc(snap->n + 1, sizeof(*snap->cycles));
+	snap->cycle_lens = xcalloc(snap->n + 1, sizeof(*snap->cycle_lens));
+	snap->n_cycles = locks_find_cycles(edges, snap->n, snap->cycles, snap->cycle_lens);
+	free(edges);
+}
+
+static void snapshot_release(struct snapshot *snap)
+{
+	free(snap->th);
+	free(snap->cycles);
+	free(snap->cycle_lens);
+}
+
+/* "lock_b" for a lock, "thread teller-two (124)" for a join. */
+static const char *lock_name(const struct profile *p, const struct profile_sample *s)
+{
+	return p->objects[s->object].name;
+}
+
+/*
+ * "deadlock: teller-one (123) waits for lock_b held by teller-two (124),
+ * which waits for lock_a held by teller-one"
+ */
+static void print_deadlock(const struct snapshot *snap, const int *cycle, size_t len)
+{
+	const struct profile *p = snap->p;
+	const struct dump_thread *first = &snap->th[cycle[0]];
+	printf("deadlock: %s (%d)", first->name, first->s->tid);
+	for (size_t k = 0; k < len; k++) {
+		const struct dump_thread *d = &snap->th[cycle[k]];
+		const struct dump_thread *o = &snap->th[d->waits_for];
+		bool join = !strcmp(p->objects[d->s->object].lock_kind, "join");
+		printf("%s", k ? ", which" : "");
+		if (join)
+			printf(" waits for %s to end", lock_name(p, d->s));
+		else
+			printf(" waits for %s held by %s", lock_name(p, d->s), o->name);
+		if (k + 1 < len)
+			printf(" (%d)", o->s->tid);
+	}
+	printf("\n");
+}
+
 static void print_frame_text(const struct profile_frame *f, int depth)
 {
 	printf("    #%-2d %s%s", depth, f->function, f->inlined ? " (inlined)" : "");
@@ -46,19 +160,37 @@ static void print_frame_text(const struct profile_frame *f, int depth)
 	printf("\n");
 }
 
-static void print_text(const struct profile *p)
+static void print_text(const struct snapshot *snap)
 {
+	const struct profile *p = snap->p;
 	printf("Process %d:", p->pid);
 	for (int i = 0; i < p->argc; i++)
 		printf(" %s", p->argv[i]);
 	printf("\n%zu threads\n", p->n_samples);
-	for (size_t i = 0; i < p->n_samples; i++) {
-		const struct profile_sample *s = &p->samples[i];
+	for (size_t c = 0, off = 0; c < snap->n_cycles; off += snap->cycle_lens[c++])
+		print_deadlock(snap, snap->cycles + off, snap->cycle_lens[c]);
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct dump_thread *d = &snap->th[i];
+		const struct profile_sample *s = d->s;
 		const struct profile_stack *st = &p->stacks[s->stack];
-		char buf[96];
-		printf("\nThread %d \"%s\": %s\n", s->tid,
-		       profile_thread_name(profile_find_thread(p, s->tid)),
-		       sample_state_text(s, buf, sizeof(buf)));
+		char buf[96], dur[32], call[512];
+		printf("\nThread %d \"%s\": %s", s->tid, d->name, sample_state_text(s, buf, sizeof(buf)));
+		if (d->since_ns >= 0)
+			printf(" for %s", fmt_duration(dur, sizeof(dur), (uint64_t)d->since_ns));
+		printf("\n");
+		if (d->sc)
+			printf("    in %s\n",
+			       call_text(p, s->syscall, d->sc->args, s->object, call, sizeof(call)));
+		if (owned_lock(p, s)) {
+			const struct profile_object *o = &p->objects[s->object];
+			if (!strcmp(o->lock_kind, "join"))
+				printf("    waiting for %s to end\n", o->name);
+			else
+				printf("    waiting for %s %s (0x%llx) held by %s (%d)\n", o->lock_kind,
+				       o->name, (unsigned long long)o->address,
+				       d->waits_for >= 0 ? snap->th[d->waits_for].name : "?",
+				       s->owner);
+		}
 		for (uint32_t j = 0; j < st->n; j++)
 			print_frame_text(&p->frames[st->frames[j]], (int)j);
 		if (st->truncated)
@@ -76,29 +208,63 @@ static json_t *frame_json(const struct profile_frame *f)
 			 f->line ? json_integer(f->line) : json_null(), "inlined", f->inlined);
 }
 
-static void print_json(const struct profile *p)
+static json_t *waiting_for_json(const struct profile *p, const struct profile_sample *s)
 {
+	if (s->object < 0 || !p->objects[s->object].lock_kind)
+		return json_null();
+	const struct profile_object *o = &p->objects[s->object];
+	char addr[32];
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)o->address);
+	return json_pack("{s:s, s:s, s:s, s:o}", "kind", o->lock_kind, "address", addr, "symbol",
+			 o->name, "owner_tid",
+			 owned_lock(p, s) ? json_integer(s->owner) : json_null());
+}
+
+static void print_json(const struct snapshot *snap)
+{
+	const struct profile *p = snap->p;
 	json_t *threads = json_array();
-	for (size_t i = 0; i < p->n_samples; i++) {
-		const struct profile_sample *s = &p->samples[i];
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct dump_thread *d = &snap->th[i];
+		const struct profile_sample *s = d->s;
 		const struct profile_stack *st = &p->stacks[s->stack];
 		json_t *frames = json_array();
 		for (uint32_t j = 0; j < st->n; j++)
 			json_array_append_new(frames, frame_json(&p->frames[st->frames[j]]));
+		char call[512];
+		json_t *obj = json_null();
+		if (s->object >= 0) {
+			const struct profile_object *o = &p->objects[s->object];
+			obj = json_pack("{s:s, s:s}", "kind", o->kind, "name", o->name);
+		}
 		json_array_append_new(
 			threads,
-			json_pack("{s:i, s:s, s:s, s:o, s:o, s:b}", "tid", s->tid, "name",
-				  profile_thread_name(profile_find_thread(p, s->tid)), "state",
-				  state_name(s->state), "syscall",
+			json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid", s->tid,
+				  "name", d->name, "state", state_name(s->state), "syscall",
 				  s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall))
 						  : json_null(),
-				  "frames", frames, "truncated", st->truncated));
+				  "call",
+				  d->sc ? json_string(call_text(p, s->syscall, d->sc->args, s->object,
+								call, sizeof(call)))
+					: json_null(),
+				  "object", obj, "in_state_ns",
+				  d->since_ns >= 0 ? json_integer(d->since_ns) : json_null(),
+				  "waiting_for", waiting_for_json(p, s), "frames", frames,
+				  "truncated", st->truncated));
+	}
+	json_t *deadlocks = json_array();
+	for (size_t c = 0, off = 0; c < snap->n_cycles; off += snap->cycle_lens[c++]) {
+		json_t *cycle = json_array();
+		for (size_t k = 0; k < snap->cycle_lens[c]; k++)
+			json_array_append_new(cycle,
+					      json_integer(snap->th[snap->cycles[off + k]].s->tid));
+		json_array_append_new(deadlocks, cycle);
 	}
 	json_t *argv = json_array();
 	for (int i = 0; i < p->argc; i++)
 		json_array_append_new(argv, json_string(p->argv[i]));
-	json_t *root =
-		json_pack("{s:i, s:o, s:o}", "pid", p->pid, "command", argv, "threads", threads);
+	json_t *root = json_pack("{s:i, s:o, s:o, s:o}", "pid", p->pid, "command", argv,
+				 "deadlocks", deadlocks, "threads", threads);
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	printf("\n");
 	json_decref(root);
@@ -188,10 +354,13 @@ int cmd_dump(int argc, char **argv)
 	read_cmdline(&p, pid);
 	recorder_finish(&rec, &tr.as, &p);
 	qsort(p.samples, p.n_samples, sizeof(*p.samples), cmp_sample_tid);
+	struct snapshot snap;
+	snapshot_build(&snap, &p, &tr);
 	if (json)
-		print_json(&p);
+		print_json(&snap);
 	else
-		print_text(&p);
+		print_text(&snap);
+	snapshot_release(&snap);
 	int code = p.n_samples >= n_threads ? EXIT_OK : p.n_samples ? EXIT_PARTIAL : EXIT_FAILURE_;
 	if (code != EXIT_OK)
 		warning("%zu of %zu threads could not be read", n_threads - p.n_samples, n_threads);

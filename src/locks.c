@@ -38,19 +38,26 @@ uint64_t futex_wait_address(pid_t pid, long nr, const uint64_t *args, bool *pi)
 	return 0;
 }
 
-pid_t futex_owner(pid_t pid, uint64_t addr, bool pi)
+pid_t futex_owner(pid_t pid, uint64_t addr, bool pi, pid_t self,
+		  bool (*is_thread)(void *ctx, pid_t tid), void *ctx)
 {
-	uint32_t word;
-	if (pi) {
-		if (target_read(pid, addr, &word, sizeof(word)) != (ssize_t)sizeof(word))
-			return 0;
-		return (pid_t)(word & FUTEX_TID_MASK_);
-	}
-	/* pthread_mutex_t: int __lock; unsigned __count; int __owner; ... */
-	int32_t owner;
-	if (target_read(pid, addr + 8, &owner, sizeof(owner)) != (ssize_t)sizeof(owner))
+	/* int __lock; unsigned __count; int __owner: pthread_mutex_t's head. */
+	uint32_t w[3];
+	ssize_t n = target_read(pid, addr, w, sizeof(w));
+	if (n < (ssize_t)sizeof(w[0]))
 		return 0;
-	return owner > 0 ? (pid_t)owner : 0;
+	pid_t cand;
+	if (pi)
+		return (pid_t)(w[0] & FUTEX_TID_MASK_);
+	/* pthread_join waits on a word that holds the joined thread's tid;
+	 * a mutex word is 0, 1 or 2 and its owner sits at +8. */
+	cand = (pid_t)w[0];
+	if (cand > 2 && cand != self && is_thread(ctx, cand))
+		return cand;
+	if (n < (ssize_t)sizeof(w))
+		return 0;
+	cand = (pid_t)w[2];
+	return cand > 0 && cand != self && is_thread(ctx, cand) ? cand : 0;
 }
 
 /* Function-name fragments that identify a wait, most specific first. */
@@ -102,7 +109,7 @@ const char *lock_classify(const char *const *functions, size_t n)
 
 bool lock_kind_has_owner(const char *kind)
 {
-	return !strcmp(kind, "mutex") || !strcmp(kind, "pi-mutex");
+	return !strcmp(kind, "mutex") || !strcmp(kind, "join");
 }
 
 size_t locks_find_cycles(const int *waits_for, size_t n, int *cycles, size_t *lens)

@@ -186,3 +186,24 @@ void procfs_free_maps(struct map_entry *maps, size_t n)
 		free(maps[i].path);
 	free(maps);
 }
+
+int procfs_parse_sched_exec_start(const char *text, uint64_t *ns)
+{
+	const char *p = strstr(text, "se.exec_start");
+	if (!p || !(p = strchr(p, ':')))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long ms = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return -EINVAL;
+	uint64_t frac = 0, scale = 1000000; /* the fraction of a ms, to ns */
+	if (*end == '.') {
+		for (const char *q = end + 1; *q >= '0' && *q <= '9' && scale > 1; q++) {
+			scale /= 10;
+			frac += (uint64_t)(*q - '0') * scale;
+		}
+	}
+	*ns = (uint64_t)ms * 1000000 + frac;
+	return 0;
+}

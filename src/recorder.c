@@ -222,6 +222,22 @@ static const char *classify_stack(const struct profile *p, uint32_t stack)
 	return lock_classify(names, n);
 }
 
+/* A join wait is named after the thread it waits for. */
+static void name_join(struct recorder *r, int32_t id, struct profile_object *o)
+{
+	for (size_t k = 0; k < r->n_samples; k++) {
+		if (r->samples[k].object != id || !r->samples[k].owner)
+			continue;
+		const char *name = "?";
+		for (size_t i = 0; i < r->n_threads; i++)
+			if (r->threads[i].tid == r->samples[k].owner)
+				name = profile_thread_name(&r->threads[i]);
+		free(o->name);
+		o->name = xasprintf("thread %s (%d)", name, (int)r->samples[k].owner);
+		return;
+	}
+}
+
 /*
  * Locks get their names (the variable holding the futex word) and kinds
  * (from the waiters' stacks: the kind seen most often wins), and owners are
@@ -258,6 +274,8 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 			if (counts[j] > counts[best])
 				best = j;
 		o->lock_kind = xstrdup(n ? kinds[best] : "futex");
+		if (!strcmp(o->lock_kind, "join"))
+			name_join(r, (int32_t)i, o);
 	}
 	for (size_t k = 0; k < r->n_samples; k++) {
 		int32_t obj = r->samples[k].object;

@@ -50,6 +50,11 @@ enum sample_state sampler_classify(char state, const struct syscall_state *sc,
 	}
 }
 
+static bool is_our_thread(void *ctx, pid_t tid)
+{
+	return tracer_find(ctx, tid) != NULL;
+}
+
 /*
  * What a blocked call waits on: the file or socket behind its descriptor,
  * or the lock behind its futex word and, for mutexes, the lock's owner.
@@ -72,9 +77,7 @@ static void attribute(struct tracer *tr, struct thread *t, struct observation *o
 	char name[32];
 	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
 	o->what.object = recorder_object(tr->rec, "lock", name, -1, addr);
-	pid_t owner = futex_owner(tr->pid, addr, pi);
-	if (owner && owner != t->tid && tracer_find(tr, owner))
-		o->what.owner = owner;
+	o->what.owner = futex_owner(tr->pid, addr, pi, t->tid, is_our_thread, tr);
 }
 
 /* Observe t through /proc; pre, if not NULL, is its schedstat read just now. */
@@ -236,6 +239,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		tr->rec->stats.threads_lost++;
 		return false;
 	}
+	t->last_sc = o.sc;
 	if (o.st.state == 'Z' || o.st.state == 'X' || o.st.state == 'x')
 		return false;
 	mono_ns now = mono_now();

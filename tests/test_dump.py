@@ -17,6 +17,10 @@ wp.check(out.count("\nThread ") == 5, f"five threads shown: {out.count(chr(10) +
 wp.check('"waiter": lock wait (futex)' in out, "waiter shown in lock wait")
 wp.check('"holder": sleep (clock_nanosleep)' in out, "holder shown sleeping")
 wp.check("take_lock" in out and "mixed.c:" in out, "stacks symbolized with file:line")
+wp.check("waiting for mutex lock (0x" in out and "held by holder (" in out,
+         "the waiter's mutex is named by its symbol and its owner, the sleeping holder, named")
+wp.check("in read(fd " in out or "on-CPU" in out, "the worker's read decoded with its fd (or the worker was on CPU)")
+wp.check("deadlock:" not in out, "no deadlock claimed where there is none")
 j = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(t.pid)])
 doc = json.loads(j.stdout)
 wp.check(doc["pid"] == t.pid and len(doc["threads"]) == 5, "JSON: pid and five threads")
@@ -26,6 +30,18 @@ wp.check(w.get("state") == "lock" and w.get("syscall") == "futex", f"JSON: waite
 keys = {"address", "function", "module", "file", "line", "inlined"}
 wp.check(all(keys <= set(f) for x in doc["threads"] for f in x["frames"]), "JSON: every frame has the documented keys")
 wp.check(any(f["function"] == "take_lock" for f in w.get("frames", [])), "JSON: waiter's frames include take_lock")
+holder_tid = th.get("holder", {}).get("tid")
+wf = w.get("waiting_for") or {}
+wp.check(wf.get("kind") == "mutex" and wf.get("symbol") == "lock" and wf.get("owner_tid") == holder_tid
+         and wf.get("address", "").startswith("0x"),
+         f"JSON: waiter waiting_for = mutex 'lock' owned by the holder ({holder_tid}): {wf}")
+m = th.get("mixed", {})
+mwf = m.get("waiting_for") or {}
+wp.check(mwf.get("kind") == "join" and mwf.get("owner_tid") in {x["tid"] for x in doc["threads"]},
+         f"JSON: main thread waits to join one of the threads: {mwf}")
+wp.check(isinstance(w.get("in_state_ns"), int) and w["in_state_ns"] >= 200_000_000,
+         f"JSON: the waiter has been waiting at least 0.2 s: {w.get('in_state_ns')}")
+wp.check(doc.get("deadlocks") == [], f"JSON: no deadlocks: {doc.get('deadlocks')}")
 for tid, st in wp.task_states(t.pid).items():
     wp.check(st not in ("t", "T"), f"thread {tid} not left stopped: {st}")
 out, _ = t.communicate(timeout=30)
