@@ -29,7 +29,18 @@ struct fd_table {
 	struct fd_desc *descs;
 	size_t n_descs, cap_descs;
 	mono_ns scanned_at; /* last read of the net tables, 0 = never */
+	/* fd -> profile object id, kept only while every close and dup2 is
+	 * seen (exact tracing): then a descriptor's file cannot change
+	 * behind our back. */
+	struct u64map cache;
 };
+
+/* The object id cached for fd, or -1. */
+int32_t fd_table_cached(const struct fd_table *t, int fd);
+void fd_table_remember(struct fd_table *t, int fd, int32_t object);
+/* fd was closed or replaced (close, dup2, dup3); all of them (close_range, exec). */
+void fd_table_forget(struct fd_table *t, int fd);
+void fd_table_forget_all(struct fd_table *t);
 
 void fd_table_init(struct fd_table *t, pid_t pid);
 void fd_table_release(struct fd_table *t);

@@ -74,6 +74,7 @@ struct profile_event {
 	uint32_t stack; /* at the call; UINT32_MAX if none */
 	int32_t object; /* -1 if none */
 	int32_t owner; /* lock waits: the owner at entry, 0 if unknown */
+	bool unfinished; /* still in the call when recording ended */
 };
 
 /* What exact tracing the run did, if any. */

@@ -20,6 +20,7 @@
 #include <sys/user.h>
 #include <time.h>
 
+#include "events.h"
 #include "fds.h"
 #include "maps.h"
 #include "procfs.h"
@@ -69,6 +70,14 @@ struct thread {
 	bool have_pre; /* pre_ss read this tick, inside the clock window */
 	struct schedstat pre_ss;
 
+	/* Exact tracing (events.c). A foreign thread belongs to a child
+	 * process, followed only so that its traced calls are serviced. */
+	struct open_event ev;
+	bool ev_restart_block; /* the open call resumes as restart_syscall */
+	bool ev_attribute; /* look up what the open call works on, after resume */
+	bool foreign;
+	bool arming; /* interrupted once to switch it to PTRACE_SYSCALL */
+
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
 	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 };
@@ -96,6 +105,14 @@ struct tracer {
 	int group_clock_state; /* 0 not opened yet, 1 usable, -1 unavailable */
 	bool group_base_valid;
 	uint64_t group_base_ns;
+
+	/* Exact tracing, NULL if none (events.h). */
+	struct event_config *events;
+	struct stack_copy *ev_stack; /* a traced call's stack, unwound after resume */
+	struct user_regs_struct ev_regs;
+	struct profile_event ev_pending;
+	pid_t ev_pending_tid; /* 0: nothing pending */
+	mono_ns ev_last_ns; /* when the last traced call stopped, 0 = never */
 
 	bool passive; /* recording is over: resume stops, sample nothing */
 	bool target_exited;
@@ -149,6 +166,18 @@ uint32_t tracer_unwind_snapshot(struct tracer *tr, struct thread *t,
 /* Record a sample of t with an already interned stack. */
 void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,
 			       const struct activity *what, mono_ns when);
+
+/*
+ * What a thread in call nr with args works on: the file or socket behind its
+ * descriptor, or the lock behind its futex word and who holds it. Sets
+ * what->object and what->owner.
+ */
+void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
+		      struct activity *what);
+
+/* Interrupt every thread that can be interrupted safely, so that it runs on
+ * under PTRACE_SYSCALL (exact tracing of an attached process). */
+void tracer_arm_syscalls(struct tracer *tr);
 
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);

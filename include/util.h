@@ -63,6 +63,8 @@ ssize_t pread_text(int fd, char *buf, size_t size);
 /* Parse a positive number; false on garbage or out of range. */
 bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool parse_seconds(const char *s, double *out);
+/* "1ms", "250us", "0.5s", "100ns"; a bare number is milliseconds. */
+bool parse_duration_ns(const char *s, uint64_t *out);
 
 /* Human-readable duration into buf ("1.25 s", "340 ms", "12.3 us"). */
 const char *fmt_duration(char *buf, size_t size, uint64_t ns);

@@ -25,11 +25,13 @@ void fd_table_init(struct fd_table *t, pid_t pid)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	u64map_init(&t->sockets);
+	u64map_init(&t->cache);
 }
 
 void fd_table_release(struct fd_table *t)
 {
 	u64map_release(&t->sockets);
+	u64map_release(&t->cache);
 	free(t->descs);
 	memset(t, 0, sizeof(*t));
 }
@@ -207,4 +209,33 @@ int fd_describe(struct fd_table *t, int fd, struct fd_desc *out)
 	snprintf(out->kind, sizeof(out->kind), "%s", kind);
 	snprintf(out->name, sizeof(out->name), "%s", link);
 	return 0;
+}
+
+#define FD_FORGOTTEN UINT32_MAX
+
+int32_t fd_table_cached(const struct fd_table *t, int fd)
+{
+	uint32_t id;
+	if (fd < 0 || !u64map_get(&t->cache, (uint64_t)fd, &id) || id == FD_FORGOTTEN)
+		return -1;
+	return (int32_t)id;
+}
+
+void fd_table_remember(struct fd_table *t, int fd, int32_t object)
+{
+	if (fd >= 0 && object >= 0)
+		u64map_put(&t->cache, (uint64_t)fd, (uint32_t)object);
+}
+
+void fd_table_forget(struct fd_table *t, int fd)
+{
+	uint32_t id;
+	if (fd >= 0 && u64map_get(&t->cache, (uint64_t)fd, &id))
+		u64map_put(&t->cache, (uint64_t)fd, FD_FORGOTTEN);
+}
+
+void fd_table_forget_all(struct fd_table *t)
+{
+	u64map_release(&t->cache);
+	u64map_init(&t->cache);
 }

@@ -243,6 +243,8 @@ static json_t *events_json(const struct profile *p)
 		json_object_set_new(j, "object", json_integer(e->object));
 		if (e->owner)
 			json_object_set_new(j, "owner", json_integer(e->owner));
+		if (e->unfinished)
+			json_object_set_new(j, "unfinished", json_true());
 		json_array_append_new(a, j);
 	}
 	return a;
@@ -646,6 +648,7 @@ static int read_tracing(struct reader *rd, json_t *root, struct profile *p)
 			e->object = get_int(o, "object", -1, (long long)p->n_objects - 1, &v) ? (int32_t)v
 											    : -1;
 			e->owner = get_int(o, "owner", 0, INT32_MAX, &v) ? (int32_t)v : 0;
+			e->unfinished = json_is_true(json_object_get(o, "unfinished"));
 			p->n_events++;
 		}
 	}

@@ -37,6 +37,7 @@ struct record_opts {
 	pid_t pid;
 	char **argv;
 	bool quiet;
+	struct event_config events; /* method TRACE_NONE unless --syscalls/--locks */
 };
 
 struct session {
@@ -68,7 +69,19 @@ static const char record_usage[] =
 	"      --format FMT       json or folded (default: from FILE's extension,\n"
 	"                         .json or .folded/.txt; otherwise json)\n"
 	"  -q, --quiet            no status line\n"
+	"      --syscalls[=LIST]  trace syscalls exactly: count, latency, arguments,\n"
+	"                         and the stack of calls longer than --threshold.\n"
+	"                         LIST: names and classes (file, network, io, lock,\n"
+	"                         sleep, default, all); default: the blocking calls\n"
+	"      --locks            trace futex waits exactly, as lock waits with the\n"
+	"                         lock's name and owner\n"
+	"      --threshold DUR    keep traced calls at least DUR long individually\n"
+	"                         (default 1ms; e.g. 250us, 0 for all)\n"
 	"  -h, --help             this help\n"
+	"\n"
+	"A launched command is traced through a seccomp filter: untraced calls run\n"
+	"at full speed. An attached process is traced with PTRACE_SYSCALL, which\n"
+	"stops every thread at every syscall, as strace does.\n"
 	"\n"
 	"Ctrl-C, SIGTERM or SIGHUP end recording and the profile is written. An\n"
 	"attached process is detached and goes on untouched. A launched command\n"
@@ -89,11 +102,15 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"syscalls", optional_argument, NULL, 'S'},
+		{"locks", no_argument, NULL, 'L'},
+		{"threshold", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->frequency_hz = 99;
+	o->events.threshold_ns = 1000 * 1000;
 	const char *format = NULL;
 	uint64_t v;
 	int c;
@@ -121,6 +138,22 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 		case 'o': o->output = optarg; break;
 		case 'f': format = optarg; break;
 		case 'q': o->quiet = true; break;
+		case 'S': {
+			char err[256];
+			o->events.syscalls = true;
+			if (!optarg)
+				syscall_set_default(&o->events.set);
+			else if (syscall_set_parse(optarg, &o->events.set, err, sizeof(err)) < 0)
+				return error("--syscalls: %s", err);
+			break;
+		}
+		case 'L': o->events.locks = true; break;
+		case 'T':
+			if (!parse_duration_ns(optarg, &o->events.threshold_ns))
+				return error("invalid threshold '%s': expected a duration such as "
+					     "1ms, 250us or 0",
+					     optarg);
+			break;
 		case 'h': fputs(record_usage, stdout); exit(EXIT_OK);
 		default:
 			if (optopt)
@@ -291,12 +324,16 @@ static void *tracer_main(void *arg)
 		close(sfd);
 		sem_post(&s->recorded);
 		return NULL;
+	} else if (tr->events) {
+		tracer_arm_syscalls(tr);
 	}
 	s->started = true;
 	s->start_unix_ns = realtime_ns();
 	tr->start = mono_now();
 	event_loop(s, sfd);
 	s->end = mono_now();
+	if (tr->events)
+		events_finish_open(tr);
 	/* From here on nothing is sampled and the recording is the main
 	 * thread's: stops are no longer taken, exec resets nothing. */
 	tr->passive = true;
@@ -350,6 +387,44 @@ static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
 	p->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	p->version = xstrdup(WALLPROF_VERSION);
 	p->exit_status = s->exit_status_at_end;
+	const struct event_config *ev = &s->opts.events;
+	if (ev->method != TRACE_NONE) {
+		p->tracing.syscalls = ev->syscalls;
+		p->tracing.locks = ev->locks;
+		p->tracing.method = xstrdup(ev->method == TRACE_SECCOMP ? "seccomp" : "ptrace");
+		p->tracing.threshold_ns = ev->threshold_ns;
+		p->tracing.names = xcalloc(SYSCALL_SET_MAX + 1, sizeof(char *));
+		if (ev->set.all)
+			p->tracing.names[p->tracing.n_names++] = xstrdup("all");
+		for (int nr = 0; nr < SYSCALL_SET_MAX && !ev->set.all; nr++)
+			if (ev->set.on[nr] && syscall_name(nr))
+				p->tracing.names[p->tracing.n_names++] = xstrdup(syscall_name(nr));
+	}
+}
+
+/* Choose how to trace exactly, and compile the filter. */
+static int setup_events(struct session *s)
+{
+	struct event_config *ev = &s->opts.events;
+	if (!ev->syscalls && !ev->locks)
+		return 0;
+	if (s->opts.pid) {
+		ev->method = TRACE_PTRACE;
+		if (!s->opts.quiet)
+			warning("exact tracing of an attached process stops every thread at every "
+				"syscall (PTRACE_SYSCALL, as strace); expect the process to slow down");
+	} else if (!events_seccomp_available()) {
+		ev->method = TRACE_PTRACE;
+		warning("seccomp filters are not available here; tracing with PTRACE_SYSCALL, "
+			"which stops at every syscall");
+	} else {
+		ev->method = TRACE_SECCOMP;
+		if (events_compile(ev) < 0)
+			return -1;
+	}
+	s->tr.events = ev;
+	s->rec.threshold_ns = ev->threshold_ns;
+	return 0;
 }
 
 static char *default_output(struct session *s, const struct profile *p)
@@ -414,6 +489,16 @@ int cmd_record(int argc, char **argv)
 
 	recorder_init(&s->rec);
 	tracer_init(&s->tr, &s->rec);
+	if (setup_events(s) < 0) {
+		if (out) {
+			fclose(out);
+			unlink(s->opts.output);
+		}
+		tracer_release(&s->tr);
+		recorder_release(&s->rec);
+		free(s);
+		return EXIT_FAILURE_;
+	}
 	sigset_t block;
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
@@ -458,6 +543,7 @@ int cmd_record(int argc, char **argv)
 	}
 	tracer_release(&s->tr);
 	recorder_release(&s->rec);
+	events_config_release(&s->opts.events);
 	free(s);
 	return code;
 }

@@ -132,6 +132,14 @@ void recorder_syscall(struct recorder *r, const struct profile_event *e)
 {
 	if (e->syscall < 0 || e->syscall >= SYSCALL_SET_MAX)
 		return;
+	if (e->unfinished) {
+		/* Not a call yet, so not counted; but a long wait is news. */
+		if (recorder_keeps(r, e->duration_ns)) {
+			GROW(r->events, r->cap_events, r->n_events + 1);
+			r->events[r->n_events++] = *e;
+		}
+		return;
+	}
 	if (!r->acc)
 		r->acc = xcalloc(SYSCALL_SET_MAX, sizeof(*r->acc));
 	struct syscall_acc *a = &r->acc[e->syscall];

@@ -50,34 +50,9 @@ enum sample_state sampler_classify(char state, const struct syscall_state *sc,
 	}
 }
 
-static bool is_our_thread(void *ctx, pid_t tid)
+static long nr_of(const struct observation *o)
 {
-	return tracer_find(ctx, tid) != NULL;
-}
-
-/*
- * What a blocked call waits on: the file or socket behind its descriptor,
- * or the lock behind its futex word and, for mutexes, the lock's owner.
- * Done only for samples taken anew, never for reused ones.
- */
-static void attribute(struct tracer *tr, struct thread *t, struct observation *o)
-{
-	long nr = o->sc.nr;
-	if (syscall_takes_fd(nr)) {
-		struct fd_desc d;
-		int fd = (int)o->sc.args[0];
-		if (fd_describe(&tr->fds, fd, &d) == 0)
-			o->what.object = recorder_object(tr->rec, d.kind, d.name, fd, 0);
-		return;
-	}
-	bool pi;
-	uint64_t addr = futex_wait_address(tr->pid, nr, o->sc.args, &pi);
-	if (!addr)
-		return;
-	char name[32];
-	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
-	o->what.object = recorder_object(tr->rec, "lock", name, -1, addr);
-	o->what.owner = futex_owner(tr->pid, addr, pi, t->tid, is_our_thread, tr);
+	return o->sc.nr;
 }
 
 /* Observe t through /proc; pre, if not NULL, is its schedstat read just now. */
@@ -118,7 +93,7 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 	} else if (o->sc.nr >= 0) {
 		t->restarted.syscall = -1;
 		if (o->what.syscall >= 0)
-			attribute(tr, t, o);
+			tracer_attribute(tr, t, nr_of(o), o->sc.args, &o->what);
 	}
 	return true;
 }
@@ -309,7 +284,7 @@ static bool read_pre(struct tracer *tr, bool which, uint64_t *grown)
 	bool all = true;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
-		if (t->quiet != which)
+		if (t->quiet != which || t->foreign)
 			continue;
 		t->have_pre = t->fd_schedstat >= 0 && read_schedstat(t, &t->pre_ss);
 		if (t->have_pre && t->base_valid && t->pre_ss.run_ns >= t->base_run_ns)
@@ -361,6 +336,8 @@ void sampler_tick(struct tracer *tr)
 	 * each stop lasts only for its own thread's snapshot. */
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
+		if (t->foreign)
+			continue;
 		if (t->quiet && vouched)
 			sample_reuse(tr, t, now);
 		else if (sample_thread(tr, t, t->have_pre ? &t->pre_ss : NULL, &stops[n]))

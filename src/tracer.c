@@ -13,6 +13,9 @@
  */
 #include "tracer.h"
 
+#include "locks.h"
+#include "sampler.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,6 +34,7 @@ void tracer_init(struct tracer *tr, struct recorder *rec)
 	memset(tr, 0, sizeof(*tr));
 	tr->rec = rec;
 	tr->stack = xmalloc(sizeof(*tr->stack));
+	tr->ev_stack = xmalloc(sizeof(*tr->ev_stack));
 	tr->exit_status = -1;
 	tr->start = mono_now();
 }
@@ -57,6 +61,7 @@ void tracer_release(struct tracer *tr)
 	addrspace_release(&tr->as);
 	fd_table_release(&tr->fds);
 	free(tr->stack);
+	free(tr->ev_stack);
 	memset(tr, 0, sizeof(*tr));
 }
 
@@ -181,7 +186,7 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 			     (int)pid);
 
 	tr->pid = pid;
-	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
 	int seized = 0, first_err = 0;
 	/* Threads may be born from threads not yet seized: re-scan until a
 	 * pass finds nothing new. */
@@ -219,6 +224,9 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 
 static bool exec_seen;
 
+/* errno values above this in the error pipe come from the filter step. */
+#define FILTER_ERRNO_BASE 100000
+
 int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_mask)
 {
 	int errpipe[2];
@@ -232,8 +240,17 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
 		/* Wait here until the parent has seized us (FACTS.md recipe). */
 		raise(SIGSTOP);
+		int e;
+		if (tr->events && tr->events->method == TRACE_SECCOMP &&
+		    (e = events_install_filter(tr->events)) < 0) {
+			e = -e + FILTER_ERRNO_BASE; /* tells the parent which step failed */
+			if (write(errpipe[1], &e, sizeof(e)) < 0) {
+				/* the parent reports the exit status alone */
+			}
+			_exit(EXIT_NOEXEC);
+		}
 		execvp(argv[0], argv);
-		int e = errno;
+		e = errno;
 		if (write(errpipe[1], &e, sizeof(e)) < 0) {
 			/* the parent reports the exit status alone */
 		}
@@ -245,7 +262,12 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		close(errpipe[0]);
 		return error("cannot start '%s': the child did not stop", argv[0]), EXIT_FAILURE_;
 	}
-	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+		    PTRACE_O_TRACESYSGOOD;
+	if (tr->events && tr->events->method == TRACE_SECCOMP)
+		/* Children inherit the filter: follow them, or their traced
+		 * calls would fail with ENOSYS (FACTS.md). */
+		opts |= PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0) {
 		int e = errno;
 		kill(pid, SIGKILL);
@@ -276,6 +298,13 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 	ssize_t got = read(errpipe[0], &e, sizeof(e));
 	close(errpipe[0]);
 	if (!exec_seen) {
+		if (got == (ssize_t)sizeof(e) && e >= FILTER_ERRNO_BASE) {
+			errno = e - FILTER_ERRNO_BASE;
+			error_errno("cannot install the seccomp filter for --syscalls");
+			hint("the kernel or a container policy may forbid seccomp; try without "
+			     "--syscalls, or attach with -p (PTRACE_SYSCALL)");
+			return EXIT_FAILURE_;
+		}
 		if (got == (ssize_t)sizeof(e)) {
 			errno = e;
 			error_errno("cannot run '%s'", argv[0]);
@@ -360,8 +389,14 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	}
 	if (!WIFSTOPPED(status))
 		return;
-	if (!t)
+	if (!t) {
+		/* A new thread's first stop may come before its parent's
+		 * clone event. A tid outside our process is a followed child. */
 		t = thread_add(tr, tid);
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)tr->pid, (int)tid);
+		t->foreign = access(path, F_OK) < 0;
+	}
 
 	int sig = WSTOPSIG(status);
 	int event = (int)((unsigned)status >> 16);
@@ -369,7 +404,8 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	if (tr->passive)
 		t->want_stop = false;
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
-	int req = PTRACE_CONT;
+	int req = events_resume_request(tr, t);
+	t->arming = false; /* any stop arms it: it resumes under PTRACE_SYSCALL */
 	unsigned long inject = 0;
 
 	switch (event) {
@@ -378,27 +414,44 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		if (t->group_stopped)
 			req = PTRACE_LISTEN;
 		break;
-	case PTRACE_EVENT_CLONE: {
+	case PTRACE_EVENT_CLONE:
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK: {
 		unsigned long child;
 		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 &&
 		    !tracer_find(tr, (pid_t)child))
-			thread_add(tr, (pid_t)child);
+			thread_add(tr, (pid_t)child)->foreign =
+				t->foreign || event != PTRACE_EVENT_CLONE;
 		break;
 	}
 	case PTRACE_EVENT_EXEC:
+		if (t->foreign) {
+			/* A followed child exec'd: its tid may now be its pid. */
+			unsigned long old;
+			struct thread *o;
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &old) == 0 && (pid_t)old != tid &&
+			    (o = tracer_find(tr, (pid_t)old)) != NULL)
+				thread_remove(tr, o);
+			break;
+		}
 		handle_exec(tr, t);
 		tid = t->tid;
 		t->want_stop = false;
 		break;
+	case PTRACE_EVENT_SECCOMP: req = events_on_seccomp(tr, t); break;
 	case 0:
 		/* Signal-delivery stop: deliver the signal as if we were not
 		 * here. (SIGTRAP|0x80 would be a syscall stop; we ask for none.) */
-		if (sig != (SIGTRAP | 0x80))
+		if (sig == (SIGTRAP | 0x80))
+			req = events_on_syscall_stop(tr, t);
+		else
 			inject = (unsigned long)sig;
 		break;
 	default: break;
 	}
 	ptrace(req, tid, 0, inject);
+	if (tr->events)
+		events_after_resume(tr, t);
 
 	if (captured) {
 		mono_ns now = mono_now();
@@ -416,6 +469,86 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 				procfs_parse_schedstat(buf, &t->last_ss);
 			t->restarted = t->pending;
 		}
+	}
+}
+
+static bool is_our_thread(void *ctx, pid_t tid)
+{
+	const struct thread *t = tracer_find(ctx, tid);
+	return t && !t->foreign;
+}
+
+void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
+		      struct activity *what)
+{
+	what->object = -1;
+	what->owner = 0;
+	if (syscall_takes_fd(nr)) {
+		struct fd_desc d;
+		int fd = (int)args[0];
+		/* While tracing, every close and dup2 is seen: the cache holds. */
+		if (tr->events && (what->object = fd_table_cached(&tr->fds, fd)) >= 0)
+			return;
+		if (fd_describe(&tr->fds, fd, &d) == 0)
+			what->object = recorder_object(tr->rec, d.kind, d.name, fd, 0);
+		if (tr->events)
+			fd_table_remember(&tr->fds, fd, what->object);
+		return;
+	}
+	bool pi;
+	uint64_t addr = futex_wait_address(tr->pid, nr, args, &pi);
+	if (!addr)
+		return;
+	char name[32];
+	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
+	what->object = recorder_object(tr->rec, "lock", name, -1, addr);
+	what->owner = futex_owner(tr->pid, addr, pi, t->tid, is_our_thread, tr);
+}
+
+void tracer_arm_syscalls(struct tracer *tr)
+{
+	/* A running thread, or one blocked in a call that restarts after an
+	 * interrupt, can be stopped once without the program noticing; one
+	 * in epoll_wait and the like is armed at its next stop instead
+	 * (the sampler stops it when it runs). */
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		struct thread *t = tr->threads[i];
+		char path[96], buf[512];
+		struct task_stat st;
+		struct syscall_state sc = {.running = true, .nr = -1};
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tr->pid, (int)t->tid);
+		char *text = read_small_file(path, 4096, NULL);
+		bool ok = text && procfs_parse_stat(text, &st) == 0;
+		free(text);
+		if (!ok)
+			continue;
+		if (st.state != 'R') {
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)tr->pid,
+				 (int)t->tid);
+			text = read_small_file(path, sizeof(buf), NULL);
+			if (!text || procfs_parse_syscall(text, &sc) < 0 ||
+			    !sampler_interrupt_is_safe(tr->pid, st.state, &sc)) {
+				free(text);
+				continue;
+			}
+			free(text);
+		}
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
+			t->arming = true;
+	}
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	mono_ns deadline = mono_now() + 200 * 1000 * 1000ULL;
+	for (;;) {
+		tracer_drain(tr);
+		bool pending = false;
+		for (size_t i = 0; i < tr->n_threads && !pending; i++)
+			pending = tr->threads[i]->arming;
+		if (!pending || mono_now() >= deadline)
+			return;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		sigtimedwait(&chld, NULL, &ts);
 	}
 }
 
@@ -439,12 +572,33 @@ void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
 	}
 }
 
+/*
+ * While exact tracing sees calls in quick succession, the next stop usually
+ * follows within microseconds (a read's exit, the next call's entry). Going
+ * to sleep and being woken for it costs the target tens of microseconds on
+ * a VM; polling for it a little while costs the tracer less.
+ */
+#define SPIN_NS (40 * 1000ULL)
+
 void tracer_drain(struct tracer *tr)
 {
 	int status;
 	pid_t r;
-	while ((r = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+	for (;;) {
+		while ((r = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+			tracer_handle_status(tr, r, status);
+		if (!tr->events || tr->passive || !tr->ev_last_ns)
+			return;
+		mono_ns now = mono_now();
+		if (now - tr->ev_last_ns > SPIN_NS)
+			return;
+		mono_ns deadline = now + SPIN_NS;
+		while ((r = waitpid(-1, &status, __WALL | WNOHANG)) == 0 && mono_now() < deadline)
+			;
+		if (r <= 0)
+			return;
 		tracer_handle_status(tr, r, status);
+	}
 }
 
 void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,

@@ -226,6 +226,30 @@ bool parse_seconds(const char *s, double *out)
 	return true;
 }
 
+bool parse_duration_ns(const char *s, uint64_t *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return false;
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"", 1e6}, {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (!strcmp(end, units[i].unit)) {
+			double ns = v * units[i].ns;
+			if (ns > 1e18)
+				return false;
+			*out = (uint64_t)ns;
+			return true;
+		}
+	return false;
+}
+
 const char *fmt_duration(char *buf, size_t size, uint64_t ns)
 {
 	if (ns >= 10 * NS_PER_SEC)

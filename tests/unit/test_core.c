@@ -169,7 +169,7 @@ static void build_profile(struct profile *p)
 	p->objects[1] = (struct profile_object){xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0};
 	p->n_events = 1;
 	p->events = xcalloc(1, sizeof(*p->events));
-	p->events[0] = (struct profile_event){7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0};
+	p->events[0] = (struct profile_event){7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0, false};
 	p->n_syscalls = 1;
 	p->syscalls = xcalloc(1, sizeof(*p->syscalls));
 	p->syscalls[0] = (struct profile_syscall){SYS_read, 10, 1, 3000000, 2500000, 20000, 2500000};

@@ -1,0 +1,318 @@
+/*
+ * events.c: exact syscall and lock-wait events. See events.h for the two
+ * methods; this file compiles the seccomp filter and runs the per-thread
+ * state machine from entry stop to exit stop.
+ *
+ * Restarts (FACTS.md): a call interrupted by a signal or by our own sampling
+ * stop reports its exit with -ERESTARTSYS..-ERESTART_RESTARTBLOCK (-512 to
+ * -516) and then goes on: re-executed (a new entry stop for the same call)
+ * or, for -516, as restart_syscall, which the filter does not match, so we
+ * resume with PTRACE_SYSCALL to see it. Either way it is one call to the
+ * program, so the start time is kept and it is counted once.
+ */
+#include "events.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "locks.h"
+#include "tracer.h"
+
+#define ERESTARTSYS_ 512
+#define SILENT_DATA 1 /* SECCOMP_RET_DATA of calls traced only to watch fds */
+#define ERESTART_RESTARTBLOCK_ 516
+
+static const int futex_wait_ops[] = {
+	FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI,
+};
+
+bool events_seccomp_available(void)
+{
+	return seccomp_api_get() >= 1 && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+}
+
+int events_compile(struct event_config *cfg)
+{
+	/* Other architectures' calls (a 32-bit child) are allowed, not
+	 * killed: libseccomp's default for a foreign arch is KILL. */
+	scmp_filter_ctx ctx = seccomp_init(cfg->set.all ? SCMP_ACT_TRACE(0) : SCMP_ACT_ALLOW);
+	if (!ctx)
+		return error("cannot create a seccomp filter");
+	seccomp_arch_add(ctx, SCMP_ARCH_X86);
+	seccomp_arch_add(ctx, SCMP_ARCH_X32);
+	/* As root, leave no_new_privs alone so setuid programs still work. */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, geteuid() != 0);
+	int rc = 0;
+	for (int nr = 0; nr < SYSCALL_SET_MAX && !cfg->set.all && !rc; nr++)
+		if (cfg->set.on[nr])
+			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), nr, 0);
+	if (cfg->locks && !cfg->set.all && !cfg->set.on[SYS_futex]) {
+		/* Waits only: the command is in the low bits of the op. */
+		for (size_t i = 0; i < ARRAY_SIZE(futex_wait_ops) && !rc; i++)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), SCMP_SYS(futex), 1,
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0x7f,
+						      (scmp_datum_t)futex_wait_ops[i]));
+#ifdef SYS_futex_waitv
+		if (!rc && !cfg->set.on[SYS_futex_waitv])
+			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), SYS_futex_waitv, 0);
+#endif
+	}
+	/* Calls that change what a descriptor number means, traced silently
+	 * (data 1) so that the fd -> file cache stays true. */
+	static const char *const fd_changes[] = {"close", "close_range", "dup2", "dup3"};
+	for (size_t i = 0; i < ARRAY_SIZE(fd_changes) && !rc && !cfg->set.all; i++) {
+		int nr = seccomp_syscall_resolve_name(fd_changes[i]);
+		if (nr >= 0 && nr < SYSCALL_SET_MAX && !cfg->set.on[nr])
+			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(SILENT_DATA), nr, 0);
+	}
+	if (rc) {
+		seccomp_release(ctx);
+		errno = -rc;
+		return error_errno("cannot build the seccomp filter");
+	}
+	/* Export the BPF so that the child installs it with one syscall. */
+	int fd = memfd_create("wallprof-filter", MFD_CLOEXEC);
+	if (fd < 0 || (rc = seccomp_export_bpf(ctx, fd)) < 0) {
+		seccomp_release(ctx);
+		if (fd >= 0)
+			close(fd);
+		return error("cannot export the seccomp filter");
+	}
+	seccomp_release(ctx);
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+	    size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter))) {
+		close(fd);
+		return error("the seccomp filter has a bad size (%lld bytes)", (long long)size);
+	}
+	struct sock_filter *insns = xmalloc((size_t)size);
+	if (pread(fd, insns, (size_t)size, 0) != size) {
+		free(insns);
+		close(fd);
+		return error_errno("cannot read back the seccomp filter");
+	}
+	close(fd);
+	cfg->prog.len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	cfg->prog.filter = insns;
+	return 0;
+}
+
+void events_config_release(struct event_config *cfg)
+{
+	free(cfg->prog.filter);
+	cfg->prog.filter = NULL;
+}
+
+int events_install_filter(const struct event_config *cfg)
+{
+	if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &cfg->prog) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- the state machine ---- */
+
+static bool wanted(const struct event_config *cfg, long nr, const uint64_t *args)
+{
+	if (nr < 0 || nr >= SYSCALL_SET_MAX)
+		return cfg->set.all;
+	if (cfg->set.on[nr])
+		return true;
+	bool pi;
+	if (cfg->locks && nr == SYS_futex)
+		return futex_op_is_wait(args[1], &pi);
+#ifdef SYS_futex_waitv
+	if (cfg->locks && nr == SYS_futex_waitv)
+		return true;
+#endif
+	return false;
+}
+
+static uint64_t rel_ns(const struct tracer *tr, mono_ns t)
+{
+	return t > tr->start ? t - tr->start : 0;
+}
+
+/* Count the call and keep it if long enough; its stack is taken now (the
+ * thread sits at its syscall-exit stop, the stack still that of the call)
+ * and unwound once it runs again. */
+static void close_event(struct tracer *tr, struct thread *t, int64_t result, mono_ns end,
+			bool at_exit_stop, bool unfinished)
+{
+	struct open_event *ev = &t->ev;
+	struct profile_event e = {
+		.t_ns = rel_ns(tr, ev->t0),
+		.duration_ns = end > ev->t0 ? end - ev->t0 : 0,
+		.tid = t->tid,
+		.syscall = ev->nr,
+		.result = result,
+		.stack = UINT32_MAX,
+		.object = ev->object,
+		.owner = ev->owner,
+		.unfinished = unfinished,
+	};
+	memcpy(e.args, ev->args, sizeof(e.args));
+	ev->open = ev->restarting = false;
+	if (result > 0 && ev->object >= 0) {
+		long nr = e.syscall;
+		bool rd = nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv || nr == SYS_preadv ||
+			  nr == SYS_recvfrom || nr == SYS_recvmsg;
+		bool wr = nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev ||
+			  nr == SYS_pwritev || nr == SYS_sendto || nr == SYS_sendmsg;
+		recorder_object_bytes(tr->rec, ev->object, rd ? (uint64_t)result : 0,
+				      wr ? (uint64_t)result : 0);
+	}
+	if (at_exit_stop && recorder_keeps(tr->rec, e.duration_ns) && !t->foreign &&
+	    ptrace(PTRACE_GETREGS, t->tid, 0, &tr->ev_regs) == 0) {
+		stack_copy_read(t->tid, tr->ev_regs.rsp, t->copy_window, tr->ev_stack);
+		tr->ev_pending = e;
+		tr->ev_pending_tid = t->tid;
+		return;
+	}
+	recorder_syscall(tr->rec, &e);
+}
+
+/* close, dup2, dup3, close_range: forget what the descriptors were. */
+static void watch_fds(struct tracer *tr, long nr, const uint64_t *args)
+{
+	if (nr == SYS_close)
+		fd_table_forget(&tr->fds, (int)args[0]);
+	else if (nr == SYS_dup2 || nr == SYS_dup3)
+		fd_table_forget(&tr->fds, (int)args[1]);
+#ifdef SYS_close_range
+	else if (nr == SYS_close_range)
+		fd_table_forget_all(&tr->fds);
+#endif
+}
+
+static void open_event(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
+		       mono_ns now)
+{
+	struct open_event *ev = &t->ev;
+	if (ev->open && ev->restarting && (ev->nr == nr || nr == SYS_restart_syscall)) {
+		ev->restarting = false; /* the same call, going on */
+		return;
+	}
+	if (ev->open) /* interrupted and not restarted: the program saw EINTR */
+		close_event(tr, t, -EINTR, now, false, false);
+	ev->open = true;
+	ev->restarting = false;
+	ev->nr = (int16_t)nr;
+	memcpy(ev->args, args, sizeof(ev->args));
+	ev->t0 = now;
+	ev->object = -1;
+	ev->owner = 0;
+	/* What the call works on is looked up once the thread runs again. */
+	t->ev_attribute = !t->foreign;
+}
+
+int events_resume_request(const struct tracer *tr, const struct thread *t)
+{
+	const struct event_config *cfg = tr->events;
+	if (!cfg || cfg->method == TRACE_NONE)
+		return PTRACE_CONT;
+	if (cfg->method == TRACE_PTRACE)
+		return PTRACE_SYSCALL;
+	/* seccomp: only a call restarting as restart_syscall needs the
+	 * syscall stops; everything else comes as seccomp stops. */
+	return t->ev.open && t->ev.restarting && t->ev_restart_block ? PTRACE_SYSCALL
+								       : PTRACE_CONT;
+}
+
+int events_on_seccomp(struct tracer *tr, struct thread *t)
+{
+	struct __ptrace_syscall_info info;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(info), &info) <= 0 ||
+	    info.op != PTRACE_SYSCALL_INFO_SECCOMP)
+		return PTRACE_CONT;
+	if (tr->passive || info.arch != AUDIT_ARCH_X86_64) {
+		/* Not recording any more, or a 32-bit call (other numbers):
+		 * let it run. */
+		return PTRACE_CONT;
+	}
+	long nr = (long)info.seccomp.nr;
+	tr->ev_last_ns = mono_now();
+	if (!t->foreign)
+		watch_fds(tr, nr, info.seccomp.args);
+	if (info.seccomp.ret_data == SILENT_DATA)
+		return PTRACE_CONT;
+	open_event(tr, t, nr, info.seccomp.args, mono_now());
+	return PTRACE_SYSCALL;
+}
+
+int events_on_syscall_stop(struct tracer *tr, struct thread *t)
+{
+	struct __ptrace_syscall_info info;
+	mono_ns now = mono_now();
+	const struct event_config *cfg = tr->events;
+	tr->ev_last_ns = now;
+	if (tr->passive) /* the recording belongs to the writer now */
+		return cfg && cfg->method == TRACE_PTRACE ? PTRACE_SYSCALL : PTRACE_CONT;
+	if (!cfg || ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(info), &info) <= 0)
+		return events_resume_request(tr, t);
+	if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+		long nr = (long)info.entry.nr;
+		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
+			watch_fds(tr, nr, info.entry.args);
+		if (info.arch == AUDIT_ARCH_X86_64 &&
+		    (t->ev.restarting ? nr == SYS_restart_syscall : wanted(cfg, nr, info.entry.args)))
+			open_event(tr, t, nr, info.entry.args, now);
+		/* After an entry stop the exit stop is wanted. */
+		return PTRACE_SYSCALL;
+	}
+	if (info.op != PTRACE_SYSCALL_INFO_EXIT || !t->ev.open) {
+		t->ev_restart_block = false;
+		return events_resume_request(tr, t);
+	}
+	int64_t rval = info.exit.rval;
+	if (info.exit.is_error && rval <= -ERESTARTSYS_ && rval >= -ERESTART_RESTARTBLOCK_) {
+		t->ev.restarting = true;
+		t->ev_restart_block = rval == -ERESTART_RESTARTBLOCK_;
+		return events_resume_request(tr, t);
+	}
+	t->ev_restart_block = false;
+	close_event(tr, t, rval, now, true, false);
+	return events_resume_request(tr, t);
+}
+
+void events_after_resume(struct tracer *tr, struct thread *t)
+{
+	if (t->ev_attribute) {
+		t->ev_attribute = false;
+		struct activity what;
+		tracer_attribute(tr, t, t->ev.nr, t->ev.args, &what);
+		t->ev.object = what.object;
+		t->ev.owner = what.owner;
+	}
+	if (tr->ev_pending_tid != t->tid)
+		return;
+	tr->ev_pending_tid = 0;
+	/* The unwinder reads tr->stack: hand it our copy for this one. */
+	struct stack_copy *saved = tr->stack;
+	tr->stack = tr->ev_stack;
+	tr->ev_pending.stack = tracer_unwind_snapshot(tr, t, &tr->ev_regs, true);
+	tr->stack = saved;
+	recorder_syscall(tr->rec, &tr->ev_pending);
+}
+
+void events_finish_open(struct tracer *tr)
+{
+	mono_ns now = mono_now();
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		struct thread *t = tr->threads[i];
+		if (t->ev.open)
+			close_event(tr, t, 0, now, false, true);
+	}
+}
