@@ -54,6 +54,7 @@ struct profile_object {
 	uint64_t address; /* lock: the futex word's address; 0 otherwise */
 	char *lock_kind; /* lock: "mutex", "condvar", "join", ... (locks.h); else NULL */
 	uint64_t bytes_read, bytes_written; /* by traced calls (events) only */
+	uint64_t traced_calls, traced_ns; /* traced calls on it and their total time */
 };
 
 /* Exact counts of one traced syscall. */

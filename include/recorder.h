@@ -61,8 +61,9 @@ void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, 
  */
 int32_t recorder_object(struct recorder *r, const char *kind, const char *name, int fd,
 			uint64_t address);
-/* Bytes a traced read or write moved through an object. */
-void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, uint64_t written);
+/* A traced call on an object: its duration and the bytes it moved. */
+void recorder_object_call(struct recorder *r, int32_t object, uint64_t duration_ns, uint64_t read,
+			  uint64_t written);
 
 /* One finished traced call: counted always, kept if long enough. */
 void recorder_syscall(struct recorder *r, const struct profile_event *e);

@@ -174,20 +174,21 @@ static void print_text(const struct snapshot *snap)
 		const struct profile_sample *s = d->s;
 		const struct profile_stack *st = &p->stacks[s->stack];
 		char buf[96], dur[32], call[512];
-		printf("\nThread %d \"%s\": %s", s->tid, d->name, sample_state_text(s, buf, sizeof(buf)));
+		printf("\nThread %d \"%s\": %s", s->tid, d->name,
+		       sample_state_text(s, buf, sizeof(buf)));
 		if (d->since_ns >= 0)
 			printf(" for %s", fmt_duration(dur, sizeof(dur), (uint64_t)d->since_ns));
 		printf("\n");
 		if (d->sc)
-			printf("    in %s\n",
-			       call_text(p, s->syscall, d->sc->args, s->object, call, sizeof(call)));
+			printf("    in %s\n", call_text(p, s->syscall, d->sc->args, s->object, call,
+							sizeof(call)));
 		if (owned_lock(p, s)) {
 			const struct profile_object *o = &p->objects[s->object];
 			if (!strcmp(o->lock_kind, "join"))
 				printf("    waiting for %s to end\n", o->name);
 			else
-				printf("    waiting for %s %s (0x%llx) held by %s (%d)\n", o->lock_kind,
-				       o->name, (unsigned long long)o->address,
+				printf("    waiting for %s %s (0x%llx) held by %s (%d)\n",
+				       o->lock_kind, o->name, (unsigned long long)o->address,
 				       d->waits_for >= 0 ? snap->th[d->waits_for].name : "?",
 				       s->owner);
 		}
@@ -239,13 +240,13 @@ static void print_json(const struct snapshot *snap)
 		}
 		json_array_append_new(
 			threads,
-			json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid", s->tid,
-				  "name", d->name, "state", state_name(s->state), "syscall",
+			json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid",
+				  s->tid, "name", d->name, "state", state_name(s->state), "syscall",
 				  s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall))
 						  : json_null(),
 				  "call",
-				  d->sc ? json_string(call_text(p, s->syscall, d->sc->args, s->object,
-								call, sizeof(call)))
+				  d->sc ? json_string(call_text(p, s->syscall, d->sc->args,
+								s->object, call, sizeof(call)))
 					: json_null(),
 				  "object", obj, "in_state_ns",
 				  d->since_ns >= 0 ? json_integer(d->since_ns) : json_null(),

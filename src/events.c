@@ -59,9 +59,9 @@ int events_compile(struct event_config *cfg)
 	if (cfg->locks && !cfg->set.all && !cfg->set.on[SYS_futex]) {
 		/* Waits only: the command is in the low bits of the op. */
 		for (size_t i = 0; i < ARRAY_SIZE(futex_wait_ops) && !rc; i++)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), SCMP_SYS(futex), 1,
-					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0x7f,
-						      (scmp_datum_t)futex_wait_ops[i]));
+			rc = seccomp_rule_add(
+				ctx, SCMP_ACT_TRACE(0), SCMP_SYS(futex), 1,
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0x7f, (scmp_datum_t)futex_wait_ops[i]));
 #ifdef SYS_futex_waitv
 		if (!rc && !cfg->set.on[SYS_futex_waitv])
 			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), SYS_futex_waitv, 0);
@@ -165,14 +165,15 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 	};
 	memcpy(e.args, ev->args, sizeof(e.args));
 	ev->open = ev->restarting = false;
-	if (result > 0 && ev->object >= 0) {
+	if (ev->object >= 0 && !unfinished) {
 		long nr = e.syscall;
-		bool rd = nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv || nr == SYS_preadv ||
-			  nr == SYS_recvfrom || nr == SYS_recvmsg;
+		bool rd = nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv ||
+			  nr == SYS_preadv || nr == SYS_recvfrom || nr == SYS_recvmsg;
 		bool wr = nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev ||
 			  nr == SYS_pwritev || nr == SYS_sendto || nr == SYS_sendmsg;
-		recorder_object_bytes(tr->rec, ev->object, rd ? (uint64_t)result : 0,
-				      wr ? (uint64_t)result : 0);
+		uint64_t moved = result > 0 ? (uint64_t)result : 0;
+		recorder_object_call(tr->rec, ev->object, e.duration_ns, rd ? moved : 0,
+				     wr ? moved : 0);
 	}
 	if (at_exit_stop && recorder_keeps(tr->rec, e.duration_ns) && !t->foreign &&
 	    ptrace(PTRACE_GETREGS, t->tid, 0, &tr->ev_regs) == 0) {
@@ -227,8 +228,7 @@ int events_resume_request(const struct tracer *tr, const struct thread *t)
 		return PTRACE_SYSCALL;
 	/* seccomp: only a call restarting as restart_syscall needs the
 	 * syscall stops; everything else comes as seccomp stops. */
-	return t->ev.open && t->ev.restarting && t->ev_restart_block ? PTRACE_SYSCALL
-								       : PTRACE_CONT;
+	return t->ev.open && t->ev.restarting && t->ev_restart_block ? PTRACE_SYSCALL : PTRACE_CONT;
 }
 
 int events_on_seccomp(struct tracer *tr, struct thread *t)
@@ -267,7 +267,8 @@ int events_on_syscall_stop(struct tracer *tr, struct thread *t)
 		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
 			watch_fds(tr, nr, info.entry.args);
 		if (info.arch == AUDIT_ARCH_X86_64 &&
-		    (t->ev.restarting ? nr == SYS_restart_syscall : wanted(cfg, nr, info.entry.args)))
+		    (t->ev.restarting ? nr == SYS_restart_syscall
+				      : wanted(cfg, nr, info.entry.args)))
 			open_event(tr, t, nr, info.entry.args, now);
 		/* After an entry stop the exit stop is wanted. */
 		return PTRACE_SYSCALL;

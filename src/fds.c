@@ -101,7 +101,8 @@ void fds_parse_inet(const char *text, const char *proto, bool v6,
 			char l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8];
 			if (format_inet(local, v6, l, sizeof(l)) &&
 			    format_inet(remote, v6, r, sizeof(r))) {
-				bool unconnected = strchr(remote, ':') && !strcmp(strchr(remote, ':'), ":0000");
+				bool unconnected = strchr(remote, ':') &&
+						   !strcmp(strchr(remote, ':'), ":0000");
 				if (!strcmp(proto, "tcp") && st == 0x0A) /* TCP_LISTEN */
 					snprintf(desc, sizeof(desc), "tcp listen %s", l);
 				else if (unconnected)
@@ -133,8 +134,8 @@ void fds_parse_unix(const char *text, void (*fn)(void *ctx, uint64_t inode, cons
 			if (len == 0)
 				snprintf(desc, sizeof(desc), "unix (unnamed)");
 			else
-				snprintf(desc, sizeof(desc), "unix %.*s", (int)(len > 180 ? 180 : len),
-					 path);
+				snprintf(desc, sizeof(desc), "unix %.*s",
+					 (int)(len > 180 ? 180 : len), path);
 			fn(ctx, inode, desc);
 		}
 		line = next;
@@ -199,12 +200,12 @@ int fd_describe(struct fd_table *t, int fd, struct fd_desc *out)
 		kind = "pipe";
 	else if (!strncmp(link, "anon_inode:", 11)) {
 		const char *what = link + 11;
-		kind = strstr(what, "eventfd")	  ? "eventfd"
-		       : strstr(what, "timerfd")  ? "timerfd"
-		       : strstr(what, "signalfd") ? "signalfd"
+		kind = strstr(what, "eventfd")	   ? "eventfd"
+		       : strstr(what, "timerfd")   ? "timerfd"
+		       : strstr(what, "signalfd")  ? "signalfd"
 		       : strstr(what, "eventpoll") ? "epoll"
-		       : strstr(what, "inotify")  ? "inotify"
-						  : "anon";
+		       : strstr(what, "inotify")   ? "inotify"
+						   : "anon";
 	}
 	snprintf(out->kind, sizeof(out->kind), "%s", kind);
 	snprintf(out->name, sizeof(out->name), "%s", link);

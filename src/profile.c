@@ -200,8 +200,14 @@ static json_t *objects_json(const struct profile *p)
 			json_object_set_new(j, "address", json_integer((json_int_t)o->address));
 		if (o->lock_kind)
 			json_object_set_new(j, "lock_kind", json_string(o->lock_kind));
+		if (o->traced_calls) {
+			json_object_set_new(j, "traced_calls",
+					    json_integer((json_int_t)o->traced_calls));
+			json_object_set_new(j, "traced_ns", json_integer((json_int_t)o->traced_ns));
+		}
 		if (o->bytes_read || o->bytes_written) {
-			json_object_set_new(j, "bytes_read", json_integer((json_int_t)o->bytes_read));
+			json_object_set_new(j, "bytes_read",
+					    json_integer((json_int_t)o->bytes_read));
 			json_object_set_new(j, "bytes_written",
 					    json_integer((json_int_t)o->bytes_written));
 		}
@@ -220,8 +226,8 @@ static json_t *syscalls_json(const struct profile *p)
 				     syscall_name_or_number(c->nr), "nr", c->nr, "count",
 				     (json_int_t)c->count, "errors", (json_int_t)c->errors,
 				     "total_ns", (json_int_t)c->total_ns, "max_ns",
-				     (json_int_t)c->max_ns, "p50_ns", (json_int_t)c->p50_ns, "p99_ns",
-				     (json_int_t)c->p99_ns));
+				     (json_int_t)c->max_ns, "p50_ns", (json_int_t)c->p50_ns,
+				     "p99_ns", (json_int_t)c->p99_ns));
 	}
 	return a;
 }
@@ -234,12 +240,13 @@ static json_t *events_json(const struct profile *p)
 		json_t *args = json_array();
 		for (int k = 0; k < 6; k++)
 			json_array_append_new(args, json_integer((json_int_t)e->args[k]));
-		json_t *j = json_pack("{s:I, s:I, s:i, s:s, s:o, s:I}", "time_ns",
-				      (json_int_t)e->t_ns, "duration_ns", (json_int_t)e->duration_ns,
-				      "tid", e->tid, "syscall", syscall_name_or_number(e->syscall),
-				      "args", args, "result", (json_int_t)e->result);
-		json_object_set_new(j, "stack", e->stack == UINT32_MAX ? json_null()
-								       : json_integer(e->stack));
+		json_t *j =
+			json_pack("{s:I, s:I, s:i, s:s, s:o, s:I}", "time_ns", (json_int_t)e->t_ns,
+				  "duration_ns", (json_int_t)e->duration_ns, "tid", e->tid,
+				  "syscall", syscall_name_or_number(e->syscall), "args", args,
+				  "result", (json_int_t)e->result);
+		json_object_set_new(j, "stack",
+				    e->stack == UINT32_MAX ? json_null() : json_integer(e->stack));
 		json_object_set_new(j, "object", json_integer(e->object));
 		if (e->owner)
 			json_object_set_new(j, "owner", json_integer(e->owner));
@@ -522,10 +529,9 @@ static int read_samples(struct reader *rd, json_t *a, json_t *states, struct pro
 			return fail(rd, "samples[%zu]: object %lld out of range", i, obj);
 		if (owner < 0 || owner > INT32_MAX)
 			return fail(rd, "samples[%zu]: bad owner %lld", i, owner);
-		p->samples[i] = (struct profile_sample){(uint64_t)t,	     (int32_t)tid,
-							(uint32_t)stack,     (uint8_t)state_map[st],
-							(int16_t)nr,	     (int32_t)obj,
-							(int32_t)owner};
+		p->samples[i] = (struct profile_sample){
+			(uint64_t)t, (int32_t)tid, (uint32_t)stack, (uint8_t)state_map[st],
+			(int16_t)nr, (int32_t)obj, (int32_t)owner};
 		p->n_samples++;
 	}
 	return 0;
@@ -553,6 +559,8 @@ static int read_objects(struct reader *rd, json_t *a, struct profile *p)
 		ob->address = get_int(o, "address", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		ob->bytes_read = get_int(o, "bytes_read", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		ob->bytes_written = get_int(o, "bytes_written", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		ob->traced_calls = get_int(o, "traced_calls", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		ob->traced_ns = get_int(o, "traced_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 	}
 	return 0;
 }
@@ -580,14 +588,16 @@ static int read_tracing(struct reader *rd, json_t *root, struct profile *p)
 		p->tracing.syscalls = json_is_true(json_object_get(t, "syscalls"));
 		p->tracing.locks = json_is_true(json_object_get(t, "locks"));
 		p->tracing.method = get_str(t, "method");
-		p->tracing.threshold_ns = get_int(t, "threshold_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		p->tracing.threshold_ns =
+			get_int(t, "threshold_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		json_t *names = json_object_get(t, "traced");
 		if (json_is_array(names)) {
 			p->tracing.names = xcalloc(json_array_size(names) + 1, sizeof(char *));
 			size_t k;
 			json_t *nm;
 			json_array_foreach(names, k, nm) if (json_is_string(nm))
-				p->tracing.names[p->tracing.n_names++] = xstrdup(json_string_value(nm));
+				p->tracing.names[p->tracing.n_names++] =
+				xstrdup(json_string_value(nm));
 		}
 	}
 	json_t *a = json_object_get(root, "syscalls");
@@ -629,7 +639,8 @@ static int read_tracing(struct reader *rd, json_t *root, struct profile *p)
 			if (!json_is_object(o) || !get_int(o, "time_ns", 0, INT64_MAX, &v))
 				return fail(rd, "events[%zu]: missing time_ns", i);
 			e->t_ns = (uint64_t)v;
-			e->duration_ns = get_int(o, "duration_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+			e->duration_ns =
+				get_int(o, "duration_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 			if (!get_int(o, "tid", 1, INT32_MAX, &v))
 				return fail(rd, "events[%zu]: missing tid", i);
 			e->tid = (int32_t)v;
@@ -640,13 +651,16 @@ static int read_tracing(struct reader *rd, json_t *root, struct profile *p)
 			json_t *args = json_object_get(o, "args");
 			for (int k = 0; k < 6 && json_is_array(args); k++) {
 				json_t *x = json_array_get(args, (size_t)k);
-				e->args[k] = json_is_integer(x) ? (uint64_t)json_integer_value(x) : 0;
+				e->args[k] =
+					json_is_integer(x) ? (uint64_t)json_integer_value(x) : 0;
 			}
 			e->result = get_int(o, "result", INT64_MIN, INT64_MAX, &v) ? v : 0;
-			e->stack = get_int(o, "stack", 0, (long long)p->n_stacks - 1, &v) ? (uint32_t)v
-											   : UINT32_MAX;
-			e->object = get_int(o, "object", -1, (long long)p->n_objects - 1, &v) ? (int32_t)v
-											    : -1;
+			e->stack = get_int(o, "stack", 0, (long long)p->n_stacks - 1, &v)
+					   ? (uint32_t)v
+					   : UINT32_MAX;
+			e->object = get_int(o, "object", -1, (long long)p->n_objects - 1, &v)
+					    ? (int32_t)v
+					    : -1;
 			e->owner = get_int(o, "owner", 0, INT32_MAX, &v) ? (int32_t)v : 0;
 			e->unfinished = json_is_true(json_object_get(o, "unfinished"));
 			p->n_events++;

@@ -97,12 +97,16 @@ int32_t recorder_object(struct recorder *r, const char *kind, const char *name, 
 	return (int32_t)r->n_objects++;
 }
 
-void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, uint64_t written)
+void recorder_object_call(struct recorder *r, int32_t object, uint64_t duration_ns, uint64_t read,
+			  uint64_t written)
 {
 	if (object < 0 || (size_t)object >= r->n_objects)
 		return;
-	r->objects[object].bytes_read += read;
-	r->objects[object].bytes_written += written;
+	struct profile_object *o = &r->objects[object];
+	o->traced_calls++;
+	o->traced_ns += duration_ns;
+	o->bytes_read += read;
+	o->bytes_written += written;
 }
 
 static unsigned latency_bucket(uint64_t ns)
@@ -187,9 +191,13 @@ static void finish_syscalls(struct recorder *r, struct profile *p)
 		const struct syscall_acc *a = &r->acc[nr];
 		if (!a->count)
 			continue;
-		p->syscalls[p->n_syscalls++] = (struct profile_syscall){
-			nr, a->count, a->errors, a->total_ns, a->max_ns,
-			acc_percentile(a, 0.50), acc_percentile(a, 0.99)};
+		p->syscalls[p->n_syscalls++] = (struct profile_syscall){nr,
+									a->count,
+									a->errors,
+									a->total_ns,
+									a->max_ns,
+									acc_percentile(a, 0.50),
+									acc_percentile(a, 0.99)};
 	}
 	qsort(p->syscalls, p->n_syscalls, sizeof(*p->syscalls), cmp_total);
 }
@@ -264,8 +272,10 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 		unsigned counts[N_KINDS] = {0}, n = 0;
 		for (size_t k = 0; k < r->n_samples + r->n_events; k++) {
 			bool is_sample = k < r->n_samples;
-			int32_t obj = is_sample ? r->samples[k].object : r->events[k - r->n_samples].object;
-			uint32_t st = is_sample ? r->samples[k].stack : r->events[k - r->n_samples].stack;
+			int32_t obj = is_sample ? r->samples[k].object
+						: r->events[k - r->n_samples].object;
+			uint32_t st =
+				is_sample ? r->samples[k].stack : r->events[k - r->n_samples].stack;
 			if (obj != (int32_t)i || st == UINT32_MAX)
 				continue;
 			const char *kind = classify_stack(p, st);

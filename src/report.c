@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "hashmap.h"
 #include "profile.h"
+#include "report.h"
 #include "syscalls.h"
 #include "util.h"
 #include "views.h"
@@ -413,6 +414,11 @@ int cmd_report(int argc, char **argv)
 	print_threads(&p, &o);
 	print_functions(&p, &o, total);
 	print_stacks(&p, &o, total);
+	bool *keep = xcalloc(p.n_samples + 1, sizeof(*keep));
+	for (size_t k = 0; k < p.n_samples; k++)
+		keep[k] = thread_selected(&p, &o, p.samples[k].tid);
+	report_waits(&p, keep, o.top);
+	free(keep);
 	print_warnings(&p, total);
 	profile_release(&p);
 	return EXIT_OK;

@@ -82,10 +82,11 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 	}
 	o->what.object = -1;
 	o->what.owner = 0;
-	o->what.state = (uint8_t)sampler_classify(o->st.state, &o->sc, t->have_last ? &t->last_ss : NULL,
-					     &o->ss);
-	o->what.syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0 ? (int16_t)o->sc.nr
-										 : -1;
+	o->what.state = (uint8_t)sampler_classify(o->st.state, &o->sc,
+						  t->have_last ? &t->last_ss : NULL, &o->ss);
+	o->what.syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0
+				  ? (int16_t)o->sc.nr
+				  : -1;
 	if (o->sc.nr == SYS_restart_syscall && t->restarted.syscall >= 0) {
 		/* Our stop turned the call into restart_syscall: to the
 		 * thread it is still the call it was in. */

@@ -346,9 +346,11 @@ char *symbolize_data(struct symbolizer *s, uint64_t addr)
 		GElf_Sym esym;
 		const char *sym = dwfl_module_addrinfo(mod, addr, &off, &esym, NULL, NULL, NULL);
 		/* Only a data object that covers the address names it. */
-		if (sym && GELF_ST_TYPE(esym.st_info) == STT_OBJECT && off < (esym.st_size ? esym.st_size : 1)) {
+		if (sym && GELF_ST_TYPE(esym.st_info) == STT_OBJECT &&
+		    off < (esym.st_size ? esym.st_size : 1)) {
 			char *name = demangle(sym);
-			char *out = off ? xasprintf("%s+%llu", name ? name : sym, (unsigned long long)off)
+			char *out = off ? xasprintf("%s+%llu", name ? name : sym,
+						    (unsigned long long)off)
 					: xstrdup(name ? name : sym);
 			free(name);
 			return out;

@@ -252,11 +252,11 @@ bool parse_duration_ns(const char *s, uint64_t *out)
 
 const char *fmt_duration(char *buf, size_t size, uint64_t ns)
 {
-	if (ns >= 10 * NS_PER_SEC)
+	if (ns >= 9995 * 1000000ULL)
 		snprintf(buf, size, "%.1f s", (double)ns / 1e9);
-	else if (ns >= NS_PER_SEC)
+	else if (ns >= 999500000ULL)
 		snprintf(buf, size, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000000)
+	else if (ns >= 999950)
 		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
 	else
 		snprintf(buf, size, "%.1f us", (double)ns / 1e3);

@@ -48,7 +48,8 @@ const char *object_text(const struct profile *p, int32_t object, char *buf, size
 	const struct profile_object *o = &p->objects[object];
 	if (o->lock_kind)
 		snprintf(buf, size, "%s %s", o->lock_kind, o->name);
-	else if (!strcmp(o->kind, "file") || !strcmp(o->kind, "socket"))
+	else if (!strcmp(o->kind, "file") || !strcmp(o->kind, "socket") ||
+		 !strncmp(o->name, o->kind, strlen(o->kind)))
 		snprintf(buf, size, "%s", o->name);
 	else
 		snprintf(buf, size, "%s %s", o->kind, o->name);
@@ -85,9 +86,9 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 	if (have_obj)
 		object_text(p, object, obj, sizeof(obj));
 	if (nr == SYS_futex) {
-		snprintf(buf, size, "futex(%s, %s%s, %llu)",
-			 have_obj ? obj : "?", futex_op_text(args[1]),
-			 args[1] & FUTEX_PRIVATE_FLAG ? "_PRIVATE" : "", (unsigned long long)args[2]);
+		snprintf(buf, size, "futex(%s, %s%s, %llu)", have_obj ? obj : "?",
+			 futex_op_text(args[1]), args[1] & FUTEX_PRIVATE_FLAG ? "_PRIVATE" : "",
+			 (unsigned long long)args[2]);
 	} else if (syscall_takes_fd(nr)) {
 		int fd = (int)args[0];
 		bool counted = nr == SYS_read || nr == SYS_write || nr == SYS_pread64 ||

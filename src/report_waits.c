@@ -1,0 +1,322 @@
+/*
+ * report_waits.c: the parts of `wallprof report` about waiting: blocking
+ * syscalls, I/O by file and socket, lock waits by lock, and the longest
+ * single waits. Sampled figures (samples x period) are always there; exact
+ * ones appear when the run traced calls (--syscalls, --locks).
+ *
+ * An episode is a run of consecutive samples of one thread in the same
+ * call on the same object: without exact events, its length in samples
+ * times the period estimates how long one wait lasted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashmap.h"
+#include "report.h"
+#include "syscalls.h"
+#include "util.h"
+#include "views.h"
+
+static uint64_t ns_of(const struct profile *p, uint64_t samples)
+{
+	return samples * (NS_PER_SEC / (p->frequency_hz ? p->frequency_hz : 1));
+}
+
+static bool waiting(const struct profile_sample *s)
+{
+	return s->state != ST_ONCPU && s->state != ST_RUNNABLE && s->state != ST_STOPPED &&
+	       s->syscall >= 0;
+}
+
+static void print_frames(const struct profile *p, uint32_t stack, unsigned max, const char *indent)
+{
+	if (stack >= p->n_stacks)
+		return;
+	const struct profile_stack *st = &p->stacks[stack];
+	for (uint32_t j = 0; j < st->n && j < max; j++) {
+		const struct profile_frame *f = &p->frames[st->frames[j]];
+		printf("%s%s%s", indent, f->function, f->inlined ? " (inlined)" : "");
+		if (f->file)
+			printf("  %s:%d", base_name(f->file), f->line);
+		else if (f->module)
+			printf("  [%s]", f->module);
+		printf("\n");
+	}
+	if (st->n > max)
+		printf("%s... %u more frames\n", indent, st->n - max);
+}
+
+/* Sort helpers: indices by a uint64 key, descending. */
+static const uint64_t *sort_key;
+static int by_key(const void *a, const void *b)
+{
+	uint64_t x = sort_key[*(const size_t *)a], y = sort_key[*(const size_t *)b];
+	return (x < y) - (x > y);
+}
+
+static size_t *order_by(const uint64_t *key, size_t n)
+{
+	size_t *idx = xmalloc((n + 1) * sizeof(*idx));
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	sort_key = key;
+	qsort(idx, n, sizeof(*idx), by_key);
+	return idx;
+}
+
+static void print_syscalls(const struct profile *p, const bool *keep, unsigned top)
+{
+	uint64_t *samples = xcalloc(SYSCALL_SET_MAX, sizeof(*samples));
+	uint64_t total = 0;
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if (!keep[k])
+			continue;
+		total++;
+		if (waiting(s) && s->syscall < SYSCALL_SET_MAX)
+			samples[s->syscall]++;
+	}
+	size_t *idx = order_by(samples, SYSCALL_SET_MAX);
+	if (samples[idx[0]]) {
+		printf("Blocking syscalls (sampled wall time, all threads)\n");
+		char dur[32];
+		for (unsigned i = 0; i < top && i < SYSCALL_SET_MAX && samples[idx[i]]; i++)
+			printf("    %-24s %5.1f%%  %8s  (%llu samples)\n",
+			       syscall_name_or_number((long)idx[i]),
+			       100.0 * (double)samples[idx[i]] / (double)(total ? total : 1),
+			       fmt_duration(dur, sizeof(dur), ns_of(p, samples[idx[i]])),
+			       (unsigned long long)samples[idx[i]]);
+		printf("\n");
+	}
+	free(idx);
+	free(samples);
+	if (!p->n_syscalls)
+		return;
+	printf("Traced syscalls (exact, %s; latency p50/p99 within 2%%)\n",
+	       p->tracing.method ? p->tracing.method : "?");
+	printf("    %-20s %10s %8s %10s %10s %10s %10s\n", "syscall", "calls", "errors", "total",
+	       "p50", "p99", "max");
+	for (size_t i = 0; i < p->n_syscalls && i < top; i++) {
+		const struct profile_syscall *c = &p->syscalls[i];
+		char t[32], a[32], b[32], m[32];
+		printf("    %-20s %10llu %8llu %10s %10s %10s %10s\n",
+		       syscall_name_or_number(c->nr), (unsigned long long)c->count,
+		       (unsigned long long)c->errors, fmt_duration(t, sizeof(t), c->total_ns),
+		       fmt_duration(a, sizeof(a), c->p50_ns), fmt_duration(b, sizeof(b), c->p99_ns),
+		       fmt_duration(m, sizeof(m), c->max_ns));
+	}
+	if (p->n_syscalls > top)
+		printf("    ... %zu more\n", p->n_syscalls - top);
+	printf("\n");
+}
+
+/* Per object: sampled samples, and the thread most often waiting on it. */
+struct object_use {
+	uint64_t samples;
+	uint32_t stack; /* a waiting sample's stack */
+	int tid;
+	int waiters[8]; /* distinct tids, up to 8 */
+	unsigned n_waiters;
+	int owners[8];
+	unsigned n_owners;
+};
+
+static void note_tid(int *list, unsigned *n, int tid)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (list[i] == tid)
+			return;
+	if (*n < 8)
+		list[(*n)++] = tid;
+}
+
+static void print_tid_list(const struct profile *p, const int *tids, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%s (%d)", i ? ", " : "",
+		       profile_thread_name(profile_find_thread(p, tids[i])), tids[i]);
+}
+
+static void print_objects(const struct profile *p, const bool *keep, unsigned top)
+{
+	if (!p->n_objects)
+		return;
+	struct object_use *use = xcalloc(p->n_objects, sizeof(*use));
+	uint64_t *key = xcalloc(p->n_objects, sizeof(*key));
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if (!keep[k] || s->object < 0 || !waiting(s))
+			continue;
+		struct object_use *u = &use[s->object];
+		u->samples++;
+		u->stack = s->stack;
+		note_tid(u->waiters, &u->n_waiters, s->tid);
+		if (s->owner)
+			note_tid(u->owners, &u->n_owners, s->owner);
+	}
+	for (size_t i = 0; i < p->n_objects; i++)
+		key[i] = ns_of(p, use[i].samples) > p->objects[i].traced_ns
+				 ? ns_of(p, use[i].samples)
+				 : p->objects[i].traced_ns;
+	size_t *idx = order_by(key, p->n_objects);
+	char dur[32], t2[32], obj[400];
+	for (int locks = 0; locks < 2; locks++) {
+		bool any = false;
+		unsigned shown = 0;
+		for (size_t i = 0; i < p->n_objects && shown < top; i++) {
+			const struct profile_object *o = &p->objects[idx[i]];
+			const struct object_use *u = &use[idx[i]];
+			if ((!strcmp(o->kind, "lock")) != locks ||
+			    (!u->samples && !o->traced_calls))
+				continue;
+			if (!any)
+				printf(locks ? "Lock waits by lock\n"
+					     : "I/O by file and socket (time blocked on it)\n");
+			any = true;
+			shown++;
+			printf("    %s\n", object_text(p, (int32_t)idx[i], obj, sizeof(obj)));
+			char line[256] = "";
+			size_t len = 0;
+			if (u->samples)
+				len += (size_t)snprintf(
+					line + len, sizeof(line) - len,
+					"; sampled %s (%llu samples)",
+					fmt_duration(dur, sizeof(dur), ns_of(p, u->samples)),
+					(unsigned long long)u->samples);
+			if (o->traced_calls && len < sizeof(line))
+				len += (size_t)snprintf(line + len, sizeof(line) - len,
+							"; traced %llu calls, %s",
+							(unsigned long long)o->traced_calls,
+							fmt_duration(t2, sizeof(t2), o->traced_ns));
+			if ((o->bytes_read || o->bytes_written) && len < sizeof(line))
+				snprintf(line + len, sizeof(line) - len,
+					 "; %llu bytes read, %llu written",
+					 (unsigned long long)o->bytes_read,
+					 (unsigned long long)o->bytes_written);
+			printf("        %s\n", line + 2);
+			if (u->n_waiters) {
+				printf("        %s ", locks ? "waiters" : "threads");
+				print_tid_list(p, u->waiters, u->n_waiters);
+				printf("\n");
+			}
+			if (locks && u->n_owners) {
+				printf("        %s ", o->lock_kind && !strcmp(o->lock_kind, "join")
+							      ? "waiting for"
+							      : "held by");
+				print_tid_list(p, u->owners, u->n_owners);
+				printf("\n");
+			}
+			if (u->samples)
+				print_frames(p, u->stack, 6, "          ");
+		}
+		if (any)
+			printf("\n");
+	}
+	free(idx);
+	free(key);
+	free(use);
+}
+
+struct episode {
+	int tid;
+	uint64_t start_ns, samples;
+	uint32_t stack;
+	int16_t syscall;
+	int32_t object;
+};
+
+static int by_episode_len(const void *a, const void *b)
+{
+	const struct episode *x = a, *y = b;
+	return (x->samples < y->samples) - (x->samples > y->samples);
+}
+
+static void print_longest(const struct profile *p, const bool *keep, const struct u64map *tids,
+			  unsigned top)
+{
+	char dur[32], call[512], obj[400];
+	if (p->n_events) {
+		size_t n = p->n_events;
+		uint64_t *key = xcalloc(n, sizeof(*key));
+		for (size_t i = 0; i < n; i++)
+			key[i] = p->events[i].duration_ns;
+		size_t *idx = order_by(key, n);
+		printf("Longest traced calls (at least %s each)\n",
+		       fmt_duration(dur, sizeof(dur), p->tracing.threshold_ns));
+		unsigned shown = 0;
+		for (size_t i = 0; i < n && shown < top; i++) {
+			const struct profile_event *e = &p->events[idx[i]];
+			uint32_t unused;
+			if (!u64map_get(tids, (uint64_t)e->tid, &unused))
+				continue;
+			shown++;
+			printf("    %s  %s (%d)  %s%s\n",
+			       fmt_duration(dur, sizeof(dur), e->duration_ns),
+			       profile_thread_name(profile_find_thread(p, e->tid)), e->tid,
+			       call_text(p, e->syscall, e->args, e->object, call, sizeof(call)),
+			       e->unfinished ? "  (unfinished at the end)" : "");
+			print_frames(p, e->stack, 6, "          ");
+		}
+		printf("\n");
+		free(idx);
+		free(key);
+		return;
+	}
+	/* Episodes from consecutive samples of each thread. */
+	struct episode *eps = NULL;
+	size_t n_eps = 0, cap = 0;
+	for (size_t t = 0; t < p->n_threads; t++) {
+		int tid = p->threads[t].tid;
+		struct episode cur = {0};
+		for (size_t k = 0; k <= p->n_samples; k++) {
+			const struct profile_sample *s = k < p->n_samples ? &p->samples[k] : NULL;
+			if (s && (s->tid != tid || !keep[k]))
+				continue;
+			bool same = s && waiting(s) && cur.samples && s->syscall == cur.syscall &&
+				    s->object == cur.object;
+			if (same) {
+				cur.samples++;
+				continue;
+			}
+			if (cur.samples) {
+				GROW(eps, cap, n_eps + 1);
+				eps[n_eps++] = cur;
+				cur.samples = 0;
+			}
+			if (s && waiting(s))
+				cur = (struct episode){tid,	 s->t_ns,    1,
+						       s->stack, s->syscall, s->object};
+		}
+	}
+	if (!n_eps)
+		return;
+	qsort(eps, n_eps, sizeof(*eps), by_episode_len);
+	printf("Longest waits (episodes: consecutive samples in one call on one object)\n");
+	for (size_t i = 0; i < n_eps && i < top; i++) {
+		const struct episode *e = &eps[i];
+		printf("    %s  %s (%d)  %s", fmt_duration(dur, sizeof(dur), ns_of(p, e->samples)),
+		       profile_thread_name(profile_find_thread(p, e->tid)), e->tid,
+		       syscall_name_or_number(e->syscall));
+		if (e->object >= 0)
+			printf(" on %s", object_text(p, e->object, obj, sizeof(obj)));
+		printf("  (%llu samples from %.2f s)\n", (unsigned long long)e->samples,
+		       (double)e->start_ns / 1e9);
+		print_frames(p, e->stack, 6, "          ");
+	}
+	printf("\n");
+	free(eps);
+}
+
+void report_waits(const struct profile *p, const bool *keep, unsigned top)
+{
+	struct u64map tids; /* threads selected: those with a kept sample */
+	u64map_init(&tids);
+	for (size_t k = 0; k < p->n_samples; k++)
+		if (keep[k])
+			u64map_put(&tids, (uint64_t)p->samples[k].tid, 1);
+	print_syscalls(p, keep, top);
+	print_objects(p, keep, top);
+	print_longest(p, keep, &tids, top);
+	u64map_release(&tids);
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Attribution of blocked time to files and sockets: a reader blocked on a
+named FIFO fed every 100 ms and a journal written and fsynced every 20 ms
+(tests/targets/io.c), and a TCP client waiting on its server over loopback
+(tests/targets/tcp.c). The report names the paths and the addresses."""
+import os
+import re
+import subprocess
+import time
+
+import wp
+
+d = wp.tmpdir()
+# A real disk for the journal, so that fsync has work to do.
+work = os.path.join(wp.ROOT, "build", "test-io")
+os.makedirs(work, exist_ok=True)
+fifo, journal = os.path.join(work, "feed.fifo"), os.path.join(work, "journal.log")
+
+# Sampling only: the FIFO reader's time goes to the FIFO by path.
+prof = os.path.join(d, "io.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-F", "99", "-o", prof, "--", wp.target("io"), work, "2"])
+wp.check(r.returncode == 0 and r.stdout.startswith("io: "), f"io ran normally: {r.returncode} {r.stdout.strip()!r}")
+p = wp.load(prof)
+names = wp.thread_names(p)
+reader = [row for row in p["samples"] if names.get(row[1]) == "fifo-reader"]
+on_fifo = [row for row in reader if row[5] >= 0 and p["objects"][row[5]]["name"] == fifo]
+wp.check(len(reader) >= 150, f"fifo-reader sampled for 2 s: {len(reader)}")
+wp.near(100.0 * len(on_fifo) / max(1, len(reader)), 100, 10, "fifo-reader's samples blocked on the FIFO by path %")
+rep = wp.run([wp.WALLPROF, "report", prof]).stdout
+wp.check("I/O by file and socket" in rep and fifo in rep, "report: I/O by file names the FIFO's path")
+wp.check("read_feed" in rep, "report: the FIFO wait's stack shows read_feed")
+
+# Exact: every write and fsync of the journal, by path, with bytes.
+prof2 = os.path.join(d, "io2.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls", "-o", prof2, "--", wp.target("io"), work, "2"])
+m = re.match(r"io: (\d+) lines, (\d+) records", r.stdout)
+wp.check(r.returncode == 0 and m is not None, f"io ran normally under --syscalls: {r.stdout.strip()!r}")
+lines, records = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+p2 = wp.load(prof2)
+objs = {o["name"]: o for o in p2["objects"]}
+j = objs.get(journal, {})
+wp.check(j.get("traced_calls") == 2 * records, f"journal: one write and one fsync per record, {2 * records} calls: {j.get('traced_calls')}")
+wp.check(j.get("bytes_written") == 4096 * records, f"journal: {4096 * records} bytes written: {j.get('bytes_written')}")
+f = objs.get(fifo, {})
+wp.check(f.get("bytes_read") == 8 * lines, f"FIFO: {8 * lines} bytes read: {f.get('bytes_read')}")
+fs = {s["name"]: s for s in p2["syscalls"]}.get("fsync", {})
+wp.check(fs.get("count") == records, f"fsync count = records ({records}): {fs.get('count')}")
+rep2 = wp.run([wp.WALLPROF, "report", prof2]).stdout
+wp.check(journal in rep2 and fifo in rep2, "report names both the journal and the FIFO")
+wp.check("Traced syscalls (exact" in rep2 and re.search(r"\n\s+fsync\s+%d\s" % records, rep2) is not None,
+         "report: traced syscalls table with the exact fsync count")
+
+# TCP over loopback: the client's wait on its socket, by address.
+prof3 = os.path.join(d, "tcp.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-F", "99", "-o", prof3, "--", wp.target("tcp"), "2"])
+m = re.match(r"tcp: server 127\.0\.0\.1:(\d+), client 127\.0\.0\.1:(\d+), (\d+) requests", r.stdout)
+wp.check(r.returncode == 0 and m is not None, f"tcp ran normally: {r.stdout.strip()!r}")
+sport, cport = (m.group(1), m.group(2)) if m else ("?", "?")
+p3 = wp.load(prof3)
+want = f"tcp 127.0.0.1:{cport} -> 127.0.0.1:{sport}"
+names3 = wp.thread_names(p3)
+client = [row for row in p3["samples"] if names3.get(row[1]) == "client"]
+on_sock = [row for row in client if row[5] >= 0 and p3["objects"][row[5]]["name"] == want]
+wp.near(100.0 * len(on_sock) / max(1, len(client)), 100, 10, f"client's samples blocked on '{want}' %")
+rep3 = wp.run([wp.WALLPROF, "report", prof3]).stdout
+wp.check(want in rep3, f"report names the socket by its addresses: {want}")
+
+# dump while it runs: the client's call decoded with the socket.
+t = subprocess.Popen([wp.target("tcp"), "3"], stdout=subprocess.PIPE, text=True)
+time.sleep(0.5)
+dmp = wp.run([wp.WALLPROF, "dump", "-p", str(t.pid)]).stdout
+out, _ = t.communicate(timeout=30)
+m = re.match(r"tcp: server 127\.0\.0\.1:(\d+), client 127\.0\.0\.1:(\d+)", out)
+if m:
+    want = f"tcp 127.0.0.1:{m.group(2)} -> 127.0.0.1:{m.group(1)}"
+    wp.check(f"in recvfrom(fd " in dmp and want in dmp, f"dump: the client in recvfrom on '{want}'")
+wp.done()
