@@ -87,5 +87,35 @@ b99=$(median <"$tmp/bare99")
 p99=$(median <"$tmp/wp99")
 echo "| stop time per stopped thread, p50 (median of $RUNS) | $(awk -v x="$b" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v x="$p" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v a="$p" -v b="$b" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| stop time per stopped thread, p99 (median of $RUNS) | $(awk -v x="$b99" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v x="$p99" 'BEGIN { printf "%.1f us", x / 1000 }') | $(awk -v a="$p99" -v b="$b99" 'BEGIN { printf "%.2f", a / b }') |"
+# 4. Exact syscall tracing on a syscall-heavy workload (tests/targets/syscalls:
+#    about 3 calls per iteration, two threads), elapsed wall time of
+#    the whole run, each command alternating with the others. Plain sampling
+#    must add nothing per syscall; --syscalls is compared with strace counting
+#    the same set (-c, with and without --seccomp-bpf) and with strace
+#    printing a stack per call (-k), as wallprof records stacks.
+SC=build/targets/syscalls
+SET=read,write,fsync,nanosleep,clock_nanosleep,pread64
+N=10000
+for name in plain sampled traced strace_c strace_seccomp strace_k; do : >"$tmp/sc_$name"; done
+sc_work() { SYSCALLS_TIME=1 "$@" 2>&1 >/dev/null | sed -n 's/^work_ns=//p'; }
+for i in $(seq "$RUNS"); do
+	sc_work $SC $((N * 5)) >>"$tmp/sc_plain"
+	sc_work $W record -q -F 99 -o "$tmp/x.json" -- $SC $((N * 5)) >>"$tmp/sc_sampled"
+	elapsed $W record -q --syscalls=$SET -o "$tmp/x.json" -- $SC $N >>"$tmp/sc_traced"
+	elapsed strace -f -c -e trace=$SET -o /dev/null $SC $N >>"$tmp/sc_strace_c"
+	elapsed strace -f -c --seccomp-bpf -e trace=$SET -o /dev/null $SC $N >>"$tmp/sc_strace_seccomp"
+	elapsed strace -f -k -e trace=$SET -o /dev/null $SC $N >>"$tmp/sc_strace_k"
+done
+for name in plain sampled traced strace_c strace_seccomp strace_k; do
+	eval "m_$name=$(median <"$tmp/sc_$name")"
+done
+row() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { printf "| %s | %.2f s | %.2f s | %.2f |\n", l, b, a, (b > 0 ? a / b : 0) }'; }
+m_plain=$(awk -v x="$m_plain" 'BEGIN { print x / 1e9 }')
+m_sampled=$(awk -v x="$m_sampled" 'BEGIN { print x / 1e9 }')
+row "syscall-heavy work (its own timing of 150k calls), sampling at 99 Hz vs no profiler" "$m_sampled" "$m_plain"
+row "syscall-heavy run, wallprof --syscalls vs strace -f -c (same set)" "$m_traced" "$m_strace_c"
+row "syscall-heavy run, wallprof --syscalls vs strace -f -c --seccomp-bpf" "$m_traced" "$m_strace_seccomp"
+row "syscall-heavy run, wallprof --syscalls (stacks of calls over 1 ms) vs strace -f -k (a stack per call)" "$m_traced" "$m_strace_k"
+
 echo
 echo "Machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

@@ -33,6 +33,7 @@ struct module {
 struct mapping {
 	uint64_t start, end, offset;
 	bool readable, writable, executable;
+	bool stack; /* the main thread's [stack] */
 	struct module *mod; /* NULL for anonymous mappings, heap, stacks */
 };
 

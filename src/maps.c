@@ -108,6 +108,7 @@ int addrspace_refresh(struct addrspace *as)
 		m->end = e->end;
 		m->offset = e->offset;
 		m->readable = e->perms[0] == 'r';
+		m->stack = e->path && !strcmp(e->path, "[stack]");
 		m->writable = e->perms[1] == 'w';
 		m->executable = e->perms[2] == 'x';
 		if (is_elf_path(e->path) && (e->inode || !strcmp(e->path, "[vdso]"))) {

@@ -358,7 +358,13 @@ char *symbolize_data(struct symbolizer *s, uint64_t addr)
 		return xasprintf("%s+0x%llx", base_name(map->mod->path),
 				 (unsigned long long)(addr - map->start + map->offset));
 	}
-	if (map && !map->mod)
-		return xasprintf("heap 0x%llx", (unsigned long long)addr);
+	if (map && !map->mod) {
+		/* glibc puts a thread's stack right above a PROT_NONE guard
+		 * page; malloc's arenas have their reserve above instead. */
+		const struct mapping *below = map > s->as->maps ? map - 1 : NULL;
+		bool stack = map->stack || (below && below->end == map->start && !below->readable &&
+					    !below->writable && !below->mod);
+		return xasprintf("%s 0x%llx", stack ? "stack" : "heap", (unsigned long long)addr);
+	}
 	return xasprintf("0x%llx", (unsigned long long)addr);
 }

@@ -20,11 +20,19 @@ _wallprof()
 	-o | --output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-F | --frequency | -d | --duration | -n | --top | -t | --thread)
+	-F | --frequency | -d | --duration | -n | --top | -t | --thread | --threshold)
+		return ;;
+	esac
+	case $cur in
+	--syscalls=*)
+		# Classes, then the last comma-separated word completed.
+		local list=${cur#--syscalls=} head=""
+		case $list in *,*) head=${list%,*},; list=${list##*,} ;; esac
+		COMPREPLY=($(compgen -P "--syscalls=$head" -W "file network io lock sleep default all read write fsync fdatasync futex epoll_wait poll accept connect recvfrom sendto nanosleep clock_nanosleep" -- "$list"))
 		return ;;
 	esac
 	case $cmd in
-	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet -h --help --" -- "$cur")) ;;
+	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet --syscalls --syscalls= --locks --threshold -h --help --" -- "$cur")) ;;
 	report) COMPREPLY=($(compgen -W "-t --thread -n --top -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	dump) COMPREPLY=($(compgen -W "-p --pid -j --json -h --help" -- "$cur")) ;;
 	esac
