@@ -35,6 +35,10 @@ mx, _ = wp.share_with_function(p, "waiter", "Mutex", "lock")
 wp.check(mx >= 90, f"its lock-wait stacks go through std's Mutex: {mx:.0f}%")
 wl, _ = wp.share_with_function(p, "waiter", "rust_locks::wait_for_ledger", "lock")
 wp.check(wl >= 90, f"and through rust_locks::wait_for_ledger: {wl:.0f}%")
+names = wp.thread_names(p)
+objs = {row[5] for row in p["samples"] if names.get(row[1]) == "waiter" and row[5] >= 0}
+kinds = {p["objects"][o].get("lock_kind") for o in objs}
+wp.check(kinds == {"rust-mutex"}, f"the waiter's lock is classified as a Rust std Mutex: {kinds}")
 cs, _ = wp.share_with_function(p, "cruncher", "rust_locks::checksum", "on-cpu")
 wp.check(cs >= 90, f"cruncher's CPU time is in rust_locks::checksum: {cs:.0f}%")
 sl, _ = wp.shares(p, "holder")
