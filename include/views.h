@@ -5,23 +5,46 @@
 #ifndef WALLPROF_VIEWS_H
 #define WALLPROF_VIEWS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "profile.h"
 
+/* What a view shows; all zero means everything, merged across threads. */
+struct view_opts {
+	bool per_thread; /* one root per thread (flame graphs) */
+	uint32_t state_mask; /* 1 << enum sample_state of the samples shown; 0 = all */
+	const struct profile *base; /* diff: the base profile, or NULL */
+};
+
 struct view {
 	const char *name;
 	const char *const *exts; /* NULL-terminated */
-	int (*write)(const struct profile *p, FILE *f);
+	int (*write)(const struct profile *p, const struct view_opts *o, FILE *f);
 };
 
 extern const struct view view_json;
 extern const struct view view_folded;
+extern const struct view view_speedscope;
+extern const struct view view_trace;
+extern const struct view view_svg;
+extern const struct view view_pprof;
 
 const struct view *view_by_name(const char *name);
+/* The view whose extension is the longest suffix of path, or NULL. */
 const struct view *view_by_path(const char *path);
-/* "json, folded" for messages. */
+/* "json, folded, ..." for messages. */
 const char *view_names(void);
+
+/* Is sample s shown under o (its state filter)? */
+bool view_sample_selected(const struct view_opts *o, const struct profile_sample *s);
+/*
+ * Parse a --state filter: comma-separated state names (on-cpu, runnable,
+ * syscall, lock, sleep, disk, stopped, other) and groups (off-cpu: all but
+ * on-cpu and runnable; io: syscall and disk). 0, or -1 on an unknown name.
+ */
+int view_parse_states(const char *list, uint32_t *mask);
 
 /*
  * The synthetic leaf frame of a sample: "[on-cpu]", "[runnable]",
@@ -40,6 +63,6 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 		      char *buf, size_t size);
 
 /* Folded-stack lines of a profile: "NAME (TID);outer;...;inner;[state] COUNT". */
-int folded_write(const struct profile *p, FILE *f);
+int folded_write(const struct profile *p, const struct view_opts *o, FILE *f);
 
 #endif

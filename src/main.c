@@ -20,6 +20,8 @@ static const char usage[] =
 	"  record   sample a process (-p PID) or a command (-- CMD) into a profile\n"
 	"  report   print where the wall-clock time went, from a profile\n"
 	"  dump     one snapshot of every thread of a live process: state, stack\n"
+	"  convert  a profile to a flame graph (svg), speedscope, Chrome trace or pprof\n"
+	"  diff     what grew and what shrank between two profiles\n"
 	"\n"
 	"'wallprof COMMAND --help' describes each; man wallprof has the details.\n"
 	"\n"
@@ -35,6 +37,8 @@ static const struct command commands[] = {
 	{"record", cmd_record},
 	{"report", cmd_report},
 	{"dump", cmd_dump},
+	{"convert", cmd_convert},
+	{"diff", cmd_diff},
 };
 
 static void raise_fd_limit(void)
@@ -67,6 +71,6 @@ int main(int argc, char **argv)
 		if (!strcmp(commands[i].name, name))
 			return commands[i].run(argc - 1, argv + 1);
 	error("unknown command '%s'", name);
-	hint("commands are record, report and dump; see 'wallprof --help'");
+	hint("commands are record, report, dump, convert and diff; see 'wallprof --help'");
 	return EXIT_USAGE;
 }

@@ -451,7 +451,7 @@ static int write_output(struct session *s, struct profile *p, FILE *early)
 		free(path);
 		return -1;
 	}
-	int r = s->opts.view->write(p, f);
+	int r = s->opts.view->write(p, NULL, f);
 	if (fclose(f) != 0)
 		r = -1;
 	if (r < 0)

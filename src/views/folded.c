@@ -40,7 +40,7 @@ static char *folded_line(const struct profile *p, const struct profile_sample *s
 	return buf;
 }
 
-int folded_write(const struct profile *p, FILE *f)
+int folded_write(const struct profile *p, const struct view_opts *o, FILE *f)
 {
 	/* Distinct stacks may print alike (two addresses in one function):
 	 * count by the printed line, in first-seen order. Lines are built
@@ -54,6 +54,8 @@ int folded_write(const struct profile *p, FILE *f)
 	for (size_t i = 0; i < p->n_samples; i++) {
 		const struct profile_sample *s = &p->samples[i];
 		char label[96], key[160];
+		if (!view_sample_selected(o, s))
+			continue;
 		snprintf(key, sizeof(key), "%d/%u/%s", (int)s->tid, (unsigned)s->stack,
 			 sample_leaf_label(s, label, sizeof(label)));
 		uint32_t at;

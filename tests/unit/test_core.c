@@ -191,7 +191,7 @@ static void test_folded(void)
 	char *buf;
 	size_t len;
 	FILE *f = open_memstream(&buf, &len);
-	CHECK(folded_write(&p, f) == 0);
+	CHECK(folded_write(&p, NULL, f) == 0);
 	fclose(f);
 	CHECK_STR(buf, "app (42);main;ns::f<int>;[on-cpu] 2\n"
 		       "io:worker (43);main;ns::f<int>;read;[blocked: read] 2\n"
