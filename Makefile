@@ -12,7 +12,8 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
 
-PKGS     := libunwind-ptrace libunwind-generic libseccomp jansson libdw libelf
+PKGS     := libunwind-ptrace libunwind-generic libseccomp jansson libdw libelf \
+            libprotobuf-c zlib
 WARN     := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
             -Wvla -Wno-unused-parameter
 ifeq ($(CI),true)
@@ -23,7 +24,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-ALL_CFLAGS  = $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -D_GNU_SOURCE \
+ALL_CFLAGS  = $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(B)/gen -D_GNU_SOURCE \
               -DWALLPROF_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -liberty -lpthread -lm
@@ -35,7 +36,9 @@ endif
 
 B        := build
 SRCS     := $(wildcard src/*.c src/views/*.c)
-OBJS     := $(SRCS:%.c=$(B)/%.o)
+# pprof's schema, compiled by protoc-c into build/gen.
+GEN_OBJ  := $(B)/gen/profile.pb-c.o
+OBJS     := $(SRCS:%.c=$(B)/%.o) $(GEN_OBJ)
 LIB_OBJS := $(filter-out $(B)/src/main.o,$(OBJS))
 
 TARGET_SRCS := $(wildcard tests/targets/*.c)
@@ -56,6 +59,16 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@pkg-config --exists $(PKGS) || { echo "wallprof: missing build dependencies; run 'make deps' (or see README.md)" >&2; exit 1; }
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h: proto/profile.proto
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen --proto_path=proto proto/profile.proto
+
+# Generated code is not ours to warn about.
+$(GEN_OBJ): $(B)/gen/profile.pb-c.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(B)/gen -c -o $@ $<
+
+$(B)/src/views/pprof.o: $(B)/gen/profile.pb-c.h
 
 # Test targets are built without sanitizers: they are the programs being
 # profiled, and must behave like ordinary optimised binaries with symbols.

@@ -142,7 +142,7 @@ static void free_profile(PProfile *pp)
 	free(pp->period_type);
 }
 
-int pprof_write(const struct profile *p, const struct view_opts *o, FILE *f)
+static int pprof_write(const struct profile *p, const struct view_opts *o, FILE *f)
 {
 	struct strings s = {0};
 	strmap_init(&s.index);

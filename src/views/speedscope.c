@@ -58,7 +58,7 @@ static int cmp_tid(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
-int speedscope_write(const struct profile *p, const struct view_opts *o, FILE *f)
+static int speedscope_write(const struct profile *p, const struct view_opts *o, FILE *f)
 {
 	struct leaf_frames lf = {0};
 	strmap_init(&lf.index);

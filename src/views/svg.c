@@ -229,7 +229,7 @@ static void emit(struct layout *l, const struct node *n, double x, int depth)
 	if (w < MIN_PX)
 		return;
 	double y = PAD_TOP + (double)(l->max_depth - depth) * FRAME_H;
-	char color[32], dur[32];
+	char color[48], dur[32];
 	node_color(n, l->total, l->diff, color, sizeof(color));
 	double pct = 100.0 * (double)n->count / (double)(l->total ? l->total : 1);
 	fprintf(l->f, "<g class=\"f\" data-x=\"%.2f\" data-w=\"%.2f\" data-d=\"%d\"><title>", x, w,
@@ -375,7 +375,7 @@ static int write_graph(const struct profile *p, const struct view_opts *o, FILE 
 	return ferror(f) ? -1 : 0;
 }
 
-int svg_write(const struct profile *p, const struct view_opts *o, FILE *f)
+static int svg_write(const struct profile *p, const struct view_opts *o, FILE *f)
 {
 	static const struct view_opts all;
 	return write_graph(p, o ? o : &all, f);

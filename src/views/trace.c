@@ -74,7 +74,7 @@ static bool same_slice(const struct profile_sample *a, const struct profile_samp
 	return a->state == b->state && a->syscall == b->syscall && a->object == b->object;
 }
 
-int trace_write(const struct profile *p, const struct view_opts *o, FILE *f)
+static int trace_write(const struct profile *p, const struct view_opts *o, FILE *f)
 {
 	uint64_t period = NS_PER_SEC / (p->frequency_hz ? p->frequency_hz : 1);
 	fputs("{\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"producer\":\"wallprof\"},\n"
