@@ -77,12 +77,9 @@ int convert_write(const struct view *view, const struct profile *p, const struct
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'f'},
-		{"threads", no_argument, NULL, 't'},
-		{"state", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
+		{"threads", no_argument, NULL, 't'},	  {"state", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *format = NULL, *states = NULL;
 	struct view_opts vo = {0};

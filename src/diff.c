@@ -177,7 +177,8 @@ int cmd_diff(int argc, char **argv)
 	strmap_init(&fb.index);
 	strmap_init(&fn.index);
 	uint64_t sb[ST__COUNT] = {0}, sn[ST__COUNT] = {0};
-	uint64_t tb = count_functions(&base, &vo, &fb, sb), tn = count_functions(&cur, &vo, &fn, sn);
+	uint64_t tb = count_functions(&base, &vo, &fb, sb),
+		 tn = count_functions(&cur, &vo, &fn, sn);
 	char d1[32], d2[32];
 	printf("wallprof diff: %s -> %s\n\n", argv[optind], argv[optind + 1]);
 	printf("  base  %llu samples, %s at %u Hz\n  new   %llu samples, %s at %u Hz\n\n",
@@ -202,8 +203,9 @@ int cmd_diff(int argc, char **argv)
 	for (size_t i = 0; i < fn.n; i++) {
 		uint32_t at;
 		uint64_t bc = strmap_get(&fb.index, fn.names[i], &at) ? fb.counts[at] : 0;
-		all[n_all++] = (struct change){fn.names[i], (double)bc * pb, (double)fn.counts[i] * pn,
-					       bc * period_ns(&base), fn.counts[i] * period_ns(&cur)};
+		all[n_all++] =
+			(struct change){fn.names[i], (double)bc * pb, (double)fn.counts[i] * pn,
+					bc * period_ns(&base), fn.counts[i] * period_ns(&cur)};
 	}
 	for (size_t i = 0; i < fb.n; i++) {
 		uint32_t at;
@@ -231,7 +233,8 @@ int cmd_diff(int argc, char **argv)
 		if (convert_write(view, &cur, &vo, out) < 0)
 			code = EXIT_FAILURE_;
 		else
-			fprintf(stderr, "wallprof: wrote the differential flame graph to %s\n", out);
+			fprintf(stderr, "wallprof: wrote the differential flame graph to %s\n",
+				out);
 	}
 	free(all);
 	free(fb.names);

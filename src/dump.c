@@ -186,12 +186,14 @@ static void print_text(const struct snapshot *snap)
 			const struct profile_object *o = &p->objects[s->object];
 			char addr[32] = "";
 			if (!strstr(o->name, "0x"))
-				snprintf(addr, sizeof(addr), " (0x%llx)", (unsigned long long)o->address);
+				snprintf(addr, sizeof(addr), " (0x%llx)",
+					 (unsigned long long)o->address);
 			if (!strcmp(o->lock_kind, "join"))
 				printf("    waiting for %s to end\n", o->name);
 			else
-				printf("    waiting for %s %s%s held by %s (%d)\n", o->lock_kind, o->name,
-				       addr, d->waits_for >= 0 ? snap->th[d->waits_for].name : "?",
+				printf("    waiting for %s %s%s held by %s (%d)\n", o->lock_kind,
+				       o->name, addr,
+				       d->waits_for >= 0 ? snap->th[d->waits_for].name : "?",
 				       s->owner);
 		}
 		for (uint32_t j = 0; j < st->n; j++)

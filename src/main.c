@@ -34,11 +34,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"record", cmd_record},
-	{"report", cmd_report},
-	{"dump", cmd_dump},
-	{"convert", cmd_convert},
-	{"diff", cmd_diff},
+	{"record", cmd_record},	  {"report", cmd_report}, {"dump", cmd_dump},
+	{"convert", cmd_convert}, {"diff", cmd_diff},
 };
 
 static void raise_fd_limit(void)

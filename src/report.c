@@ -5,7 +5,9 @@
  * share is printed with the sample count it rests on.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ struct report_opts {
 	const char *path;
 	const char *thread; /* tid or name; NULL for all */
 	unsigned top;
+	bool json;
 };
 
 static const char report_usage[] =
@@ -32,6 +35,7 @@ static const char report_usage[] =
 	"\n"
 	"  -t, --thread TID|NAME  only this thread (by tid or name)\n"
 	"  -n, --top N            rows per table (default 10)\n"
+	"      --format FMT       text (default) or json, for scripts\n"
 	"  -h, --help             this help\n"
 	"\n"
 	"Exit status: 0 success; 2 unreadable or malformed profile; 64 bad command line.\n";
@@ -304,55 +308,202 @@ static bool module_in_samples(const struct profile *p, const char *module, uint6
 	return *samples > 0;
 }
 
-static void print_warnings(const struct profile *p, uint64_t total)
+struct warnings {
+	json_t *list; /* JSON: collect the messages here; NULL: print them */
+	int n;
+};
+
+static void warn(struct warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct warnings *w, const char *fmt, ...)
 {
-	int n = 0;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (w->list) {
+		/* One line per warning: fold the printed line breaks. */
+		char one[1024];
+		size_t k = 0;
+		for (const char *c = buf; *c && k < sizeof(one) - 1; c++) {
+			if (*c == '\n') {
+				one[k++] = ' ';
+				while (c[1] == ' ')
+					c++;
+			} else {
+				one[k++] = *c;
+			}
+		}
+		one[k] = '\0';
+		json_array_append_new(w->list, json_string(one));
+	} else {
+		printf("%s  %s\n", w->n ? "" : "Before trusting this report\n", buf);
+	}
+	w->n++;
+}
+
+static void collect_warnings(const struct profile *p, uint64_t total, struct warnings *w)
+{
 	const char *advice = "profile an optimised build that keeps its symbols: for C/C++ -O2 -g; "
 			     "for Rust a Cargo [profile.profiling] with inherits = \"release\", "
 			     "debug = true, strip = false";
 	uint64_t truncated = 0;
 	for (size_t k = 0; k < p->n_samples; k++)
 		truncated += p->stacks[p->samples[k].stack].truncated;
-	if (truncated) {
-		printf("%s  %llu of %zu samples (%.1f%%) have stacks cut short: unwind information was\n"
-		       "    missing or unusable for some frame (stripped binary, code without CFI, a JIT).\n"
-		       "    Their time is still counted, under the frames that were found.\n",
-		       n++ ? "" : "Before trusting this report\n", (unsigned long long)truncated,
-		       p->n_samples,
-		       100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1));
-	}
+	if (truncated)
+		warn(w,
+		     "%llu of %zu samples (%.1f%%) have stacks cut short: unwind information was\n"
+		     "    missing or unusable for some frame (stripped binary, code without CFI, a JIT).\n"
+		     "    Their time is still counted, under the frames that were found.",
+		     (unsigned long long)truncated, p->n_samples,
+		     100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1));
 	for (size_t i = 0; i < p->n_binaries; i++) {
 		const struct profile_binary *b = &p->binaries[i];
 		uint64_t in;
 		if (b->path[0] != '/' || !module_in_samples(p, base_name(b->path), &in))
 			continue;
-		if (!b->has_symbols) {
-			printf("%s  %s has no symbols (stripped): %llu samples show addresses only;\n"
-			       "    install its debug symbols (a -dbg or -dbgsym package) or %s.\n",
-			       n++ ? "" : "Before trusting this report\n", b->path,
-			       (unsigned long long)in, advice);
-		} else if (b->unoptimized) {
-			printf("%s  %s was built without optimisation (-O0 in DW_AT_producer);\n"
-			       "    its costs differ from a release build: %s.\n",
-			       n++ ? "" : "Before trusting this report\n", b->path, advice);
-		}
+		if (!b->has_symbols)
+			warn(w,
+			     "%s has no symbols (stripped): %llu samples show addresses only;\n"
+			     "    install its debug symbols (a -dbg or -dbgsym package) or %s.",
+			     b->path, (unsigned long long)in, advice);
+		else if (b->unoptimized)
+			warn(w,
+			     "%s was built without optimisation (-O0 in DW_AT_producer);\n"
+			     "    its costs differ from a release build: %s.",
+			     b->path, advice);
 	}
 	if (total && total < 400) {
 		/* 95% binomial half-width at a share of 50%, the worst case. */
 		double margin = 100.0 * 1.96 * sqrt(0.25 / (double)total);
-		printf("%s  only %llu samples: a share here is uncertain by up to +/-%.0f points;\n"
-		       "    record longer or at a higher rate (-F).\n",
-		       n++ ? "" : "Before trusting this report\n", (unsigned long long)total,
-		       margin);
+		warn(w,
+		     "only %llu samples: a share here is uncertain by up to +/-%.0f points;\n"
+		     "    record longer or at a higher rate (-F).",
+		     (unsigned long long)total, margin);
 	}
-	if (p->stats.ticks_missed) {
-		printf("%s  %llu of %llu ticks were missed (the profiler fell behind); lower -F.\n",
-		       n++ ? "" : "Before trusting this report\n",
-		       (unsigned long long)p->stats.ticks_missed,
-		       (unsigned long long)p->stats.ticks);
-	}
-	if (!n)
+	if (p->stats.ticks_missed)
+		warn(w, "%llu of %llu ticks were missed (the profiler fell behind); lower -F.",
+		     (unsigned long long)p->stats.ticks_missed, (unsigned long long)p->stats.ticks);
+}
+
+static void print_warnings(const struct profile *p, uint64_t total)
+{
+	struct warnings w = {NULL, 0};
+	collect_warnings(p, total, &w);
+	if (!w.n)
 		printf("No reason found to distrust this profile.\n");
+}
+
+/* ---- JSON ---- */
+
+static json_t *share_json(const struct profile *p, const char *key, const char *name,
+			  uint64_t count, uint64_t total)
+{
+	return json_pack("{s:s, s:I, s:f, s:I}", key, name, "samples", (json_int_t)count, "share",
+			 total ? (double)count / (double)total : 0.0, "wall_ns",
+			 (json_int_t)((double)count * sample_ns(p)));
+}
+
+static json_t *counter_json(const struct profile *p, struct counter *c, const char *key,
+			    uint64_t total, unsigned top)
+{
+	json_t *a = json_array();
+	size_t *idx = sorted(c);
+	for (size_t k = 0; k < c->n && k < top; k++)
+		json_array_append_new(
+			a, share_json(p, key, c->names[idx[k]], c->counts[idx[k]], total));
+	free(idx);
+	return a;
+}
+
+static void report_json(const struct profile *p, const struct report_opts *o, uint64_t total)
+{
+	json_t *root = json_object();
+	json_t *argv = json_array();
+	for (int i = 0; i < p->argc; i++)
+		json_array_append_new(argv, json_string(p->argv[i]));
+	json_object_set_new(root, "profile", json_string(o->path));
+	json_object_set_new(
+		root, "run",
+		json_pack("{s:o, s:i, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "command",
+			  argv, "pid", p->pid, "mode", p->mode ? p->mode : "?", "duration_ns",
+			  (json_int_t)p->duration_ns, "frequency_hz", (int)p->frequency_hz,
+			  "samples", (json_int_t)total, "ticks_missed",
+			  (json_int_t)p->stats.ticks_missed, "stops", (json_int_t)p->stats.stops,
+			  "stop_ns_p50", (json_int_t)p->stats.stop_ns_p50, "stop_ns_p99",
+			  (json_int_t)p->stats.stop_ns_p99, "unwind_errors",
+			  (json_int_t)p->stats.unwind_errors));
+	json_t *threads = json_array();
+	for (size_t i = 0; i < p->n_threads; i++) {
+		const struct profile_thread *t = &p->threads[i];
+		if (!thread_selected(p, o, t->tid))
+			continue;
+		struct counter c = {.own_names = true};
+		uint64_t n = 0;
+		for (size_t k = 0; k < p->n_samples; k++)
+			if (p->samples[k].tid == t->tid) {
+				counter_add(&c, state_name(p->samples[k].state), 1);
+				n++;
+			}
+		json_array_append_new(
+			threads, json_pack("{s:i, s:s, s:I, s:o}", "tid", t->tid, "name",
+					   profile_thread_name(t), "samples", (json_int_t)n,
+					   "states", counter_json(p, &c, "state", n, ST__COUNT)));
+		counter_release(&c);
+	}
+	json_object_set_new(root, "threads", threads);
+	struct counter incl = {0}, self = {0}, sys = {0}, obj = {.own_names = true};
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if (!thread_selected(p, o, s->tid))
+			continue;
+		const struct profile_stack *st = &p->stacks[s->stack];
+		if (st->n)
+			counter_add(&self, p->frames[st->frames[0]].function, 1);
+		for (uint32_t j = 0; j < st->n; j++) {
+			const char *fn = p->frames[st->frames[j]].function;
+			bool dup = false;
+			for (uint32_t q = 0; q < j && !dup; q++)
+				dup = !strcmp(p->frames[st->frames[q]].function, fn);
+			if (!dup)
+				counter_add(&incl, fn, 1);
+		}
+		if (s->syscall >= 0 && s->state != ST_ONCPU && s->state != ST_RUNNABLE)
+			counter_add(&sys, syscall_name_or_number(s->syscall), 1);
+		if (s->object >= 0 && s->state != ST_ONCPU && s->state != ST_RUNNABLE) {
+			char buf[400];
+			counter_add(&obj, object_text(p, s->object, buf, sizeof(buf)), 1);
+		}
+	}
+	json_object_set_new(root, "functions_inclusive",
+			    counter_json(p, &incl, "function", total, o->top));
+	json_object_set_new(root, "functions_self",
+			    counter_json(p, &self, "function", total, o->top));
+	json_object_set_new(root, "blocking_syscalls",
+			    counter_json(p, &sys, "syscall", total, o->top));
+	json_object_set_new(root, "waited_on", counter_json(p, &obj, "object", total, o->top));
+	counter_release(&incl);
+	counter_release(&self);
+	counter_release(&sys);
+	counter_release(&obj);
+	json_t *traced = json_array();
+	for (size_t i = 0; i < p->n_syscalls; i++) {
+		const struct profile_syscall *c = &p->syscalls[i];
+		json_array_append_new(
+			traced, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "syscall",
+					  syscall_name_or_number(c->nr), "count",
+					  (json_int_t)c->count, "errors", (json_int_t)c->errors,
+					  "total_ns", (json_int_t)c->total_ns, "p50_ns",
+					  (json_int_t)c->p50_ns, "p99_ns", (json_int_t)c->p99_ns,
+					  "max_ns", (json_int_t)c->max_ns));
+	}
+	json_object_set_new(root, "traced_syscalls", traced);
+	struct warnings w = {json_array(), 0};
+	collect_warnings(p, total, &w);
+	json_object_set_new(root, "warnings", w.list);
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	printf("\n");
+	json_decref(root);
 }
 
 static int parse_report_opts(int argc, char **argv, struct report_opts *o)
@@ -360,6 +511,7 @@ static int parse_report_opts(int argc, char **argv, struct report_opts *o)
 	static const struct option longopts[] = {
 		{"thread", required_argument, NULL, 't'},
 		{"top", required_argument, NULL, 'n'},
+		{"format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -377,6 +529,12 @@ static int parse_report_opts(int argc, char **argv, struct report_opts *o)
 				return error("invalid --top '%s': expected a positive number",
 					     optarg);
 			o->top = (unsigned)v;
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return error("invalid --format '%s': expected text or json",
+					     optarg);
+			o->json = !strcmp(optarg, "json");
 			break;
 		case 'h': fputs(report_usage, stdout); exit(EXIT_OK);
 		default:
@@ -409,6 +567,11 @@ int cmd_report(int argc, char **argv)
 		error("no samples of thread '%s' in '%s'", o.thread, o.path);
 		profile_release(&p);
 		return EXIT_FAILURE_;
+	}
+	if (o.json) {
+		report_json(&p, &o, total);
+		profile_release(&p);
+		return EXIT_OK;
 	}
 	print_header(&p, o.path);
 	print_threads(&p, &o);

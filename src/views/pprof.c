@@ -199,8 +199,8 @@ static int pprof_write(const struct profile *p, const struct view_opts *o, FILE 
 		const struct profile_sample *sm = &p->samples[k];
 		if (!view_sample_selected(o, sm))
 			continue;
-		char leaf[96], key[192];
-		sample_leaf_label(sm, leaf, sizeof(leaf));
+		char leaf_buf[96], key[192];
+		const char *leaf = sample_leaf_label(sm, leaf_buf, sizeof(leaf_buf));
 		snprintf(key, sizeof(key), "%d/%u/%u/%s", (int)sm->tid, (unsigned)sm->stack,
 			 (unsigned)sm->state, leaf);
 		uint32_t at;

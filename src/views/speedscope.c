@@ -73,7 +73,8 @@ static int speedscope_write(const struct profile *p, const struct view_opts *o, 
 		char label[96], key[64];
 		if (!view_sample_selected(o, s))
 			continue;
-		uint32_t leaf = leaf_frame(&lf, sample_leaf_label(s, label, sizeof(label)), p->n_frames);
+		uint32_t leaf =
+			leaf_frame(&lf, sample_leaf_label(s, label, sizeof(label)), p->n_frames);
 		snprintf(key, sizeof(key), "%u/%u", (unsigned)s->stack, (unsigned)leaf);
 		uint32_t at;
 		if (!strmap_get(&texts, key, &at)) {
@@ -99,8 +100,9 @@ static int speedscope_write(const struct profile *p, const struct view_opts *o, 
 		json_array_append_new(frames, json_pack("{s:s}", "name", lf.labels[i]));
 	char name[256];
 	snprintf(name, sizeof(name), "%s (%d)", p->argc ? p->argv[0] : "wallprof", p->pid);
-	fprintf(f, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
-		   "\"exporter\":\"wallprof %s\",\n\"name\":",
+	fprintf(f,
+		"{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n"
+		"\"exporter\":\"wallprof %s\",\n\"name\":",
 		p->version ? p->version : "");
 	json_t *jname = json_string(name);
 	json_dumpf(jname, f, JSON_ENCODE_ANY);
@@ -129,7 +131,8 @@ static int speedscope_write(const struct profile *p, const struct view_opts *o, 
 		json_dumpf(jname, f, JSON_ENCODE_ANY);
 		json_decref(jname);
 		first_profile = false;
-		fprintf(f, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":%llu,\n\"samples\":[",
+		fprintf(f,
+			",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":%llu,\n\"samples\":[",
 			(unsigned long long)(count * weight));
 		bool first = true;
 		for (size_t i = 0; i < p->n_samples; i++) {

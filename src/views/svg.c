@@ -126,8 +126,9 @@ static uint64_t tree_add(struct tree *t, const struct profile *p, const struct v
 			}
 		}
 		for (uint32_t j = st->n + 1; j-- > 0;) {
-			const char *name = j == 0 ? pooled(t, sample_leaf_label(s, label, sizeof(label)))
-						  : p->frames[st->frames[j - 1]].function;
+			const char *name =
+				j == 0 ? pooled(t, sample_leaf_label(s, label, sizeof(label)))
+				       : p->frames[st->frames[j - 1]].function;
 			cur = child_of(cur, name);
 			if (into_base) {
 				cur->base += (double)counts[k] / (double)base_total;
@@ -239,8 +240,9 @@ static void emit(struct layout *l, const struct node *n, double x, int depth)
 		fmt_duration(dur, sizeof(dur), n->count * l->period_ns), state_word(n));
 	if (l->diff)
 		fprintf(l->f, "; was %.2f%%", 100.0 * n->base);
-	fprintf(l->f, ")</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" "
-		      "fill=\"%s\" rx=\"2\"/><text x=\"%.2f\" y=\"%.1f\"></text></g>\n",
+	fprintf(l->f,
+		")</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" "
+		"fill=\"%s\" rx=\"2\"/><text x=\"%.2f\" y=\"%.1f\"></text></g>\n",
 		PAD_SIDE + x, y, w, FRAME_H - 1, color, PAD_SIDE + x + 3, y + FRAME_H - 5);
 	for (const struct node *c = n->child; c; c = c->next) {
 		emit(l, c, x, depth + 1);
@@ -276,7 +278,9 @@ static void sort_children(struct node *n)
 
 static const char script[] =
 	"<script type=\"text/ecmascript\"><![CDATA[\n"
-	"var W=" "1180" ",frames=[],zoomed=null,details,matchedText;\n"
+	"var W="
+	"1180"
+	",frames=[],zoomed=null,details,matchedText;\n"
 	"function init(){frames=Array.prototype.slice.call(document.querySelectorAll('g.f'));\n"
 	" details=document.getElementById('details');matchedText=document.getElementById('matched');\n"
 	" frames.forEach(function(g){g.x=+g.dataset.x;g.w=+g.dataset.w;g.d=+g.dataset.d;\n"
@@ -327,16 +331,20 @@ static int write_graph(const struct profile *p, const struct view_opts *o, FILE 
 			tree_add(&t, o->base, o, true, base_total);
 	}
 	sort_children(&t.root);
-	struct layout l = {f, total, total ? (double)(WIDTH - 2 * PAD_SIDE) / (double)total : 0,
-			   NS_PER_SEC / (p->frequency_hz ? p->frequency_hz : 1), diff,
+	struct layout l = {f,
+			   total,
+			   total ? (double)(WIDTH - 2 * PAD_SIDE) / (double)total : 0,
+			   NS_PER_SEC / (p->frequency_hz ? p->frequency_hz : 1),
+			   diff,
 			   depth_of(&t.root)};
 	int height = PAD_TOP + (l.max_depth + 1) * FRAME_H + 40;
-	fprintf(f, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		   "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-		   "xmlns=\"http://www.w3.org/2000/svg\">\n"
-		   "<style>text{font-family:monospace;font-size:12px;fill:#000;pointer-events:none}"
-		   " g.f:hover rect{stroke:#000;stroke-width:0.5} .ui{cursor:pointer}</style>\n"
-		   "<rect width=\"100%%\" height=\"100%%\" fill=\"#f8f8f8\"/>\n",
+	fprintf(f,
+		"<?xml version=\"1.0\" standalone=\"no\"?>\n"
+		"<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		"xmlns=\"http://www.w3.org/2000/svg\">\n"
+		"<style>text{font-family:monospace;font-size:12px;fill:#000;pointer-events:none}"
+		" g.f:hover rect{stroke:#000;stroke-width:0.5} .ui{cursor:pointer}</style>\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#f8f8f8\"/>\n",
 		WIDTH, height, WIDTH, height);
 	char title[512], dur[32];
 	snprintf(title, sizeof(title), "%s: %s (pid %d), %llu samples, %s at %u Hz",
@@ -345,24 +353,27 @@ static int write_graph(const struct profile *p, const struct view_opts *o, FILE 
 		 p->frequency_hz);
 	fprintf(f, "<text x=\"%d\" y=\"20\" style=\"font-size:16px\">", WIDTH / 2 - 300);
 	put_xml(f, title);
-	fprintf(f, "</text>\n<text id=\"reset\" class=\"ui\" x=\"10\" y=\"40\" "
-		   "style=\"opacity:0.3;pointer-events:all\">Reset zoom</text>\n"
-		   "<text id=\"search\" class=\"ui\" x=\"%d\" y=\"40\" "
-		   "style=\"pointer-events:all\">Search</text>\n"
-		   "<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n"
-		   "<text id=\"details\" x=\"10\" y=\"%d\"> </text>\n",
+	fprintf(f,
+		"</text>\n<text id=\"reset\" class=\"ui\" x=\"10\" y=\"40\" "
+		"style=\"opacity:0.3;pointer-events:all\">Reset zoom</text>\n"
+		"<text id=\"search\" class=\"ui\" x=\"%d\" y=\"40\" "
+		"style=\"pointer-events:all\">Search</text>\n"
+		"<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n"
+		"<text id=\"details\" x=\"10\" y=\"%d\"> </text>\n",
 		WIDTH - 70, WIDTH - 200, height - 10, height - 10);
 	if (!diff)
-		fprintf(f, "<text x=\"120\" y=\"40\">colours: <tspan fill=\"rgb(235,140,40)\">on-CPU</tspan> "
-			   "<tspan fill=\"rgb(225,205,60)\">runnable</tspan> "
-			   "<tspan fill=\"rgb(70,150,215)\">I/O and other syscalls</tspan> "
-			   "<tspan fill=\"rgb(40,95,185)\">disk</tspan> "
-			   "<tspan fill=\"rgb(185,70,185)\">lock</tspan> "
-			   "<tspan fill=\"rgb(135,185,135)\">sleep</tspan></text>\n");
+		fprintf(f,
+			"<text x=\"120\" y=\"40\">colours: <tspan fill=\"rgb(235,140,40)\">on-CPU</tspan> "
+			"<tspan fill=\"rgb(225,205,60)\">runnable</tspan> "
+			"<tspan fill=\"rgb(70,150,215)\">I/O and other syscalls</tspan> "
+			"<tspan fill=\"rgb(40,95,185)\">disk</tspan> "
+			"<tspan fill=\"rgb(185,70,185)\">lock</tspan> "
+			"<tspan fill=\"rgb(135,185,135)\">sleep</tspan></text>\n");
 	else
-		fprintf(f, "<text x=\"120\" y=\"40\">widths: new profile; "
-			   "<tspan fill=\"rgb(230,60,60)\">grew</tspan> / "
-			   "<tspan fill=\"rgb(60,60,230)\">shrank</tspan> in share of all samples</text>\n");
+		fprintf(f,
+			"<text x=\"120\" y=\"40\">widths: new profile; "
+			"<tspan fill=\"rgb(230,60,60)\">grew</tspan> / "
+			"<tspan fill=\"rgb(60,60,230)\">shrank</tspan> in share of all samples</text>\n");
 	fputs(script, f);
 	if (total)
 		emit(&l, &t.root, 0, 0);

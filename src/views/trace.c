@@ -41,14 +41,16 @@ static const char *slice_name(const struct profile *p, const struct profile_samp
 	case ST_STOPPED: return "stopped";
 	case ST_LOCK:
 		if (s->object >= 0)
-			snprintf(buf, size, "waiting for %s", object_text(p, s->object, obj, sizeof(obj)));
+			snprintf(buf, size, "waiting for %s",
+				 object_text(p, s->object, obj, sizeof(obj)));
 		else
 			snprintf(buf, size, "lock wait (%s)", sc ? sc : "futex");
 		return buf;
 	default:
 		if (sc && s->object >= 0)
-			snprintf(buf, size, "%s in %s on %s", s->state == ST_DISK ? "disk wait" : "blocked",
-				 sc, object_text(p, s->object, obj, sizeof(obj)));
+			snprintf(buf, size, "%s in %s on %s",
+				 s->state == ST_DISK ? "disk wait" : "blocked", sc,
+				 object_text(p, s->object, obj, sizeof(obj)));
 		else
 			snprintf(buf, size, "%s", sample_state_text(s, label, sizeof(label)));
 		return buf;
@@ -80,7 +82,8 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 	fputs("{\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"producer\":\"wallprof\"},\n"
 	      "\"traceEvents\":[\n",
 	      f);
-	fprintf(f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":",
+	fprintf(f,
+		"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":",
 		p->pid);
 	put_json_string(f, p->argc ? p->argv[0] : "process");
 	fputs("}}", f);
@@ -88,14 +91,17 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 		const struct profile_thread *th = &p->threads[t];
 		char name[128];
 		snprintf(name, sizeof(name), "%s (%d)", profile_thread_name(th), th->tid);
-		fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
+		fprintf(f,
+			",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
 			p->pid, th->tid);
 		put_json_string(f, name);
 		fputs("}}", f);
 		if (p->n_events) {
-			snprintf(name, sizeof(name), "%s (%d) calls", profile_thread_name(th), th->tid);
-			fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
-				   "\"args\":{\"name\":",
+			snprintf(name, sizeof(name), "%s (%d) calls", profile_thread_name(th),
+				 th->tid);
+			fprintf(f,
+				",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
+				"\"args\":{\"name\":",
 				p->pid, EVENTS_TID_BASE + th->tid);
 			put_json_string(f, name);
 			fputs("}}", f);
@@ -107,16 +113,19 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 			const struct profile_sample *s = k < p->n_samples ? &p->samples[k] : NULL;
 			if (s && (s->tid != th->tid || !view_sample_selected(o, s)))
 				continue;
-			if (s && start && same_slice(s, start) && s->t_ns <= last->t_ns + 2 * period) {
+			if (s && start && same_slice(s, start) &&
+			    s->t_ns <= last->t_ns + 2 * period) {
 				last = s;
 				continue;
 			}
 			if (start) {
 				char buf[512];
 				uint64_t dur = last->t_ns + period - start->t_ns;
-				fprintf(f, ",\n{\"ph\":\"X\",\"cat\":\"state\",\"pid\":%d,\"tid\":%d,"
-					   "\"ts\":%.3f,\"dur\":%.3f,\"name\":",
-					p->pid, th->tid, (double)start->t_ns / 1e3, (double)dur / 1e3);
+				fprintf(f,
+					",\n{\"ph\":\"X\",\"cat\":\"state\",\"pid\":%d,\"tid\":%d,"
+					"\"ts\":%.3f,\"dur\":%.3f,\"name\":",
+					p->pid, th->tid, (double)start->t_ns / 1e3,
+					(double)dur / 1e3);
 				put_json_string(f, slice_name(p, start, buf, sizeof(buf)));
 				put_stack_args(f, p, start->stack);
 				fputs("}", f);
@@ -127,11 +136,13 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 	for (size_t i = 0; i < p->n_events; i++) {
 		const struct profile_event *e = &p->events[i];
 		char call[512];
-		fprintf(f, ",\n{\"ph\":\"X\",\"cat\":\"syscall\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,"
-			   "\"dur\":%.3f,\"name\":",
+		fprintf(f,
+			",\n{\"ph\":\"X\",\"cat\":\"syscall\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,"
+			"\"dur\":%.3f,\"name\":",
 			p->pid, EVENTS_TID_BASE + e->tid, (double)e->t_ns / 1e3,
 			(double)e->duration_ns / 1e3);
-		put_json_string(f, call_text(p, e->syscall, e->args, e->object, call, sizeof(call)));
+		put_json_string(f,
+				call_text(p, e->syscall, e->args, e->object, call, sizeof(call)));
 		if (e->stack != UINT32_MAX)
 			put_stack_args(f, p, e->stack);
 		fputs("}", f);

@@ -19,7 +19,7 @@ static int json_write(const struct profile *p, const struct view_opts *o, FILE *
 static const char *const json_exts[] = {".json", NULL};
 const struct view view_json = {"json", json_exts, json_write};
 
-static const struct view *const views[] = {&view_json,	    &view_folded, &view_svg,
+static const struct view *const views[] = {&view_json,	     &view_folded, &view_svg,
 					   &view_speedscope, &view_trace,  &view_pprof};
 
 const struct view *view_by_name(const char *name)
@@ -66,7 +66,8 @@ int view_parse_states(const char *list, uint32_t *mask)
 		if (st >= 0)
 			*mask |= 1u << st;
 		else if (!strcmp(tok, "off-cpu"))
-			*mask |= ~((1u << ST_ONCPU) | (1u << ST_RUNNABLE)) & ((1u << ST__COUNT) - 1);
+			*mask |=
+				~((1u << ST_ONCPU) | (1u << ST_RUNNABLE)) & ((1u << ST__COUNT) - 1);
 		else if (!strcmp(tok, "io"))
 			*mask |= (1u << ST_SYSCALL) | (1u << ST_DISK);
 		else
