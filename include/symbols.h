@@ -34,6 +34,13 @@ uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, 
 char *symbolize_data(struct symbolizer *s, uint64_t addr);
 
 /*
+ * The innermost function (an inlined one if the address is in one) at a
+ * lookup address, demangled; cached per address. Borrowed from the
+ * symbolizer: valid until symbolizer_free. For live views (top).
+ */
+const char *symbolize_function(struct symbolizer *s, uint64_t addr);
+
+/*
  * Demangle a C++ or Rust name; returns a malloc'ed string, or NULL if the
  * name is not mangled. Rust legacy hashes (::h0123...) are dropped.
  */

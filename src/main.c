@@ -22,6 +22,8 @@ static const char usage[] =
 	"  dump     one snapshot of every thread of a live process: state, stack\n"
 	"  convert  a profile to a flame graph (svg), speedscope, Chrome trace or pprof\n"
 	"  diff     what grew and what shrank between two profiles\n"
+	"  top      a live view of a process, refreshed every second\n"
+	"  top      a live view of a process, refreshed every second\n"
 	"\n"
 	"'wallprof COMMAND --help' describes each; man wallprof has the details.\n"
 	"\n"
@@ -35,7 +37,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"record", cmd_record},	  {"report", cmd_report}, {"dump", cmd_dump},
-	{"convert", cmd_convert}, {"diff", cmd_diff},
+	{"convert", cmd_convert}, {"diff", cmd_diff},	  {"top", cmd_top},
 };
 
 static void raise_fd_limit(void)
@@ -68,6 +70,6 @@ int main(int argc, char **argv)
 		if (!strcmp(commands[i].name, name))
 			return commands[i].run(argc - 1, argv + 1);
 	error("unknown command '%s'", name);
-	hint("commands are record, report, dump, convert and diff; see 'wallprof --help'");
+	hint("commands are record, report, dump, convert, diff and top; see 'wallprof --help'");
 	return EXIT_USAGE;
 }

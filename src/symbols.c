@@ -26,6 +26,10 @@ struct symbolizer {
 	Dwfl *dwfl;
 	struct addrspace *as;
 	char *debuginfo_path;
+	/* symbolize_function's cache: address -> names[i] */
+	struct u64map fn_index;
+	char **fn_names;
+	size_t n_fn, cap_fn;
 };
 
 /* Frames per symbolized stack: MAX_FRAMES addresses, each with its inlines. */
@@ -88,6 +92,10 @@ void symbolizer_free(struct symbolizer *s)
 	if (!s)
 		return;
 	dwfl_end(s->dwfl);
+	for (size_t i = 0; i < s->n_fn; i++)
+		free(s->fn_names[i]);
+	free(s->fn_names);
+	u64map_release(&s->fn_index);
 	free(s);
 }
 
@@ -367,4 +375,22 @@ char *symbolize_data(struct symbolizer *s, uint64_t addr)
 		return xasprintf("%s 0x%llx", stack ? "stack" : "heap", (unsigned long long)addr);
 	}
 	return xasprintf("0x%llx", (unsigned long long)addr);
+}
+
+const char *symbolize_function(struct symbolizer *s, uint64_t addr)
+{
+	uint32_t i;
+	if (u64map_get(&s->fn_index, addr, &i))
+		return s->fn_names[i];
+	struct raw_frame fr[16];
+	int n = lookup(s, addr, fr, (int)ARRAY_SIZE(fr));
+	char *name = n > 0 ? fr[0].function : xasprintf("0x%llx", (unsigned long long)addr);
+	for (int k = n > 0 ? 1 : 0; k < n; k++)
+		free(fr[k].function);
+	for (int k = 0; k < n; k++)
+		free(fr[k].file);
+	GROW(s->fn_names, s->cap_fn, s->n_fn + 1);
+	s->fn_names[s->n_fn] = name;
+	u64map_put(&s->fn_index, addr, (uint32_t)s->n_fn);
+	return s->fn_names[s->n_fn++];
 }

@@ -1,0 +1,442 @@
+/*
+ * top.c: `wallprof top`, a live view like py-spy top: every thread with
+ * what it is doing now, and the functions taking the wall-clock time over
+ * the last interval and since the start. It samples exactly as record does
+ * (same tracer, sampler and recorder) in a single thread that also draws
+ * the screen and reads keys; stacks are symbolized as they first appear,
+ * between ticks, and cached.
+ *
+ * Keys: q quit; o on-CPU only / all states; s sort by last interval /
+ * total; i self / inclusive time.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "hashmap.h"
+#include "recorder.h"
+#include "sampler.h"
+#include "symbols.h"
+#include "syscalls.h"
+#include "tracer.h"
+#include "util.h"
+#include "views.h"
+
+static const char top_usage[] =
+	"usage: wallprof top [options] (-p PID | -- COMMAND [ARGS...])\n"
+	"\n"
+	"A live view of where a process's wall-clock time goes, refreshed every\n"
+	"second: each thread's state and what it waits on, and the functions\n"
+	"taking the time over the last interval and in total.\n"
+	"\n"
+	"  -p, --pid PID          attach to a running process\n"
+	"  -F, --frequency HZ     samples per second and thread (default 99)\n"
+	"  -i, --interval SECS    refresh interval (default 1)\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Keys: q quit; o on-CPU only or all states; s sort by the last interval\n"
+	"or the total; i self or inclusive time.\n"
+	"\n"
+	"Exit status: 0 after attaching; a launched command's own status;\n"
+	"2 cannot attach or start; 64 bad command line.\n";
+
+struct fn_stat {
+	uint64_t recent, total;
+};
+
+struct top {
+	struct tracer tr;
+	struct recorder rec;
+	struct symbolizer *sym;
+	unsigned refreshes_seen; /* addrspace refreshes when sym was built */
+	size_t drawn; /* samples already counted */
+	struct strmap fn_index;
+	char **fn_names;
+	struct fn_stat *fn;
+	size_t n_fn, cap_fn, cap_stat;
+	bool oncpu_only, by_total, inclusive;
+	uint64_t interval_counted, total_counted; /* samples counted, for inclusive shares */
+	unsigned hz;
+	double interval_s;
+	struct termios saved;
+	bool raw;
+};
+
+static struct top *active; /* for restoring the terminal at exit */
+
+static void restore_terminal(void)
+{
+	if (active && active->raw) {
+		tcsetattr(0, TCSANOW, &active->saved);
+		active->raw = false;
+		fputs("\033[?25h", stdout); /* cursor back */
+		fflush(stdout);
+	}
+}
+
+static void raw_terminal(struct top *t)
+{
+	if (!isatty(0) || tcgetattr(0, &t->saved) < 0)
+		return;
+	struct termios raw = t->saved;
+	raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO); /* keep ISIG: Ctrl-C still quits */
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	if (tcsetattr(0, TCSANOW, &raw) == 0) {
+		t->raw = true;
+		atexit(restore_terminal);
+	}
+}
+
+static struct fn_stat *fn_of(struct top *t, const char *name)
+{
+	uint32_t i;
+	if (!strmap_get(&t->fn_index, name, &i)) {
+		GROW(t->fn_names, t->cap_fn, t->n_fn + 1);
+		GROW(t->fn, t->cap_stat, t->n_fn + 1);
+		t->fn_names[t->n_fn] = xstrdup(name);
+		t->fn[t->n_fn] = (struct fn_stat){0, 0};
+		i = (uint32_t)t->n_fn++;
+		strmap_put(&t->fn_index, name, i);
+	}
+	return &t->fn[i];
+}
+
+/* Count the samples recorded since the last draw. */
+static void absorb(struct top *t)
+{
+	if (!t->sym || t->tr.as.refreshes != t->refreshes_seen) {
+		symbolizer_free(t->sym);
+		t->sym = symbolizer_new(&t->tr.as);
+		t->refreshes_seen = t->tr.as.refreshes;
+	}
+	for (size_t i = 0; i < t->n_fn; i++)
+		t->fn[i].recent = 0;
+	t->interval_counted = 0;
+	for (size_t k = t->drawn; k < t->rec.n_samples; k++) {
+		const struct profile_sample *s = &t->rec.samples[k];
+		if (t->oncpu_only && s->state != ST_ONCPU)
+			continue;
+		t->interval_counted++;
+		t->total_counted++;
+		uint32_t len;
+		bool truncated;
+		const uint64_t *ips = stack_values(&t->rec.stacks, s->stack, &len, &truncated);
+		char label[96];
+		if (s->state != ST_ONCPU && !t->inclusive) {
+			/* Off-CPU self time belongs to the call waited in. */
+			struct fn_stat *f = fn_of(t, sample_leaf_label(s, label, sizeof(label)));
+			f->recent++;
+			f->total++;
+			continue;
+		}
+		const char *seen[64];
+		size_t n_seen = 0;
+		for (uint32_t j = 0; j < len && j < (t->inclusive ? 64u : 1u); j++) {
+			const char *name = symbolize_function(t->sym, ips[j]);
+			bool dup = false;
+			for (size_t q = 0; q < n_seen && !dup; q++)
+				dup = seen[q] == name;
+			if (dup)
+				continue;
+			seen[n_seen++] = name;
+			struct fn_stat *f = fn_of(t, name);
+			f->recent++;
+			f->total++;
+		}
+	}
+	/* Counted: a live view keeps totals, not samples, so memory stays
+	 * flat however long it runs. */
+	t->rec.n_samples = 0;
+	t->drawn = 0;
+}
+
+static const struct top *sort_top;
+static int by_stat(const void *a, const void *b)
+{
+	const struct fn_stat *x = &sort_top->fn[*(const size_t *)a];
+	const struct fn_stat *y = &sort_top->fn[*(const size_t *)b];
+	uint64_t kx = sort_top->by_total ? x->total : x->recent;
+	uint64_t ky = sort_top->by_total ? y->total : y->recent;
+	if (kx != ky)
+		return kx < ky ? 1 : -1;
+	return (x->total < y->total) - (x->total > y->total);
+}
+
+static int term_rows(void)
+{
+	struct winsize ws;
+	return ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 5 ? ws.ws_row : 40;
+}
+
+static void draw(struct top *t, mono_ns now)
+{
+	absorb(t);
+	int rows = term_rows();
+	char dur[32];
+	printf("\033[H\033[2J\033[?25l");
+	printf("wallprof top: pid %d, %s, %zu threads, %llu samples at %u Hz%s\n", (int)t->tr.pid,
+	       fmt_duration(dur, sizeof(dur), now - t->tr.start), t->tr.n_threads,
+	       (unsigned long long)t->rec.stats.samples, t->hz,
+	       t->rec.stats.ticks_missed ? " (falling behind)" : "");
+	printf("showing %s, %s time, sorted by %s   [o] states  [i] self/inclusive  [s] sort  "
+	       "[q] quit\n\n",
+	       t->oncpu_only ? "on-CPU only" : "all states", t->inclusive ? "inclusive" : "self",
+	       t->by_total ? "total" : "last interval");
+	/* Threads: what each is doing at its latest sample. */
+	printf("%-8s %-16s %s\n", "TID", "THREAD", "NOW");
+	int budget = rows / 3;
+	for (size_t i = 0; i < t->tr.n_threads && budget > 0; i++) {
+		const struct thread *th = t->tr.threads[i];
+		if (th->foreign || !th->have_last)
+			continue;
+		struct profile_sample s = {0,
+					   th->tid,
+					   th->last_stack,
+					   th->last.state,
+					   th->last.syscall,
+					   th->last.object,
+					   th->last.owner};
+		char state[96], obj[200] = "";
+		if (th->last.object >= 0 && (size_t)th->last.object < t->rec.n_objects) {
+			const struct profile_object *o = &t->rec.objects[th->last.object];
+			char *name =
+				o->address && t->sym ? symbolize_data(t->sym, o->address) : NULL;
+			snprintf(obj, sizeof(obj), " on %s", name ? name : o->name);
+			free(name);
+		}
+		printf("%-8d %-16.16s %s%s\n", (int)th->tid, th->comm,
+		       sample_state_text(&s, state, sizeof(state)), obj);
+		budget--;
+	}
+	printf("\n%8s %8s  %s\n", "LAST %", "TOTAL %", "FUNCTION (or the call waited in)");
+	/* Shares: of the samples counted (self time adds up to 100%; an
+	 * inclusive share is of the samples whose stack holds the function). */
+	uint64_t interval_samples = 0, total = 0;
+	for (size_t i = 0; i < t->n_fn; i++) {
+		interval_samples += t->fn[i].recent;
+		total += t->fn[i].total;
+	}
+	if (t->inclusive) {
+		interval_samples = t->interval_counted;
+		total = t->total_counted;
+	}
+	size_t *idx = xmalloc((t->n_fn + 1) * sizeof(*idx));
+	for (size_t i = 0; i < t->n_fn; i++)
+		idx[i] = i;
+	sort_top = t;
+	qsort(idx, t->n_fn, sizeof(*idx), by_stat);
+	uint64_t denom_recent = interval_samples ? interval_samples : 1;
+	int lines = rows - budget - (int)t->tr.n_threads - 10;
+	if (lines < 5)
+		lines = 5;
+	for (size_t k = 0; k < t->n_fn && (int)k < lines; k++) {
+		const struct fn_stat *f = &t->fn[idx[k]];
+		if (!f->recent && !f->total)
+			break; /* sorted: the rest are empty too */
+		printf("%7.1f%% %7.1f%%  %s\n", 100.0 * (double)f->recent / (double)denom_recent,
+		       100.0 * (double)f->total / (double)(total ? total : 1), t->fn_names[idx[k]]);
+	}
+	free(idx);
+	fflush(stdout);
+}
+
+static int make_timer(uint64_t ns)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec its = {{(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)},
+				 {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)}};
+	if (fd >= 0)
+		timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+/* Keys: returns false to quit. A redraw follows any key. */
+static bool handle_keys(struct top *t)
+{
+	char buf[32];
+	ssize_t n = read(0, buf, sizeof(buf));
+	for (ssize_t i = 0; i < n; i++) {
+		switch (buf[i]) {
+		case 'q': return false;
+		case 'o': t->oncpu_only = !t->oncpu_only; break;
+		case 's': t->by_total = !t->by_total; break;
+		case 'i': t->inclusive = !t->inclusive; break;
+		default: break;
+		}
+	}
+	/* Counts depend on the view: the totals start again. */
+	for (size_t i = 0; i < t->n_fn; i++)
+		t->fn[i] = (struct fn_stat){0, 0};
+	t->total_counted = 0;
+	return true;
+}
+
+static void loop(struct top *t, int sfd)
+{
+	int tick = make_timer(NS_PER_SEC / t->hz);
+	int redraw = make_timer((uint64_t)(t->interval_s * 1e9));
+	struct pollfd pfd[4] = {
+		{sfd, POLLIN, 0}, {tick, POLLIN, 0}, {redraw, POLLIN, 0}, {0, POLLIN, 0}};
+	int nfds = t->raw ? 4 : 3;
+	draw(t, mono_now());
+	while (!t->tr.target_exited) {
+		if (poll(pfd, (nfds_t)nfds, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
+			bool quit = false;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				quit |= si.ssi_signo != SIGCHLD;
+			if (quit)
+				break;
+		}
+		tracer_drain(&t->tr);
+		uint64_t x;
+		if (pfd[1].revents && read(tick, &x, sizeof(x)) == (ssize_t)sizeof(x)) {
+			t->rec.stats.ticks += x;
+			t->rec.stats.ticks_missed += x - 1;
+			sampler_tick(&t->tr);
+			tracer_drain(&t->tr);
+		}
+		bool dirty = false;
+		if (pfd[2].revents && read(redraw, &x, sizeof(x)) == (ssize_t)sizeof(x))
+			dirty = true;
+		if (nfds == 4 && pfd[3].revents) {
+			if (!handle_keys(t))
+				break;
+			dirty = true;
+		}
+		if (dirty)
+			draw(t, mono_now());
+	}
+	close(tick);
+	close(redraw);
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"pid", required_argument, NULL, 'p'},
+		{"frequency", required_argument, NULL, 'F'},
+		{"interval", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct top *t = xcalloc(1, sizeof(*t));
+	t->hz = 99;
+	t->interval_s = 1;
+	pid_t pid = 0;
+	uint64_t v;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+p:F:i:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!parse_uint(optarg, 1, INT32_MAX, &v)) {
+				error("invalid PID '%s'", optarg);
+				free(t);
+				return EXIT_USAGE;
+			}
+			pid = (pid_t)v;
+			break;
+		case 'F':
+			if (!parse_uint(optarg, 1, 1000, &v)) {
+				error("invalid frequency '%s': expected 1 to 1000 Hz", optarg);
+				free(t);
+				return EXIT_USAGE;
+			}
+			t->hz = (unsigned)v;
+			break;
+		case 'i':
+			if (!parse_seconds(optarg, &t->interval_s) || t->interval_s < 0.05) {
+				error("invalid interval '%s': expected seconds, at least 0.05",
+				      optarg);
+				free(t);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(top_usage, stdout);
+			free(t);
+			return EXIT_OK;
+		default:
+			error("top: unknown or incomplete option '%s'", argv[optind - 1]);
+			hint("see 'wallprof top --help'");
+			free(t);
+			return EXIT_USAGE;
+		}
+	}
+	char **cmd = optind < argc ? argv + optind : NULL;
+	if (!pid == !cmd) {
+		error("top: give either -p PID or -- COMMAND");
+		hint("see 'wallprof top --help'");
+		free(t);
+		return EXIT_USAGE;
+	}
+	sigset_t block, orig;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	int sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+	recorder_init(&t->rec);
+	tracer_init(&t->tr, &t->rec);
+	strmap_init(&t->fn_index);
+	int code = EXIT_OK;
+	int r = cmd ? tracer_launch(&t->tr, cmd, &orig)
+		    : (tracer_attach(&t->tr, pid) < 0 ? EXIT_FAILURE_ : 0);
+	if (r) {
+		code = r;
+	} else {
+		active = t;
+		raw_terminal(t);
+		t->tr.start = mono_now();
+		loop(t, sfd);
+		restore_terminal();
+		printf("\n");
+		if (t->tr.launched) {
+			/* Like record: the command runs on to its end. */
+			t->tr.passive = true;
+			while (!t->tr.target_exited) {
+				struct pollfd pf = {sfd, POLLIN, 0};
+				if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+					break;
+				struct signalfd_siginfo si;
+				bool quit = false;
+				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					quit |= si.ssi_signo != SIGCHLD;
+				if (quit)
+					break;
+				tracer_drain(&t->tr);
+			}
+			code = t->tr.target_exited ? t->tr.exit_status : 128 + SIGINT;
+		}
+	}
+	symbolizer_free(t->sym);
+	for (size_t i = 0; i < t->n_fn; i++)
+		free(t->fn_names[i]);
+	free(t->fn_names);
+	free(t->fn);
+	strmap_release(&t->fn_index);
+	tracer_release(&t->tr);
+	recorder_release(&t->rec);
+	if (sfd >= 0)
+		close(sfd);
+	active = NULL;
+	free(t);
+	return code;
+}
