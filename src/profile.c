@@ -485,7 +485,179 @@ static int read_stacks(struct reader *rd, json_t *a, struct profile *p)
 	return 0;
 }
 
-static int read_samples(struct reader *rd, json_t *a, json_t *states, struct profile *p)
+/*
+ * The samples, millions of rows, are not given to Jansson: a tree of them
+ * would take gigabytes. One pass over the file copies everything else into
+ * a buffer for Jansson (with "samples":[] in their place) and parses the
+ * rows of the top-level "samples" array straight into p->samples. Column
+ * values are range-checked here; stacks, states and objects once the rest
+ * of the document is known (check_samples).
+ */
+struct scan {
+	FILE *f;
+	char *rest; /* the document without the sample rows */
+	size_t len, cap;
+	size_t line;
+};
+
+static void rest_put(struct scan *sc, int c)
+{
+	if (sc->len + 2 > sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 1 << 16;
+		sc->rest = xrealloc(sc->rest, sc->cap);
+	}
+	sc->rest[sc->len++] = (char)c;
+}
+
+static int next_nonspace(struct scan *sc)
+{
+	int c;
+	while ((c = getc_unlocked(sc->f)) == ' ' || c == '\n' || c == '\t' || c == '\r')
+		sc->line += c == '\n';
+	return c;
+}
+
+/* One integer of a row; *c holds the character after it. */
+static bool scan_int(struct scan *sc, int *c, long long *out)
+{
+	bool neg = false;
+	unsigned long long v = 0;
+	int digits = 0;
+	*c = next_nonspace(sc);
+	if (*c == '-') {
+		neg = true;
+		*c = getc_unlocked(sc->f);
+	}
+	while (*c >= '0' && *c <= '9') {
+		if (++digits > 19)
+			return false;
+		v = v * 10 + (unsigned long long)(*c - '0');
+		*c = getc_unlocked(sc->f);
+	}
+	if (!digits || v > (unsigned long long)INT64_MAX)
+		return false;
+	*out = neg ? -(long long)v : (long long)v;
+	if (*c == ' ' || *c == '\n' || *c == '\t' || *c == '\r') {
+		sc->line += *c == '\n';
+		*c = next_nonspace(sc);
+	}
+	return true;
+}
+
+static int scan_rows(struct reader *rd, struct scan *sc, struct profile *p)
+{
+	size_t cap = 0;
+	int c = next_nonspace(sc);
+	if (c == ']')
+		return 0;
+	for (size_t i = 0;; i++) {
+		if (c != '[')
+			return fail(rd, "samples[%zu]: not a row", i);
+		long long v[7];
+		int cols = 0;
+		for (;;) {
+			if (cols == 7 || !scan_int(sc, &c, &v[cols]))
+				return fail(rd, "samples[%zu]: not a 5- or 7-column row of integers", i);
+			cols++;
+			if (c == ']')
+				break;
+			if (c != ',')
+				return fail(rd, "samples[%zu]: not a 5- or 7-column row of integers", i);
+		}
+		if (cols != 5 && cols != 7)
+			return fail(rd, "samples[%zu]: not a 5- or 7-column row", i);
+		long long obj = cols == 7 ? v[5] : -1, owner = cols == 7 ? v[6] : 0;
+		if (v[0] < 0 || v[1] <= 0 || v[1] > INT32_MAX)
+			return fail(rd, "samples[%zu]: bad time or tid", i);
+		if (v[2] < 0 || v[2] > UINT32_MAX || v[3] < 0 || v[3] > 63)
+			return fail(rd, "samples[%zu]: stack or state out of range", i);
+		if (v[4] < -1 || v[4] > 4096)
+			return fail(rd, "samples[%zu]: bad syscall %lld", i, v[4]);
+		if (obj < -1 || obj > INT32_MAX || owner < 0 || owner > INT32_MAX)
+			return fail(rd, "samples[%zu]: bad object or owner", i);
+		GROW(p->samples, cap, p->n_samples + 1);
+		p->samples[p->n_samples++] = (struct profile_sample){
+			(uint64_t)v[0], (int32_t)v[1], (uint32_t)v[2], (uint8_t)v[3],
+			(int16_t)v[4],	(int32_t)obj,  (int32_t)owner};
+		c = next_nonspace(sc);
+		if (c == ']')
+			break;
+		if (c != ',')
+			return fail(rd, "samples[%zu]: expected ',' or ']' after the row", i);
+		c = next_nonspace(sc);
+	}
+	p->cap_samples = cap;
+	return 0;
+}
+
+/* Copy the document into sc->rest, parsing the top-level "samples" rows. */
+static int split_document(struct reader *rd, struct scan *sc, struct profile *p)
+{
+	int depth = 0, c;
+	bool in_string = false, escape = false, samples_seen = false;
+	char key[16];
+	size_t key_len = 0;
+	bool key_too_long = false, after_colon = false;
+	const char *last_key = "";
+	while ((c = getc_unlocked(sc->f)) != EOF) {
+		sc->line += c == '\n';
+		rest_put(sc, c);
+		if (in_string) {
+			if (escape) {
+				escape = false;
+			} else if (c == '\\') {
+				escape = true;
+			} else if (c == '"') {
+				in_string = false;
+				key[key_len < sizeof(key) ? key_len : sizeof(key) - 1] = '\0';
+			} else if (depth == 1) {
+				if (key_len < sizeof(key) - 1)
+					key[key_len++] = (char)c;
+				else
+					key_too_long = true;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_string = true;
+			key_len = 0;
+			key_too_long = false;
+			break;
+		case ':':
+			if (depth == 1) {
+				last_key = key_too_long ? "" : key;
+				after_colon = true;
+			}
+			break;
+		case '{':
+		case '[':
+			if (depth == 1 && after_colon && c == '[' && !strcmp(last_key, "samples")) {
+				if (samples_seen)
+					return fail(rd, "two samples arrays");
+				samples_seen = true;
+				if (scan_rows(rd, sc, p) < 0)
+					return -1;
+				rest_put(sc, ']');
+				break; /* depth unchanged: the array is closed */
+			}
+			depth++;
+			break;
+		case '}':
+		case ']': depth--; break;
+		default: break;
+		}
+		if (c != ':' && c != ' ' && c != '\n' && c != '\t' && c != '\r')
+			after_colon = c == ':' ? after_colon : false;
+	}
+	sc->rest[sc->len] = '\0';
+	if (ferror(sc->f))
+		return fail(rd, "read error");
+	return 0;
+}
+
+/* Map the file's state indices to ours and check stacks and objects. */
+static int check_samples(struct reader *rd, json_t *states, struct profile *p)
 {
 	int state_map[64];
 	size_t n_states = 0;
@@ -496,43 +668,15 @@ static int read_samples(struct reader *rd, json_t *a, json_t *states, struct pro
 		int st = json_is_string(s) ? state_from_name(json_string_value(s)) : -1;
 		state_map[n_states++] = st < 0 ? ST_OTHER : st;
 	}
-	if (!json_is_array(a))
-		return fail(rd, "samples: not an array");
-	size_t n = json_array_size(a);
-	p->samples = xcalloc(n, sizeof(*p->samples));
-	p->cap_samples = n;
-	for (size_t i = 0; i < n; i++) {
-		json_t *row = json_array_get(a, i);
-		json_t *c[7];
-		size_t cols = json_is_array(row) ? json_array_size(row) : 0;
-		if (cols != 5 && cols != 7)
-			return fail(rd, "samples[%zu]: not a 5- or 7-column row", i);
-		for (size_t k = 0; k < cols; k++) {
-			c[k] = json_array_get(row, k);
-			if (!json_is_integer(c[k]))
-				return fail(rd, "samples[%zu]: column %zu is not an integer", i, k);
-		}
-		long long t = json_integer_value(c[0]), tid = json_integer_value(c[1]),
-			  stack = json_integer_value(c[2]), st = json_integer_value(c[3]),
-			  nr = json_integer_value(c[4]);
-		long long obj = cols == 7 ? json_integer_value(c[5]) : -1;
-		long long owner = cols == 7 ? json_integer_value(c[6]) : 0;
-		if (t < 0 || tid <= 0 || tid > INT32_MAX)
-			return fail(rd, "samples[%zu]: bad time or tid", i);
-		if (stack < 0 || (size_t)stack >= p->n_stacks)
-			return fail(rd, "samples[%zu]: stack %lld out of range", i, stack);
-		if (st < 0 || (size_t)st >= n_states)
-			return fail(rd, "samples[%zu]: state %lld out of range", i, st);
-		if (nr < -1 || nr > 4096)
-			return fail(rd, "samples[%zu]: bad syscall %lld", i, nr);
-		if (obj < -1 || (obj >= 0 && (size_t)obj >= p->n_objects))
-			return fail(rd, "samples[%zu]: object %lld out of range", i, obj);
-		if (owner < 0 || owner > INT32_MAX)
-			return fail(rd, "samples[%zu]: bad owner %lld", i, owner);
-		p->samples[i] = (struct profile_sample){
-			(uint64_t)t, (int32_t)tid, (uint32_t)stack, (uint8_t)state_map[st],
-			(int16_t)nr, (int32_t)obj, (int32_t)owner};
-		p->n_samples++;
+	for (size_t i = 0; i < p->n_samples; i++) {
+		struct profile_sample *s = &p->samples[i];
+		if (s->stack >= p->n_stacks)
+			return fail(rd, "samples[%zu]: stack %u out of range", i, (unsigned)s->stack);
+		if (s->state >= n_states)
+			return fail(rd, "samples[%zu]: state %u out of range", i, (unsigned)s->state);
+		if (s->object >= 0 && (size_t)s->object >= p->n_objects)
+			return fail(rd, "samples[%zu]: object %d out of range", i, (int)s->object);
+		s->state = (uint8_t)state_map[s->state];
 	}
 	return 0;
 }
@@ -694,14 +838,26 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 {
 	struct reader rd = {err, err_size};
 	profile_init(p);
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (jerr.line <= 0)
-			return fail(&rd, "%s", jerr.text);
-		return fail(&rd, "not valid JSON (line %d: %s)", jerr.line, jerr.text);
+	struct scan sc = {.line = 1};
+	if (!(sc.f = fopen(path, "r")))
+		return fail(&rd, "%s", strerror(errno));
+	int r = split_document(&rd, &sc, p);
+	fclose(sc.f);
+	if (r < 0) {
+		free(sc.rest);
+		profile_release(p);
+		return -1;
 	}
-	int r = -1;
+	json_error_t jerr;
+	json_t *root = sc.rest ? json_loadb(sc.rest, sc.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	free(sc.rest);
+	if (!root) {
+		profile_release(p);
+		if (!sc.len)
+			return fail(&rd, "empty file");
+		return fail(&rd, "not valid JSON (%s)", jerr.text);
+	}
+	r = -1;
 	json_t *fmt = json_object_get(root, "format");
 	long long version;
 	if (!json_is_object(root) || !json_is_string(fmt) ||
@@ -712,14 +868,15 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 	} else if (version > PROFILE_VERSION) {
 		fail(&rd, "profile version %lld is newer than this wallprof reads (%d)", version,
 		     PROFILE_VERSION);
+	} else if (!json_is_array(json_object_get(root, "samples"))) {
+		fail(&rd, "samples: not an array");
 	} else if (!read_metadata(&rd, json_object_get(root, "metadata"), p) &&
 		   !read_threads(&rd, json_object_get(root, "threads"), p) &&
 		   !read_frames(&rd, json_object_get(root, "frames"), p) &&
 		   !read_stacks(&rd, json_object_get(root, "stacks"), p) &&
 		   !read_objects(&rd, json_object_get(root, "objects"), p) &&
 		   !read_tracing(&rd, root, p) &&
-		   !read_samples(&rd, json_object_get(root, "samples"),
-				 json_object_get(root, "states"), p)) {
+		   !check_samples(&rd, json_object_get(root, "states"), p)) {
 		read_stats(json_object_get(root, "stats"), &p->stats);
 		r = 0;
 	}
