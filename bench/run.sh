@@ -117,5 +117,19 @@ row "syscall-heavy run, wallprof --syscalls vs strace -f -c (same set)" "$m_trac
 row "syscall-heavy run, wallprof --syscalls vs strace -f -c --seccomp-bpf" "$m_traced" "$m_strace_seccomp"
 row "syscall-heavy run, wallprof --syscalls (stacks of calls over 1 ms) vs strace -f -k (a stack per call)" "$m_traced" "$m_strace_k"
 
+# 5. Converting a long profile: one hour of 16 threads at 100 Hz (5.76
+#    million samples, synthetic: bench/bigprofile.py) to each format, wall
+#    time and peak memory (GNU time), as a ratio to re-writing the native
+#    profile (reading and writing it, the least any conversion does).
+python3 bench/bigprofile.py "$tmp/big.json"
+size=$(du -m "$tmp/big.json" | cut -f1)
+conv() { /usr/bin/time -f "%e %M" -o "$tmp/t" $W convert "$tmp/big.json" -o "$tmp/out$1" >/dev/null 2>&1; cat "$tmp/t"; }
+base=$(conv .json)
+for ext in .folded .svg .speedscope.json .trace.json .pb.gz; do
+	m=$(conv $ext)
+	echo "$base $m" | awk -v e="$ext" -v mb="$size" '{ printf "| convert a 1-hour, 16-thread, 100 Hz profile (5.76M samples, %d MB) to %s: time (peak memory) | %.1f s (%d MB) | %.1f s (%d MB) | %.2f |\n", mb, e, $1, $2 / 1024, $3, $4 / 1024, ($1 > 0 ? $3 / $1 : 0) }'
+done
+rm -f "$tmp"/big.json "$tmp"/out.*
+
 echo
 echo "Machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

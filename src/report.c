@@ -192,18 +192,24 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 	printf("\n");
 }
 
-static void print_functions(const struct profile *p, const struct report_opts *o, uint64_t total)
+/*
+ * Inclusive and self counts by function. Samples are counted per stack
+ * first, so each distinct stack is walked once, not once per sample.
+ */
+static void count_functions(const struct profile *p, const struct report_opts *o,
+			    struct counter *incl, struct counter *self)
 {
-	struct counter incl = {0}, self = {0};
+	uint64_t *per_stack = xcalloc(p->n_stacks + 1, sizeof(*per_stack));
+	for (size_t k = 0; k < p->n_samples; k++)
+		if (thread_selected(p, o, p->samples[k].tid))
+			per_stack[p->samples[k].stack]++;
 	const char **seen = NULL;
 	size_t cap_seen = 0;
-	for (size_t k = 0; k < p->n_samples; k++) {
-		const struct profile_sample *s = &p->samples[k];
-		if (!thread_selected(p, o, s->tid))
+	for (size_t i = 0; i < p->n_stacks; i++) {
+		const struct profile_stack *st = &p->stacks[i];
+		if (!per_stack[i] || !st->n)
 			continue;
-		const struct profile_stack *st = &p->stacks[s->stack];
-		if (st->n)
-			counter_add(&self, p->frames[st->frames[0]].function, 1);
+		counter_add(self, p->frames[st->frames[0]].function, per_stack[i]);
 		/* Each function counts once per sample, recursion or not. */
 		GROW(seen, cap_seen, st->n + 1);
 		size_t n_seen = 0;
@@ -214,11 +220,18 @@ static void print_functions(const struct profile *p, const struct report_opts *o
 				dup = seen[q] == fn || !strcmp(seen[q], fn);
 			if (!dup) {
 				seen[n_seen++] = fn;
-				counter_add(&incl, fn, 1);
+				counter_add(incl, fn, per_stack[i]);
 			}
 		}
 	}
 	free(seen);
+	free(per_stack);
+}
+
+static void print_functions(const struct profile *p, const struct report_opts *o, uint64_t total)
+{
+	struct counter incl = {0}, self = {0};
+	count_functions(p, o, &incl, &self);
 	struct {
 		const char *title;
 		struct counter *c;
@@ -453,24 +466,14 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 	}
 	json_object_set_new(root, "threads", threads);
 	struct counter incl = {0}, self = {0}, sys = {0}, obj = {.own_names = true};
+	count_functions(p, o, &incl, &self);
 	for (size_t k = 0; k < p->n_samples; k++) {
 		const struct profile_sample *s = &p->samples[k];
-		if (!thread_selected(p, o, s->tid))
+		if (!thread_selected(p, o, s->tid) || s->state == ST_ONCPU || s->state == ST_RUNNABLE)
 			continue;
-		const struct profile_stack *st = &p->stacks[s->stack];
-		if (st->n)
-			counter_add(&self, p->frames[st->frames[0]].function, 1);
-		for (uint32_t j = 0; j < st->n; j++) {
-			const char *fn = p->frames[st->frames[j]].function;
-			bool dup = false;
-			for (uint32_t q = 0; q < j && !dup; q++)
-				dup = !strcmp(p->frames[st->frames[q]].function, fn);
-			if (!dup)
-				counter_add(&incl, fn, 1);
-		}
-		if (s->syscall >= 0 && s->state != ST_ONCPU && s->state != ST_RUNNABLE)
+		if (s->syscall >= 0)
 			counter_add(&sys, syscall_name_or_number(s->syscall), 1);
-		if (s->object >= 0 && s->state != ST_ONCPU && s->state != ST_RUNNABLE) {
+		if (s->object >= 0) {
 			char buf[400];
 			counter_add(&obj, object_text(p, s->object, buf, sizeof(buf)), 1);
 		}
