@@ -109,6 +109,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(B)/wallprof $(DESTDIR)$(PREFIX)/bin/wallprof
 	install -m 644 docs/wallprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/wallprof.1
+	install -m 755 contrib/cargo/cargo-wallprof $(DESTDIR)$(PREFIX)/bin/cargo-wallprof
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 644 contrib/completions/wallprof.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/wallprof
+	install -m 644 contrib/completions/_wallprof $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_wallprof
 
 style:
 	clang-format --dry-run --Werror $(SRCS) include/*.h

@@ -557,12 +557,16 @@ static int scan_rows(struct reader *rd, struct scan *sc, struct profile *p)
 		int cols = 0;
 		for (;;) {
 			if (cols == 7 || !scan_int(sc, &c, &v[cols]))
-				return fail(rd, "samples[%zu]: not a 5- or 7-column row of integers", i);
+				return fail(rd,
+					    "samples[%zu]: not a 5- or 7-column row of integers",
+					    i);
 			cols++;
 			if (c == ']')
 				break;
 			if (c != ',')
-				return fail(rd, "samples[%zu]: not a 5- or 7-column row of integers", i);
+				return fail(rd,
+					    "samples[%zu]: not a 5- or 7-column row of integers",
+					    i);
 		}
 		if (cols != 5 && cols != 7)
 			return fail(rd, "samples[%zu]: not a 5- or 7-column row", i);
@@ -671,9 +675,11 @@ static int check_samples(struct reader *rd, json_t *states, struct profile *p)
 	for (size_t i = 0; i < p->n_samples; i++) {
 		struct profile_sample *s = &p->samples[i];
 		if (s->stack >= p->n_stacks)
-			return fail(rd, "samples[%zu]: stack %u out of range", i, (unsigned)s->stack);
+			return fail(rd, "samples[%zu]: stack %u out of range", i,
+				    (unsigned)s->stack);
 		if (s->state >= n_states)
-			return fail(rd, "samples[%zu]: state %u out of range", i, (unsigned)s->state);
+			return fail(rd, "samples[%zu]: state %u out of range", i,
+				    (unsigned)s->state);
 		if (s->object >= 0 && (size_t)s->object >= p->n_objects)
 			return fail(rd, "samples[%zu]: object %d out of range", i, (int)s->object);
 		s->state = (uint8_t)state_map[s->state];

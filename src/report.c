@@ -469,7 +469,8 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 	count_functions(p, o, &incl, &self);
 	for (size_t k = 0; k < p->n_samples; k++) {
 		const struct profile_sample *s = &p->samples[k];
-		if (!thread_selected(p, o, s->tid) || s->state == ST_ONCPU || s->state == ST_RUNNABLE)
+		if (!thread_selected(p, o, s->tid) || s->state == ST_ONCPU ||
+		    s->state == ST_RUNNABLE)
 			continue;
 		if (s->syscall >= 0)
 			counter_add(&sys, syscall_name_or_number(s->syscall), 1);

@@ -7,7 +7,7 @@ _wallprof()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	cmd=${COMP_WORDS[1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "record report dump --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "record report dump convert diff top --help --version" -- "$cur"))
 		return
 	fi
 	case $prev in
@@ -15,12 +15,19 @@ _wallprof()
 		COMPREPLY=($(compgen -W "$(ps -e -o pid= 2>/dev/null)" -- "$cur"))
 		return ;;
 	--format)
-		COMPREPLY=($(compgen -W "json folded" -- "$cur"))
+		if [ "$cmd" = report ]; then
+			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "json folded svg speedscope trace pprof" -- "$cur"))
+		fi
+		return ;;
+	--state)
+		COMPREPLY=($(compgen -W "on-cpu runnable syscall lock sleep disk stopped other off-cpu io" -- "$cur"))
 		return ;;
 	-o | --output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-F | --frequency | -d | --duration | -n | --top | -t | --thread | --threshold)
+	-F | --frequency | -d | --duration | -n | --top | -t | --thread | --threshold | -i | --interval)
 		return ;;
 	esac
 	case $cur in
@@ -33,7 +40,10 @@ _wallprof()
 	esac
 	case $cmd in
 	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet --syscalls --syscalls= --locks --threshold -h --help --" -- "$cur")) ;;
-	report) COMPREPLY=($(compgen -W "-t --thread -n --top -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
+	report) COMPREPLY=($(compgen -W "-t --thread -n --top --format -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
+	convert) COMPREPLY=($(compgen -W "-o --output --format --threads --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
+	diff) COMPREPLY=($(compgen -W "-o --output -n --top --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
+	top) COMPREPLY=($(compgen -W "-p --pid -F --frequency -i --interval -h --help --" -- "$cur")) ;;
 	dump) COMPREPLY=($(compgen -W "-p --pid -j --json -h --help" -- "$cur")) ;;
 	esac
 }
