@@ -222,7 +222,12 @@ static void test_json_round_trip(void)
 	CHECK(q.n_stacks == 2 && q.stacks[1].n == 3 && q.stacks[1].truncated && q.stacks[1].frames[0] == 2);
 	bool same = q.n_samples == p.n_samples;
 	for (size_t i = 0; same && i < q.n_samples; i++)
-		same = !memcmp(&q.samples[i], &p.samples[i], sizeof(q.samples[i]));
+		same = q.samples[i].t_ns == p.samples[i].t_ns && q.samples[i].tid == p.samples[i].tid &&
+		       q.samples[i].stack == p.samples[i].stack &&
+		       q.samples[i].state == p.samples[i].state &&
+		       q.samples[i].syscall == p.samples[i].syscall &&
+		       q.samples[i].object == p.samples[i].object &&
+		       q.samples[i].owner == p.samples[i].owner;
 	CHECK(same);
 	CHECK(q.stats.samples == 5 && q.stats.stops == 2 && q.stats.stop_ns_p50 == 12345);
 	CHECK(q.n_objects == 2 && !strcmp(q.objects[0].name, "/data/x.db") && q.objects[0].fd == 5 &&
