@@ -579,6 +579,8 @@ void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
  * a VM; polling for it a little while costs the tracer less.
  */
 #define SPIN_NS (40 * 1000ULL)
+/* How long to poll for a requested stop before sleeping until it comes. */
+#define STOP_SPIN_NS (300 * 1000ULL)
 
 void tracer_drain(struct tracer *tr)
 {
@@ -653,6 +655,10 @@ void tracer_stop_and_sample(struct tracer *tr, struct thread *t, const struct ac
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	/* A running thread stops within tens of microseconds: poll for it
+	 * rather than sleep, since being woken costs the stopped thread about
+	 * as much again (the stop lasts until we resume it). */
+	mono_ns spin_until = t->stop_t0 + STOP_SPIN_NS;
 	for (;;) {
 		int status;
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
@@ -661,6 +667,8 @@ void tracer_stop_and_sample(struct tracer *tr, struct thread *t, const struct ac
 			tracer_handle_status(tr, r, status);
 			return;
 		}
+		if (r == 0 && mono_now() < spin_until)
+			continue;
 		if (r < 0 && errno != EINTR)
 			return;
 		mono_ns now = mono_now();
