@@ -132,6 +132,9 @@ struct profile {
 	size_t n_stacks;
 	struct profile_sample *samples;
 	size_t n_samples, cap_samples;
+	/* The samples are already in the file being written (recorder_stream):
+	 * samples is NULL and profile_write_json writes the rest. */
+	bool samples_streamed;
 	struct profile_binary *binaries;
 	size_t n_binaries;
 	struct profile_object *objects;
@@ -149,6 +152,10 @@ void profile_release(struct profile *p);
 
 /* Write as JSON. 0 or -1 with errno. */
 int profile_write_json(const struct profile *p, FILE *f);
+/* For streaming: the document's head up to the open samples array, and one
+ * sample row (first: no separator before it). */
+void profile_write_head(FILE *f);
+void profile_write_sample(FILE *f, const struct profile_sample *s, bool first);
 
 /*
  * Read and validate a profile. On failure returns -1 and a one-line reason

@@ -24,8 +24,12 @@ struct syscall_acc {
 
 struct recorder {
 	struct stack_table stacks; /* raw lookup addresses, innermost first */
-	struct profile_sample *samples;
+	struct profile_sample *samples; /* kept in memory unless streamed */
 	size_t n_samples, cap_samples;
+	/* Streaming: rows go to the profile file as they are taken, so a
+	 * long recording holds no samples in memory (recorder_stream). */
+	FILE *stream;
+	uint64_t n_streamed;
 	struct profile_thread *threads;
 	size_t n_threads, cap_threads;
 	uint32_t *stop_ns; /* every stop's duration, for p50/p99 */
@@ -35,6 +39,11 @@ struct recorder {
 	struct strmap object_ids; /* "kind\tname" -> object id */
 	struct profile_object *objects;
 	size_t n_objects, cap_objects;
+	/* Per object, from its first waiting sample (samples may be streamed
+	 * out): a raw stack, to tell the kind of lock, and an owner. */
+	uint32_t *object_stack; /* UINT32_MAX: none */
+	int32_t *object_owner;
+	size_t cap_object_extra;
 
 	/* Exact tracing (--syscalls, --locks). */
 	struct syscall_acc *acc; /* SYSCALL_SET_MAX entries once tracing */
@@ -44,6 +53,12 @@ struct recorder {
 };
 
 void recorder_init(struct recorder *r);
+/*
+ * From now on write samples to f, the profile file being made, instead of
+ * keeping them: writes the document's head and opens its "samples" array.
+ * recorder_finish and profile_write_json complete the document.
+ */
+void recorder_stream(struct recorder *r, FILE *f);
 void recorder_release(struct recorder *r);
 
 /* A new thread record (tid, first name, first seen). Returns its index. */
@@ -71,7 +86,11 @@ void recorder_syscall(struct recorder *r, const struct profile_event *e);
 bool recorder_keeps(const struct recorder *r, uint64_t duration_ns);
 void recorder_stop_time(struct recorder *r, uint64_t ns);
 
-/* Symbolize and move the recording into p (metadata is the caller's). */
+/*
+ * Symbolize and move the recording into p (metadata is the caller's). The
+ * profile's stacks are indexed by the recorder's raw stack ids, so samples
+ * (kept or already streamed) need no rewriting.
+ */
 void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p);
 
 #endif

@@ -173,17 +173,17 @@ static json_t *stats_json(const struct profile_stats *s)
 			 (json_int_t)s->eintr_risk, "threads_lost", (json_int_t)s->threads_lost);
 }
 
-static json_t *syscall_names_json(const struct profile *p)
+/* Every name libseccomp knows: samples may be streamed out already, and
+ * the table is small. */
+static json_t *syscall_names_json(void)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; i < p->n_samples; i++) {
-		int nr = p->samples[i].syscall;
+	for (int nr = 0; nr < SYSCALL_SET_MAX; nr++) {
 		char key[16];
-		if (nr < 0)
+		if (!syscall_name(nr))
 			continue;
 		snprintf(key, sizeof(key), "%d", nr);
-		if (!json_object_get(o, key))
-			json_object_set_new(o, key, json_string(syscall_name_or_number(nr)));
+		json_object_set_new(o, key, json_string(syscall_name(nr)));
 	}
 	return o;
 }
@@ -279,39 +279,86 @@ static int put_member(FILE *f, const char *key, json_t *value, bool first)
 	return r;
 }
 
+/* Integers by hand: millions of rows, and printf is most of their cost. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_i64(char *p, int64_t v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return put_u64(p, (uint64_t)0 - (uint64_t)v);
+	}
+	return put_u64(p, (uint64_t)v);
+}
+
+void profile_write_sample(FILE *f, const struct profile_sample *s, bool first)
+{
+	char buf[160], *p = buf;
+	if (!first)
+		*p++ = ',';
+	*p++ = '\n';
+	*p++ = '[';
+	p = put_u64(p, s->t_ns);
+	*p++ = ',';
+	p = put_i64(p, s->tid);
+	*p++ = ',';
+	p = put_u64(p, s->stack);
+	*p++ = ',';
+	p = put_u64(p, s->state);
+	*p++ = ',';
+	p = put_i64(p, s->syscall);
+	*p++ = ',';
+	p = put_i64(p, s->object);
+	*p++ = ',';
+	p = put_i64(p, s->owner);
+	*p++ = ']';
+	fwrite(buf, 1, (size_t)(p - buf), f);
+}
+
+void profile_write_head(FILE *f)
+{
+	fprintf(f, "{\"format\":\"%s\",\n\"version\":%d,\n\"sample_columns\":"
+		   "[\"time_ns\",\"tid\",\"stack\",\"state\",\"syscall\",\"object\",\"owner\"],\n"
+		   "\"samples\":[",
+		PROFILE_FORMAT, PROFILE_VERSION);
+}
+
 int profile_write_json(const struct profile *p, FILE *f)
 {
 	json_t *states = json_array();
 	for (int i = 0; i < ST__COUNT; i++)
 		json_array_append_new(states, json_string(state_name(i)));
 
-	fputs("{", f);
 	int r = 0;
-	r |= put_member(f, "format", json_string(PROFILE_FORMAT), true);
-	r |= put_member(f, "version", json_integer(PROFILE_VERSION), false);
-	r |= put_member(f, "metadata", metadata_json(p), false);
+	if (!p->samples_streamed) {
+		profile_write_head(f);
+		for (size_t i = 0; i < p->n_samples; i++)
+			profile_write_sample(f, &p->samples[i], i == 0);
+	}
+	/* The samples array is open: close it, then everything else. */
+	fputs("],\n", f);
+	r |= put_member(f, "metadata", metadata_json(p), true);
 	r |= put_member(f, "threads", threads_json(p), false);
 	r |= put_member(f, "frames", frames_json(p), false);
 	r |= put_member(f, "stacks", stacks_json(p), false);
 	r |= put_member(f, "states", states, false);
-	r |= put_member(f, "syscall_names", syscall_names_json(p), false);
+	r |= put_member(f, "syscall_names", syscall_names_json(), false);
 	r |= put_member(f, "objects", objects_json(p), false);
 	r |= put_member(f, "tracing", tracing_json(p), false);
 	r |= put_member(f, "syscalls", syscalls_json(p), false);
 	r |= put_member(f, "events", events_json(p), false);
-	r |= put_member(f, "sample_columns",
-			json_pack("[s,s,s,s,s,s,s]", "time_ns", "tid", "stack", "state", "syscall",
-				  "object", "owner"),
-			false);
-	fputs(",\n\"samples\":[", f);
-	for (size_t i = 0; i < p->n_samples; i++) {
-		const struct profile_sample *s = &p->samples[i];
-		fprintf(f, "%s[%llu,%d,%u,%u,%d,%d,%d]", i ? ",\n" : "\n",
-			(unsigned long long)s->t_ns, (int)s->tid, (unsigned)s->stack,
-			(unsigned)s->state, (int)s->syscall, (int)s->object, (int)s->owner);
-	}
-	fputs("],\n", f);
-	r |= put_member(f, "stats", stats_json(&p->stats), true);
+	r |= put_member(f, "stats", stats_json(&p->stats), false);
 	fputs("}\n", f);
 	if (r || ferror(f)) {
 		if (!errno)

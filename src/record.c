@@ -53,6 +53,12 @@ struct session {
 	mono_ns end;
 	int exit_status_at_end; /* the command's, if it exited while recording; else -1 */
 	sem_t recorded; /* posted by the tracer thread when recording ends */
+	/* Output. Samples stream into the JSON profile while recording; for
+	 * other formats into a temporary JSON profile converted at the end. */
+	char *out_path;
+	FILE *out; /* the output file (JSON: the profile being streamed) */
+	char *spill_path; /* the temporary profile, or NULL */
+	FILE *spill;
 };
 
 static const char record_usage[] =
@@ -180,6 +186,8 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	}
 	return 0;
 }
+
+static int open_output(struct session *s);
 
 /* ---- the tracer thread ---- */
 
@@ -328,6 +336,14 @@ static void *tracer_main(void *arg)
 	} else if (tr->events) {
 		tracer_arm_syscalls(tr);
 	}
+	if (open_output(s) < 0) {
+		s->result = EXIT_FAILURE_;
+		close(sfd);
+		sem_post(&s->recorded);
+		/* Launch mode: the command is traced with EXITKILL; returning
+		 * ends it with us, as it would end at a failed start. */
+		return NULL;
+	}
 	s->started = true;
 	s->start_unix_ns = realtime_ns();
 	tr->start = mono_now();
@@ -428,14 +444,13 @@ static int setup_events(struct session *s)
 	return 0;
 }
 
-static char *default_output(struct session *s, const struct profile *p)
+/* wallprof-COMM-PID.EXT, from the process as it is at the start. */
+static char *default_output(struct session *s)
 {
-	const char *comm = "target";
-	for (size_t i = 0; i < p->n_threads; i++)
-		if (p->threads[i].tid == s->tr.pid && p->threads[i].n_names)
-			comm = p->threads[i].names[0];
-	if (!strcmp(comm, "target") && p->argc)
-		comm = base_name(p->argv[0]);
+	char comm[64] = "";
+	if (procfs_read_comm(s->tr.pid, s->tr.pid, comm, sizeof(comm)) < 0 || !comm[0])
+		snprintf(comm, sizeof(comm), "%s",
+			 s->opts.argv ? base_name(s->opts.argv[0]) : "target");
 	char *name = xasprintf("wallprof-%s-%d%s", comm, (int)s->tr.pid, s->opts.view->exts[0]);
 	for (char *c = name; *c; c++)
 		if (*c == '/' || *c == ' ')
@@ -443,24 +458,69 @@ static char *default_output(struct session *s, const struct profile *p)
 	return name;
 }
 
-static int write_output(struct session *s, struct profile *p, FILE *early)
+/*
+ * Called in the tracer thread once the target is known, before the first
+ * sample: open the output (unless -o opened it already) and start
+ * streaming samples into the profile, or into a temporary one next to the
+ * output when another format was asked for.
+ */
+static int open_output(struct session *s)
 {
-	char *path = s->opts.output ? xstrdup(s->opts.output) : default_output(s, p);
-	FILE *f = early ? early : fopen(path, "w");
-	if (!f) {
-		error_errno("cannot write '%s'", path);
-		free(path);
-		return -1;
+	if (!s->out) {
+		s->out_path = default_output(s);
+		if (!(s->out = fopen(s->out_path, "w")))
+			return error_errno("cannot write '%s'", s->out_path);
 	}
-	int r = s->opts.view->write(p, NULL, f);
-	if (fclose(f) != 0)
+	FILE *stream = s->out;
+	if (s->opts.view != &view_json) {
+		s->spill_path = xasprintf("%s.wallprof-XXXXXX", s->out_path);
+		int fd = mkstemp(s->spill_path);
+		if (fd < 0 || !(s->spill = fdopen(fd, "w+"))) {
+			error_errno("cannot create a temporary file next to '%s'", s->out_path);
+			if (fd >= 0)
+				close(fd);
+			free(s->spill_path);
+			s->spill_path = NULL;
+			return -1;
+		}
+		stream = s->spill;
+	}
+	static char buf[1 << 20];
+	setvbuf(stream, buf, _IOFBF, sizeof(buf));
+	recorder_stream(&s->rec, stream);
+	return 0;
+}
+
+/* Complete the profile; for other formats, read it back and convert. */
+static int write_output(struct session *s, struct profile *p)
+{
+	int r;
+	if (!s->spill) {
+		r = profile_write_json(p, s->out);
+	} else {
+		r = profile_write_json(p, s->spill);
+		if (fclose(s->spill) != 0)
+			r = -1;
+		s->spill = NULL;
+		struct profile q;
+		char err[256];
+		if (r == 0 && profile_read_json(s->spill_path, &q, err, sizeof(err)) == 0) {
+			r = s->opts.view->write(&q, NULL, s->out);
+			profile_release(&q);
+		} else if (r == 0) {
+			r = -1;
+			error("cannot read back the recording: %s", err);
+		}
+		unlink(s->spill_path);
+	}
+	if (fclose(s->out) != 0)
 		r = -1;
+	s->out = NULL;
 	if (r < 0)
-		error_errno("cannot write '%s'", path);
+		error_errno("cannot write '%s'", s->out_path);
 	else if (!s->opts.quiet)
 		fprintf(stderr, "wallprof: wrote %zu samples of %zu threads (%.1f s) to %s\n",
-			p->n_samples, p->n_threads, (double)p->duration_ns / 1e9, path);
-	free(path);
+			p->n_samples, p->n_threads, (double)p->duration_ns / 1e9, s->out_path);
 	return r;
 }
 
@@ -475,11 +535,14 @@ int cmd_record(int argc, char **argv)
 	s->duration_ns = (mono_ns)(s->opts.duration_s * 1e9);
 
 	/* Fail on an unwritable output before touching the target. */
-	FILE *out = NULL;
-	if (s->opts.output && !(out = fopen(s->opts.output, "w"))) {
-		error_errno("cannot write '%s'", s->opts.output);
-		free(s);
-		return EXIT_FAILURE_;
+	if (s->opts.output) {
+		s->out_path = xstrdup(s->opts.output);
+		if (!(s->out = fopen(s->opts.output, "w"))) {
+			error_errno("cannot write '%s'", s->opts.output);
+			free(s->out_path);
+			free(s);
+			return EXIT_FAILURE_;
+		}
 	}
 	if (!s->opts.output && access(".", W_OK) < 0) {
 		error_errno("cannot write a profile in the current directory");
@@ -491,10 +554,11 @@ int cmd_record(int argc, char **argv)
 	recorder_init(&s->rec);
 	tracer_init(&s->tr, &s->rec);
 	if (setup_events(s) < 0) {
-		if (out) {
-			fclose(out);
+		if (s->out) {
+			fclose(s->out);
 			unlink(s->opts.output);
 		}
+		free(s->out_path);
 		tracer_release(&s->tr);
 		recorder_release(&s->rec);
 		free(s);
@@ -530,18 +594,24 @@ int cmd_record(int argc, char **argv)
 		profile_init(&p);
 		fill_metadata(s, &p, s->end);
 		recorder_finish(&s->rec, &s->tr.as, &p);
-		code = write_output(s, &p, out) < 0 ? EXIT_FAILURE_ : EXIT_OK;
-		out = NULL;
+		code = write_output(s, &p) < 0 ? EXIT_FAILURE_ : EXIT_OK;
 		profile_release(&p);
 	}
 	if (!joined)
 		pthread_join(th, NULL); /* launch mode: until the command exits */
 	if (s->started && code == EXIT_OK && s->tr.launched)
 		code = s->tr.target_exited ? s->tr.exit_status : 128 + SIGINT;
-	if (out) {
-		fclose(out);
-		unlink(s->opts.output);
+	if (s->out) {
+		/* Never started: no profile, no file. */
+		fclose(s->out);
+		unlink(s->out_path);
 	}
+	if (s->spill) {
+		fclose(s->spill);
+		unlink(s->spill_path);
+	}
+	free(s->spill_path);
+	free(s->out_path);
 	tracer_release(&s->tr);
 	recorder_release(&s->rec);
 	events_config_release(&s->opts.events);

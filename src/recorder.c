@@ -37,6 +37,8 @@ void recorder_release(struct recorder *r)
 		free(r->objects[i].lock_kind);
 	}
 	free(r->objects);
+	free(r->object_stack);
+	free(r->object_owner);
 	if (r->acc)
 		for (int i = 0; i < SYSCALL_SET_MAX; i++)
 			free(r->acc[i].buckets);
@@ -65,12 +67,32 @@ void recorder_thread_rename(struct recorder *r, uint32_t info, const char *name)
 	t->names[t->n_names++] = xstrdup(name);
 }
 
+void recorder_stream(struct recorder *r, FILE *f)
+{
+	r->stream = f;
+	profile_write_head(f);
+}
+
 void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, uint32_t stack,
 		     uint8_t state, int16_t syscall, int32_t object, int32_t owner)
 {
-	GROW(r->samples, r->cap_samples, r->n_samples + 1);
-	r->samples[r->n_samples++] =
-		(struct profile_sample){t_ns, tid, stack, state, syscall, object, owner};
+	struct profile_sample s = {t_ns, tid, stack, state, syscall, object, owner};
+	uint32_t len;
+	bool truncated;
+	stack_values(&r->stacks, stack, &len, &truncated);
+	r->stats.unwind_errors += truncated;
+	if (object >= 0 && (size_t)object < r->n_objects) {
+		if (r->object_stack[object] == UINT32_MAX)
+			r->object_stack[object] = stack;
+		if (!r->object_owner[object])
+			r->object_owner[object] = owner;
+	}
+	if (r->stream) {
+		profile_write_sample(r->stream, &s, r->n_streamed++ == 0);
+	} else {
+		GROW(r->samples, r->cap_samples, r->n_samples + 1);
+		r->samples[r->n_samples++] = s;
+	}
 	struct profile_thread *t = &r->threads[info];
 	if (t_ns > t->last_ns)
 		t->last_ns = t_ns;
@@ -93,6 +115,11 @@ int32_t recorder_object(struct recorder *r, const char *kind, const char *name, 
 	o->name = xstrdup(name);
 	o->fd = fd;
 	o->address = address;
+	size_t cap = r->cap_object_extra;
+	GROW(r->object_stack, cap, r->n_objects + 1);
+	GROW(r->object_owner, r->cap_object_extra, r->n_objects + 1);
+	r->object_stack[r->n_objects] = UINT32_MAX;
+	r->object_owner[r->n_objects] = 0;
 	strmap_put(&r->object_ids, key, (uint32_t)r->n_objects);
 	return (int32_t)r->n_objects++;
 }
@@ -238,20 +265,35 @@ static const char *classify_stack(const struct profile *p, uint32_t stack)
 	return lock_classify(names, n);
 }
 
+/* Re-index p's (deduplicated) stacks by raw id: stacks[raw] = symbolized. */
+static void index_by_raw(struct profile *p, const uint32_t *map, size_t n_raw)
+{
+	struct profile_stack *by_raw = xcalloc(n_raw ? n_raw : 1, sizeof(*by_raw));
+	for (size_t i = 0; i < n_raw; i++) {
+		const struct profile_stack *s = &p->stacks[map[i]];
+		by_raw[i] = *s;
+		by_raw[i].frames = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
+		memcpy(by_raw[i].frames, s->frames, s->n * sizeof(uint32_t));
+	}
+	for (size_t i = 0; i < p->n_stacks; i++)
+		free(p->stacks[i].frames);
+	free(p->stacks);
+	p->stacks = by_raw;
+	p->n_stacks = n_raw;
+}
+
 /* A join wait is named after the thread it waits for. */
 static void name_join(struct recorder *r, int32_t id, struct profile_object *o)
 {
-	for (size_t k = 0; k < r->n_samples; k++) {
-		if (r->samples[k].object != id || !r->samples[k].owner)
-			continue;
-		const char *name = "?";
-		for (size_t i = 0; i < r->n_threads; i++)
-			if (r->threads[i].tid == r->samples[k].owner)
-				name = profile_thread_name(&r->threads[i]);
-		free(o->name);
-		o->name = xasprintf("thread %s (%d)", name, (int)r->samples[k].owner);
+	pid_t tid = r->object_owner[id];
+	if (!tid)
 		return;
-	}
+	const char *name = "?";
+	for (size_t i = 0; i < r->n_threads; i++)
+		if (r->threads[i].tid == tid)
+			name = profile_thread_name(&r->threads[i]);
+	free(o->name);
+	o->name = xasprintf("thread %s (%d)", name, (int)tid);
 }
 
 /*
@@ -268,15 +310,16 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 			continue;
 		free(o->name);
 		o->name = symbolize_data(sym, o->address);
+		/* The first waiting sample's stack, and every traced wait's:
+		 * the kind seen most often wins. */
 		const char *kinds[N_KINDS];
 		unsigned counts[N_KINDS] = {0}, n = 0;
-		for (size_t k = 0; k < r->n_samples + r->n_events; k++) {
-			bool is_sample = k < r->n_samples;
-			int32_t obj = is_sample ? r->samples[k].object
-						: r->events[k - r->n_samples].object;
-			uint32_t st =
-				is_sample ? r->samples[k].stack : r->events[k - r->n_samples].stack;
-			if (obj != (int32_t)i || st == UINT32_MAX)
+		for (size_t k = 0; k <= r->n_events; k++) {
+			uint32_t st = k < r->n_events ? (r->events[k].object == (int32_t)i
+								 ? r->events[k].stack
+								 : UINT32_MAX)
+						      : r->object_stack[i];
+			if (st == UINT32_MAX)
 				continue;
 			const char *kind = classify_stack(p, st);
 			unsigned j = 0;
@@ -295,6 +338,9 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 		if (!strcmp(o->lock_kind, "join"))
 			name_join(r, (int32_t)i, o);
 	}
+	/* Owners are kept only where the kind has one we know how to read;
+	 * samples streamed out already keep theirs, and readers check the kind
+	 * (lock_kind_has_owner). */
 	for (size_t k = 0; k < r->n_samples; k++) {
 		int32_t obj = r->samples[k].object;
 		if (obj >= 0 && r->samples[k].owner &&
@@ -318,22 +364,16 @@ void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p
 
 	struct symbolizer *sym = symbolizer_new(as);
 	uint32_t *map = symbolize_stacks(sym, &r->stacks, p);
-	for (size_t i = 0; i < r->n_samples; i++) {
-		r->samples[i].stack = map[r->samples[i].stack];
-		if (p->stacks[r->samples[i].stack].truncated)
-			r->stats.unwind_errors++;
-	}
-	for (size_t i = 0; i < r->n_events; i++)
-		if (r->events[i].stack != UINT32_MAX)
-			r->events[i].stack = map[r->events[i].stack];
+	index_by_raw(p, map, r->stacks.n);
 	free(map);
 	name_locks(r, sym, p);
 	symbolizer_free(sym);
 	finish_syscalls(r, p);
 
 	p->samples = r->samples;
-	p->n_samples = r->n_samples;
+	p->n_samples = r->stream ? r->n_streamed : r->n_samples;
 	p->cap_samples = r->cap_samples;
+	p->samples_streamed = r->stream != NULL;
 	r->samples = NULL;
 	r->n_samples = r->cap_samples = 0;
 	p->threads = r->threads;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hashmap.h"
+#include "locks.h"
 #include "report.h"
 #include "syscalls.h"
 #include "util.h"
@@ -152,7 +153,8 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 		u->samples++;
 		u->stack = s->stack;
 		note_tid(u->waiters, &u->n_waiters, s->tid);
-		if (s->owner)
+		const char *kind = p->objects[s->object].lock_kind;
+		if (s->owner && kind && lock_kind_has_owner(kind))
 			note_tid(u->owners, &u->n_owners, s->owner);
 	}
 	for (size_t i = 0; i < p->n_objects; i++)
