@@ -32,8 +32,7 @@ struct recorder {
 	uint64_t n_streamed;
 	struct profile_thread *threads;
 	size_t n_threads, cap_threads;
-	uint32_t *stop_ns; /* every stop's duration, for p50/p99 */
-	size_t n_stops, cap_stops;
+	struct syscall_acc stops; /* stop durations: the same histogram, for p50/p99 */
 	struct profile_stats stats;
 
 	struct strmap object_ids; /* "kind\tname" -> object id */

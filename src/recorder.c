@@ -29,7 +29,7 @@ void recorder_release(struct recorder *r)
 		free(r->threads[i].names);
 	}
 	free(r->threads);
-	free(r->stop_ns);
+	free(r->stops.buckets);
 	strmap_release(&r->object_ids);
 	for (size_t i = 0; i < r->n_objects; i++) {
 		free(r->objects[i].kind);
@@ -154,6 +154,18 @@ static uint64_t latency_value(unsigned idx)
 	return lo + width / 2;
 }
 
+static void acc_add(struct syscall_acc *a, uint64_t ns)
+{
+	if (!a->buckets)
+		a->buckets = xcalloc(LATENCY_BUCKETS, sizeof(*a->buckets));
+	a->count++;
+	a->total_ns += ns;
+	if (ns > a->max_ns)
+		a->max_ns = ns;
+	unsigned idx = latency_bucket(ns);
+	a->buckets[idx < LATENCY_BUCKETS ? idx : LATENCY_BUCKETS - 1]++;
+}
+
 bool recorder_keeps(const struct recorder *r, uint64_t duration_ns)
 {
 	return duration_ns >= r->threshold_ns;
@@ -174,15 +186,8 @@ void recorder_syscall(struct recorder *r, const struct profile_event *e)
 	if (!r->acc)
 		r->acc = xcalloc(SYSCALL_SET_MAX, sizeof(*r->acc));
 	struct syscall_acc *a = &r->acc[e->syscall];
-	if (!a->buckets)
-		a->buckets = xcalloc(LATENCY_BUCKETS, sizeof(*a->buckets));
-	a->count++;
+	acc_add(a, e->duration_ns);
 	a->errors += e->result < 0 && e->result >= -4095;
-	a->total_ns += e->duration_ns;
-	if (e->duration_ns > a->max_ns)
-		a->max_ns = e->duration_ns;
-	unsigned idx = latency_bucket(e->duration_ns);
-	a->buckets[idx < LATENCY_BUCKETS ? idx : LATENCY_BUCKETS - 1]++;
 	if (recorder_keeps(r, e->duration_ns)) {
 		GROW(r->events, r->cap_events, r->n_events + 1);
 		r->events[r->n_events++] = *e;
@@ -231,25 +236,10 @@ static void finish_syscalls(struct recorder *r, struct profile *p)
 
 void recorder_stop_time(struct recorder *r, uint64_t ns)
 {
-	GROW(r->stop_ns, r->cap_stops, r->n_stops + 1);
-	r->stop_ns[r->n_stops++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	acc_add(&r->stops, ns);
 	r->stats.stops++;
 	if (ns > r->stats.stop_ns_max)
 		r->stats.stop_ns_max = ns;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
-static uint64_t percentile(const uint32_t *sorted, size_t n, double q)
-{
-	if (!n)
-		return 0;
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return sorted[i];
 }
 
 /* The kind of wait on stack id (symbolized) of profile p. */
@@ -357,10 +347,10 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 
 void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p)
 {
-	if (r->n_stops)
-		qsort(r->stop_ns, r->n_stops, sizeof(*r->stop_ns), cmp_u32);
-	r->stats.stop_ns_p50 = percentile(r->stop_ns, r->n_stops, 0.50);
-	r->stats.stop_ns_p99 = percentile(r->stop_ns, r->n_stops, 0.99);
+	if (r->stops.count) {
+		r->stats.stop_ns_p50 = acc_percentile(&r->stops, 0.50);
+		r->stats.stop_ns_p99 = acc_percentile(&r->stops, 0.99);
+	}
 
 	struct symbolizer *sym = symbolizer_new(as);
 	uint32_t *map = symbolize_stacks(sym, &r->stacks, p);
