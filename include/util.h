@@ -71,4 +71,12 @@ const char *fmt_duration(char *buf, size_t size, uint64_t ns);
 
 const char *base_name(const char *path);
 
+/* Does path end in .gz? */
+bool path_is_gz(const char *path);
+/*
+ * Open a profile: for writing, gzip-compressed when path ends in .gz; for
+ * reading, compressed or not (zlib passes plain files through).
+ */
+FILE *fopen_profile(const char *path, const char *mode);
+
 #endif

@@ -892,8 +892,8 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 	struct reader rd = {err, err_size};
 	profile_init(p);
 	struct scan sc = {.line = 1};
-	if (!(sc.f = fopen(path, "r")))
-		return fail(&rd, "%s", strerror(errno));
+	if (!(sc.f = fopen_profile(path, "r")))
+		return fail(&rd, "%s", strerror(errno ? errno : EIO));
 	int r = split_document(&rd, &sc, p);
 	fclose(sc.f);
 	if (r < 0) {

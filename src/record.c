@@ -468,7 +468,8 @@ static int open_output(struct session *s)
 {
 	if (!s->out) {
 		s->out_path = default_output(s);
-		if (!(s->out = fopen(s->out_path, "w")))
+		if (!(s->out = s->opts.view == &view_json ? fopen_profile(s->out_path, "w")
+							  : fopen(s->out_path, "w")))
 			return error_errno("cannot write '%s'", s->out_path);
 	}
 	FILE *stream = s->out;
@@ -537,7 +538,8 @@ int cmd_record(int argc, char **argv)
 	/* Fail on an unwritable output before touching the target. */
 	if (s->opts.output) {
 		s->out_path = xstrdup(s->opts.output);
-		if (!(s->out = fopen(s->opts.output, "w"))) {
+		if (!(s->out = s->opts.view == &view_json ? fopen_profile(s->opts.output, "w")
+							  : fopen(s->opts.output, "w"))) {
 			error_errno("cannot write '%s'", s->opts.output);
 			free(s->out_path);
 			free(s);

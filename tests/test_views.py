@@ -57,6 +57,16 @@ wp.check(abs(covered - n * period) <= n * period * 0.02, f"trace: state slices c
 wp.check(any(e["name"] == "waiting for mutex lock" and names[e["tid"]] == "waiter" for e in slices),
          "trace: the waiter's slice says 'waiting for mutex lock'")
 
+# A gzip-compressed profile: written by its name, read like any other.
+gz = os.path.join(d, "mixed.json.gz")
+wp.run([wp.WALLPROF, "record", "-q", "-o", gz, "--", wp.target("mixed"), "1"])
+with open(gz, "rb") as f:
+    wp.check(f.read(2) == b"\x1f\x8b", "record -o x.json.gz writes gzip")
+import gzip
+pg = json.load(gzip.open(gz))
+rg = json.loads(wp.run([wp.WALLPROF, "report", "--format=json", gz]).stdout)
+wp.check(rg["run"]["samples"] == len(pg["samples"]) > 400, f"report reads it: {rg['run']['samples']} samples")
+
 browser = os.path.join(wp.ROOT, "tests", "browser")
 node = shutil.which("node")
 chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -16,7 +16,7 @@ static int json_write(const struct profile *p, const struct view_opts *o, FILE *
 	return profile_write_json(p, f);
 }
 
-static const char *const json_exts[] = {".json", NULL};
+static const char *const json_exts[] = {".json", ".json.gz", NULL};
 const struct view view_json = {"json", json_exts, json_write};
 
 static const struct view *const views[] = {&view_json,	     &view_folded, &view_svg,
