@@ -146,14 +146,20 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status);
 
 struct thread *tracer_find(struct tracer *tr, pid_t tid);
 
+/* A thread to stop, and what it was doing as read just before. */
+struct stop_request {
+	pid_t tid;
+	struct activity what;
+	bool was_blocked; /* re-read its schedstat after the stop */
+};
+
 /*
- * Stop one thread (PTRACE_INTERRUPT), take its registers and stack, resume
- * it, and record the sample. Waits at most timeout_ns for the stop; a later
- * stop is taken when it arrives. state/syscall describe the thread as read
- * just before.
+ * Stop these threads (PTRACE_INTERRUPT to all, then each stop taken as it
+ * arrives): registers and one stack copy, resume, record the sample.
+ * Waits at most timeout_ns; later stops are taken when they arrive.
  */
-void tracer_stop_and_sample(struct tracer *tr, struct thread *t, const struct activity *what,
-			    mono_ns timeout_ns, bool was_blocked);
+void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, size_t n,
+			    mono_ns timeout_ns);
 
 /* Unwind a snapshot and record it as a sample of t; returns the stack id. */
 uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,

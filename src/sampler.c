@@ -170,11 +170,6 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 	return true;
 }
 
-struct pending_stop {
-	pid_t tid;
-	struct activity what;
-	bool was_blocked;
-};
 
 /*
  * The fast path: a thread that has not run since its last sample (same
@@ -196,7 +191,7 @@ static void sample_reuse(struct tracer *tr, struct thread *t, mono_ns now)
  * the thread must be stopped.
  */
 static bool sample_thread(struct tracer *tr, struct thread *t, const struct schedstat *pre,
-			  struct pending_stop *stop)
+			  struct stop_request *stop)
 {
 	t->quiet = false;
 	if (t->want_stop)
@@ -231,13 +226,13 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		bool may_stop = sampler_interrupt_is_safe(tr->pid, o.st.state, &o.sc);
 		if (sample_nostop(tr, t, &o, may_stop, now))
 			return false;
-		*stop = (struct pending_stop){t->tid, o.what, true};
+		*stop = (struct stop_request){t->tid, o.what, true};
 		t->last_ss = prev; /* the stop re-baselines it */
 		return true;
 	}
 	if (o.st.state == 'R') {
 		o.what.syscall = -1;
-		*stop = (struct pending_stop){t->tid, o.what, false};
+		*stop = (struct stop_request){t->tid, o.what, false};
 		return true;
 	}
 	/* Stopped by job control, or a state without syscall information:
@@ -324,7 +319,7 @@ static bool group_check(struct tracer *tr)
 
 void sampler_tick(struct tracer *tr)
 {
-	static struct pending_stop *stops;
+	static struct stop_request *stops;
 	static size_t cap;
 	size_t n = 0;
 	GROW(stops, cap, tr->n_threads + 1);
@@ -333,8 +328,8 @@ void sampler_tick(struct tracer *tr)
 	bool vouched = group_check(tr);
 	tr->rec->stats.clock_vouched += vouched;
 	mono_ns now = mono_now();
-	/* Observe everyone first, then stop those that need it one by one:
-	 * each stop lasts only for its own thread's snapshot. */
+	/* Observe everyone first, then stop those that need it, each stop
+	 * lasting only for its own thread's snapshot. */
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
 		if (t->foreign)
@@ -344,10 +339,6 @@ void sampler_tick(struct tracer *tr)
 		else if (sample_thread(tr, t, t->have_pre ? &t->pre_ss : NULL, &stops[n]))
 			n++;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct thread *t = tracer_find(tr, stops[i].tid);
-		if (t && !t->want_stop)
-			tracer_stop_and_sample(tr, t, &stops[i].what, STOP_TIMEOUT_NS,
-					       stops[i].was_blocked);
-	}
+	if (n)
+		tracer_stop_and_sample(tr, stops, n, STOP_TIMEOUT_NS);
 }

@@ -580,7 +580,7 @@ void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
  */
 #define SPIN_NS (40 * 1000ULL)
 /* How long to poll for a requested stop before sleeping until it comes. */
-#define STOP_SPIN_NS (300 * 1000ULL)
+#define STOP_SPIN_NS (80 * 1000ULL)
 
 void tracer_drain(struct tracer *tr)
 {
@@ -639,47 +639,70 @@ uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
 	return id;
 }
 
-void tracer_stop_and_sample(struct tracer *tr, struct thread *t, const struct activity *what,
-			    mono_ns timeout_ns, bool was_blocked)
+void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, size_t n,
+			    mono_ns timeout_ns)
 {
-	pid_t tid = t->tid;
-	t->pending = *what;
-	t->rebaseline = was_blocked;
-	t->stop_t0 = mono_now();
-	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
-		tr->rec->stats.threads_lost++;
-		return;
+	/* Interrupt them all first, then take each stop as it comes: a
+	 * thread waiting for a CPU takes a while to stop, and the others need
+	 * not wait behind it. */
+	pid_t *tids = xmalloc((n + 1) * sizeof(*tids));
+	size_t live = 0;
+	mono_ns now = mono_now();
+	for (size_t i = 0; i < n; i++) {
+		struct thread *t = tracer_find(tr, req[i].tid);
+		if (!t || t->want_stop)
+			continue;
+		t->pending = req[i].what;
+		t->rebaseline = req[i].was_blocked;
+		t->stop_t0 = now;
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
+			tr->rec->stats.threads_lost++;
+			continue;
+		}
+		t->want_stop = true;
+		tids[live++] = t->tid;
 	}
-	t->want_stop = true;
-	mono_ns deadline = t->stop_t0 + timeout_ns;
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	/* A running thread stops within tens of microseconds: poll for it
-	 * rather than sleep, since being woken costs the stopped thread about
-	 * as much again (the stop lasts until we resume it). */
-	mono_ns spin_until = t->stop_t0 + STOP_SPIN_NS;
-	for (;;) {
-		int status;
-		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
-		if (r == tid) {
-			/* May free t (the thread exited instead of stopping). */
-			tracer_handle_status(tr, r, status);
-			return;
+	mono_ns deadline = now + timeout_ns;
+	/* A running thread stops within tens of microseconds: poll for the
+	 * stops rather than sleep, since being woken costs each stopped
+	 * thread about as much again (a stop lasts until we resume it). */
+	mono_ns spin_until = now + STOP_SPIN_NS;
+	while (live) {
+		bool got = false;
+		for (size_t k = 0; k < live;) {
+			int status;
+			pid_t r = waitpid(tids[k], &status, __WALL | WNOHANG);
+			if (r == tids[k]) {
+				/* May free the thread (it exited instead). */
+				tracer_handle_status(tr, r, status);
+				got = true;
+				const struct thread *t = tracer_find(tr, r);
+				if (!t || !t->want_stop) {
+					tids[k] = tids[--live];
+					continue;
+				}
+			} else if (r < 0 && errno != EINTR) {
+				tids[k] = tids[--live];
+				continue;
+			}
+			k++;
 		}
-		if (r == 0 && mono_now() < spin_until)
-			continue;
-		if (r < 0 && errno != EINTR)
-			return;
-		mono_ns now = mono_now();
-		if (now >= deadline) {
-			/* Not stopped yet (uninterruptible sleep): the stop is
-			 * taken whenever it arrives, by tracer_drain. */
-			tr->rec->stats.late_stops++;
-			return;
+		now = mono_now();
+		if (got)
+			spin_until = now + STOP_SPIN_NS;
+		if (!live || now >= deadline)
+			break;
+		if (now >= spin_until) {
+			mono_ns left = deadline - now < 1000000 ? deadline - now : 1000000;
+			struct timespec ts = {0, (long)left};
+			sigtimedwait(&chld, NULL, &ts);
 		}
-		mono_ns left = deadline - now;
-		struct timespec ts = {(time_t)(left / NS_PER_SEC), (long)(left % NS_PER_SEC)};
-		sigtimedwait(&chld, NULL, &ts);
 	}
+	/* Not stopped yet (uninterruptible sleep, or no CPU for them): each
+	 * stop is taken whenever it arrives, by tracer_drain. */
+	tr->rec->stats.late_stops += live;
+	free(tids);
 }
