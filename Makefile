@@ -104,6 +104,7 @@ check-run:
 bench: deps
 	@$(MAKE) --no-print-directory test-build
 	@sh bench/run.sh
+	@sh bench/scale.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
