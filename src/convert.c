@@ -62,7 +62,9 @@ int convert_write(const struct view *view, const struct profile *p, const struct
 	bool to_stdout = !strcmp(out, "-");
 	/* Only the native profile is gzipped by its name: .pb.gz is pprof's
 	 * own compression. */
-	FILE *f = to_stdout ? stdout : view == &view_json ? fopen_profile(out, "w") : fopen(out, "w");
+	FILE *f = to_stdout	       ? stdout
+		  : view == &view_json ? fopen_profile(out, "w")
+				       : fopen(out, "w");
 	if (!f)
 		return error_errno("cannot write '%s'", out);
 	int r = view->write(p, vo, f);

@@ -328,9 +328,10 @@ void profile_write_sample(FILE *f, const struct profile_sample *s, bool first)
 
 void profile_write_head(FILE *f)
 {
-	fprintf(f, "{\"format\":\"%s\",\n\"version\":%d,\n\"sample_columns\":"
-		   "[\"time_ns\",\"tid\",\"stack\",\"state\",\"syscall\",\"object\",\"owner\"],\n"
-		   "\"samples\":[",
+	fprintf(f,
+		"{\"format\":\"%s\",\n\"version\":%d,\n\"sample_columns\":"
+		"[\"time_ns\",\"tid\",\"stack\",\"state\",\"syscall\",\"object\",\"owner\"],\n"
+		"\"samples\":[",
 		PROFILE_FORMAT, PROFILE_VERSION);
 }
 

@@ -170,7 +170,6 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 	return true;
 }
 
-
 /*
  * The fast path: a thread that has not run since its last sample (same
  * on-CPU time and timeslice count) cannot have changed its stack, its call
