@@ -48,7 +48,7 @@ UNITS       := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 BENCH_SRCS  := $(wildcard bench/*.c)
 BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps demo check check-run test-build bench install style clean
+.PHONY: all deps demo check check-run test-build bench install style clean fuzz
 
 all: $(B)/wallprof
 
@@ -106,6 +106,39 @@ bench: deps
 	@sh bench/run.sh
 	@sh bench/scale.sh
 
+# libFuzzer harnesses (clang), the code under test built with coverage and
+# ASan/UBSan into build/fuzz. Each runs FUZZ_SECONDS on the committed seed
+# corpus (tests/fuzz/corpus/NAME), growing a working corpus in build/fuzz.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -std=gnu11 -Iinclude -I$(B)/gen -D_GNU_SOURCE -DWALLPROF_VERSION='"$(VERSION)"' \
+                $(PKG_CFLAGS)
+FUZZ_SRCS    := $(filter-out src/main.c,$(SRCS))
+FUZZ_OBJS    := $(FUZZ_SRCS:%.c=$(B)/fuzz/%.o) $(B)/fuzz/gen/profile.pb-c.o
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(B)/fuzz/%.o: %.c $(B)/gen/profile.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/gen/profile.pb-c.o: $(B)/gen/profile.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		name=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/corpus-$$name; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/fuzz/corpus-$$name tests/fuzz/corpus/$$name 2>&1 | \
+			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(B)/wallprof $(DESTDIR)$(PREFIX)/bin/wallprof
@@ -124,3 +157,4 @@ clean:
 	rm -rf $(B)
 
 -include $(OBJS:.o=.d)
+.SECONDARY:

@@ -702,7 +702,8 @@ static int split_document(struct reader *rd, struct scan *sc, struct profile *p)
 		if (c != ':' && c != ' ' && c != '\n' && c != '\t' && c != '\r')
 			after_colon = c == ':' ? after_colon : false;
 	}
-	sc->rest[sc->len] = '\0';
+	rest_put(sc, '\0'); /* NUL-terminate (and allocate, for an empty file) */
+	sc->len--;
 	if (ferror(sc->f))
 		return fail(rd, "read error");
 	return 0;

@@ -60,6 +60,8 @@ bad = {
     "foreign.json": json.dumps({"traceEvents": []}),
     "array.json": "[1,2,3]",
     "newer.json": json.dumps({"format": "wallprof-profile", "version": 99}),
+    "empty.json": "",
+    "two-samples.json": '{"samples":[],"samples":[]}',
 }
 good = os.path.join(d, "good.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "-o", good, "--", wp.target("mixed"), "0.4"])

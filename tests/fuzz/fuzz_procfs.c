@@ -1,0 +1,44 @@
+/*
+ * fuzz_procfs: the parsers of /proc text (stat, schedstat, syscall, maps,
+ * sched, /proc/net tables) on crafted text: a hostile or truncated file must
+ * yield an error, never an out-of-bounds read.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fds.h"
+#include "procfs.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void ignore(void *ctx, uint64_t inode, const char *desc)
+{
+	(void)ctx;
+	(void)inode;
+	(void)strlen(desc);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	memcpy(text, data, size);
+	text[size] = '\0';
+	struct task_stat st;
+	struct schedstat ss;
+	struct syscall_state sc;
+	struct map_entry *maps;
+	size_t n;
+	uint64_t ns;
+	procfs_parse_stat(text, &st);
+	procfs_parse_schedstat(text, &ss);
+	procfs_parse_syscall(text, &sc);
+	if (procfs_parse_maps(text, &maps, &n) == 0)
+		procfs_free_maps(maps, n);
+	procfs_parse_sched_exec_start(text, &ns);
+	fds_parse_inet(text, "tcp", false, ignore, NULL);
+	fds_parse_inet(text, "udp", true, ignore, NULL);
+	fds_parse_unix(text, ignore, NULL);
+	free(text);
+	return 0;
+}
