@@ -603,6 +603,11 @@ int cmd_record(int argc, char **argv)
 		pthread_join(th, NULL); /* launch mode: until the command exits */
 	if (s->started && code == EXIT_OK && s->tr.launched)
 		code = s->tr.target_exited ? s->tr.exit_status : 128 + SIGINT;
+	if (s->started && s->tr.launched && s->tr.term_signal && s->tr.term_signal != SIGINT &&
+	    s->tr.term_signal != SIGTERM && s->tr.term_signal != SIGHUP)
+		/* The shell would have said so for the command itself. */
+		warning("the command (pid %d) was killed by signal %d (%s)", (int)s->tr.pid,
+			s->tr.term_signal, strsignal(s->tr.term_signal));
 	if (s->out) {
 		/* Never started: no profile, no file. */
 		fclose(s->out);

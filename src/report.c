@@ -119,7 +119,10 @@ static void print_header(const struct profile *p, const char *path)
 	for (int i = 0; i < p->argc; i++)
 		printf("%s%s", i ? " " : "", p->argv[i]);
 	printf("\n  pid        %d (%s)", p->pid, p->mode ? p->mode : "?");
-	if (p->exit_status >= 0)
+	if (p->exit_status > 128 && p->exit_status < 128 + 65)
+		printf(", killed by signal %d (%s)", p->exit_status - 128,
+		       strsignal(p->exit_status - 128));
+	else if (p->exit_status >= 0)
 		printf(", exit status %d", p->exit_status);
 	time_t start = (time_t)(p->start_unix_ns / NS_PER_SEC);
 	struct tm tm;

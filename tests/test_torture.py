@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Torture: targets that end badly or are hard to trace behave exactly as
+without wallprof, and wallprof says what happened: a crash (SIGSEGV), exit()
+from a thread, a process already traced by someone else, SIGHUP to
+wallprof while attached, a shell that forks and execs, and --syscalls on a
+command that forks (the filter follows the children)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import wp
+
+d = wp.tmpdir()
+
+# 1. A crash: same output and status (128 + 11), the profile kept and saying so.
+plain = wp.run([wp.target("crash"), "segv"])
+prof = os.path.join(d, "crash.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", prof, "--", wp.target("crash"), "segv"])
+# (Python reports a death by signal N as -N; a shell, and wallprof, as 128 + N.)
+wp.check(plain.returncode == -11 and r.returncode == 139 and r.stdout == plain.stdout,
+         f"SIGSEGV: status {r.returncode} = 128 + 11 (plain: killed by {-plain.returncode}), output unchanged")
+wp.check("killed by signal 11" in r.stderr, f"wallprof says the command was killed: {r.stderr.strip()!r}")
+rep = wp.run([wp.WALLPROF, "report", prof])
+wp.check(rep.returncode == 0 and "killed by signal 11" in rep.stdout and "fault" not in rep.stderr,
+         "the profile was kept; its report says the command was killed by signal 11")
+
+# 2. exit() from a thread while main runs.
+plain = wp.run([wp.target("crash"), "thread-exit"])
+prof = os.path.join(d, "texit.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", prof, "--", wp.target("crash"), "thread-exit"])
+wp.check(r.returncode == plain.returncode == 7, f"exit(7) from a thread: status {r.returncode} (plain {plain.returncode})")
+wp.check(len(wp.load(prof)["threads"]) == 2, "both threads in the profile")
+
+# 3. A process someone else traces: a clear error, the process untouched.
+if shutil.which("strace"):
+    s = subprocess.Popen(["strace", "-o", "/dev/null", "sleep", "3"])
+    time.sleep(0.5)
+    kids = subprocess.run(["pgrep", "-P", str(s.pid)], capture_output=True, text=True).stdout.split()
+    if kids:
+        r = wp.run([wp.WALLPROF, "record", "-q", "-d", "1", "-o", os.path.join(d, "x.json"), "-p", kids[0]])
+        lines = r.stderr.strip().splitlines()
+        wp.check(r.returncode == 2 and lines and "cannot attach" in lines[0] and any("already traced by process" in l for l in lines),
+                 f"already traced: exit 2, says by whom: {lines}")
+    s.wait(timeout=10)
+    wp.check(s.returncode == 0, "the traced process ran on normally")
+
+# 4. SIGHUP to wallprof while attached: profile written, target running, never stopped.
+t = subprocess.Popen([wp.target("mixed"), "3"], stdout=subprocess.PIPE, text=True)
+time.sleep(0.3)
+prof = os.path.join(d, "hup.json")
+w = subprocess.Popen([wp.WALLPROF, "record", "-q", "-o", prof, "-p", str(t.pid)], stderr=subprocess.PIPE, text=True)
+time.sleep(1)
+w.send_signal(signal.SIGHUP)
+w.wait(timeout=10)
+states = wp.task_states(t.pid)
+wp.check(w.returncode == 0 and all(st not in "tT" for st in states.values()), f"SIGHUP: wallprof exits 0, target not stopped: {states}")
+out, _ = t.communicate(timeout=30)
+wp.check(t.returncode == 3 and "rounds done" in out, "the target finished normally")
+wp.check(len(wp.load(prof)["samples"]) > 100, "the profile up to SIGHUP was written")
+
+# 5. A shell that forks and execs children: output and status unchanged.
+script = "for i in 1 2 3; do /bin/echo child $i; done; (exit 4)"
+plain = wp.run(["sh", "-c", script])
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", os.path.join(d, "sh.json"), "--", "sh", "-c", script])
+wp.check(r.returncode == plain.returncode == 4 and r.stdout == plain.stdout, f"fork/exec children: {r.returncode} {r.stdout!r}")
+
+# 6. --syscalls on a command that forks: the children inherit the filter and
+#    are followed, so their traced calls work (no ENOSYS) and are counted.
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=write,wait4", "-o", os.path.join(d, "sys.json"), "--", "sh", "-c", script])
+wp.check(r.returncode == 4 and r.stdout == plain.stdout, f"--syscalls across fork/exec: {r.returncode} {r.stdout!r}")
+counts = {s["name"]: s["count"] for s in wp.load(os.path.join(d, "sys.json"))["syscalls"]}
+wp.check(counts.get("write", 0) >= 3, f"the children's writes counted: {counts}")
+wp.done()
