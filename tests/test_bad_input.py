@@ -4,6 +4,7 @@ one hint line), the documented exit code, never a crash or a stopped target."""
 import json
 import os
 import subprocess
+import time
 
 import wp
 
@@ -48,7 +49,20 @@ wp.check(not os.path.exists(os.path.join(d, "x.json")), "no profile left behind 
 expect(["record", "-o", "/nonexistent/dir/out.json", "--", "true"], 2, "cannot write '/nonexistent/dir/out.json'",
        "record to an unwritable path")
 expect(["record", "-p", "2", "-o", os.path.join(d, "k.json")], 2, "kernel thread", "record -p of a kernel thread")
+z = subprocess.Popen(["true"])  # not reaped: a zombie
+time.sleep(0.3)
+expect(["record", "-p", str(z.pid), "-o", os.path.join(d, "z.json")], 2, "zombie", "record -p of a zombie")
+expect(["dump", "-p", str(z.pid)], 2, "zombie", "dump of a zombie")
+z.wait()
 expect(["dump", "-p", str(dead_pid())], 2, "no such process", "dump of a dead pid")
+expect(["convert", "x.json"], 64, "give one profile and -o OUT", "convert without -o")
+expect(["convert", "x.json", "-o", "out.pdf"], 64, "cannot tell the format", "convert to an unknown extension")
+expect(["convert", "x.json", "-o", "o.svg", "--state", "asleep"], 64, "invalid --state 'asleep'", "convert --state unknown")
+expect(["diff", "x.json"], 64, "give two profiles", "diff with one profile")
+expect(["diff", "-o", "d.folded", "a.json", "b.json"], 64, "give -o FILE.svg", "diff -o to a non-SVG")
+expect(["top"], 64, "give either -p PID or -- COMMAND", "top without a target")
+expect(["top", "-F", "0", "--", "true"], 64, "invalid frequency '0'", "top -F 0")
+expect(["report", "--format", "xml", "x.json"], 64, "invalid --format 'xml'", "report --format unknown")
 expect(["dump"], 64, "give -p PID", "dump without -p")
 expect(["report"], 64, "exactly one profile", "report without a file")
 expect(["report", "--top", "0", "x"], 64, "invalid --top", "report --top 0")
