@@ -135,6 +135,9 @@ struct profile {
 	/* The samples are already in the file being written (recorder_stream):
 	 * samples is NULL and profile_write_json writes the rest. */
 	bool samples_streamed;
+	/* Read from a recording cut short (wallprof killed): samples only,
+	 * no stacks, names or metadata. */
+	bool partial;
 	struct profile_binary *binaries;
 	size_t n_binaries;
 	struct profile_object *objects;

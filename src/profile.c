@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashmap.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -543,6 +544,7 @@ static int read_stacks(struct reader *rd, json_t *a, struct profile *p)
  */
 struct scan {
 	FILE *f;
+	bool cut; /* the file ended inside the samples */
 	char *rest; /* the document without the sample rows */
 	size_t len, cap;
 	size_t line;
@@ -592,6 +594,15 @@ static bool scan_int(struct scan *sc, int *c, long long *out)
 	return true;
 }
 
+/* The file ended inside the samples: a recording cut short (wallprof was
+ * killed). The complete rows read so far are kept. */
+static int cut_short(struct scan *sc, struct profile *p, size_t cap)
+{
+	sc->cut = true;
+	p->cap_samples = cap;
+	return 0;
+}
+
 static int scan_rows(struct reader *rd, struct scan *sc, struct profile *p)
 {
 	size_t cap = 0;
@@ -599,18 +610,25 @@ static int scan_rows(struct reader *rd, struct scan *sc, struct profile *p)
 	if (c == ']')
 		return 0;
 	for (size_t i = 0;; i++) {
+		if (c == EOF)
+			return cut_short(sc, p, cap);
 		if (c != '[')
 			return fail(rd, "samples[%zu]: not a row", i);
 		long long v[7];
 		int cols = 0;
 		for (;;) {
-			if (cols == 7 || !scan_int(sc, &c, &v[cols]))
+			if (cols == 7 || !scan_int(sc, &c, &v[cols])) {
+				if (feof(sc->f))
+					return cut_short(sc, p, cap);
 				return fail(rd,
 					    "samples[%zu]: not a 5- or 7-column row of integers",
 					    i);
+			}
 			cols++;
 			if (c == ']')
 				break;
+			if (c == EOF)
+				return cut_short(sc, p, cap);
 			if (c != ',')
 				return fail(rd,
 					    "samples[%zu]: not a 5- or 7-column row of integers",
@@ -634,6 +652,8 @@ static int scan_rows(struct reader *rd, struct scan *sc, struct profile *p)
 		c = next_nonspace(sc);
 		if (c == ']')
 			break;
+		if (c == EOF)
+			return cut_short(sc, p, cap);
 		if (c != ',')
 			return fail(rd, "samples[%zu]: expected ',' or ']' after the row", i);
 		c = next_nonspace(sc);
@@ -889,6 +909,78 @@ static void read_stats(json_t *o, struct profile_stats *s)
 #undef STAT
 }
 
+/*
+ * A recording cut short (wallprof killed with SIGKILL, which no handler can
+ * catch): the head and the rows streamed so far are on disk, but not the
+ * stacks, thread names or metadata, written at the end. Keep what can be
+ * trusted: who was in which state and syscall, when. Stacks become one
+ * placeholder frame each.
+ */
+static int salvage(struct reader *rd, struct scan *sc, struct profile *p)
+{
+	if (!strstr(sc->rest, "\"format\":\"" PROFILE_FORMAT "\""))
+		return fail(rd, "not a wallprof profile");
+	if (!p->n_samples)
+		return fail(rd, "cut short before its first sample");
+	p->partial = true;
+	uint32_t max_stack = 0;
+	uint64_t last_ns = 0;
+	for (size_t i = 0; i < p->n_samples; i++) {
+		struct profile_sample *s = &p->samples[i];
+		if (s->stack > max_stack)
+			max_stack = s->stack;
+		if (s->t_ns > last_ns)
+			last_ns = s->t_ns;
+		if (s->state >= ST__COUNT)
+			s->state = ST_OTHER;
+		s->object = -1; /* objects were not written either */
+	}
+	p->n_frames = 1;
+	p->frames = xcalloc(1, sizeof(*p->frames));
+	p->frames[0].function = xstrdup("[stack not written: the recording was cut short]");
+	p->n_stacks = (size_t)max_stack + 1;
+	p->stacks = xcalloc(p->n_stacks, sizeof(*p->stacks));
+	for (size_t i = 0; i < p->n_stacks; i++) {
+		p->stacks[i].n = 1;
+		p->stacks[i].frames = xcalloc(1, sizeof(uint32_t));
+		p->stacks[i].truncated = true;
+	}
+	/* Threads from the samples; the rate from one thread's spacing. */
+	struct u64map seen;
+	u64map_init(&seen);
+	p->threads = xcalloc(p->n_samples + 1, sizeof(*p->threads));
+	uint64_t first_tid_t[2] = {0, 0};
+	int first_tid = p->samples[0].tid, n_first = 0;
+	for (size_t i = 0; i < p->n_samples; i++) {
+		const struct profile_sample *s = &p->samples[i];
+		uint32_t at;
+		if (!u64map_get(&seen, (uint64_t)s->tid, &at)) {
+			at = (uint32_t)p->n_threads++;
+			u64map_put(&seen, (uint64_t)s->tid, at);
+			p->threads[at].tid = s->tid;
+			p->threads[at].first_ns = s->t_ns;
+			p->threads[at].names = xcalloc(2, sizeof(char *));
+			p->threads[at].names[0] = xasprintf("tid %d", (int)s->tid);
+			p->threads[at].n_names = 1;
+		}
+		p->threads[at].last_ns = s->t_ns;
+		p->threads[at].samples++;
+		if (s->tid == first_tid && n_first < 2)
+			first_tid_t[n_first++] = s->t_ns;
+	}
+	u64map_release(&seen);
+	uint64_t gap = n_first == 2 && first_tid_t[1] > first_tid_t[0]
+			       ? first_tid_t[1] - first_tid_t[0]
+			       : NS_PER_SEC / 99;
+	p->frequency_hz = (unsigned)((NS_PER_SEC + gap / 2) / gap);
+	if (!p->frequency_hz)
+		p->frequency_hz = 1;
+	p->duration_ns = last_ns + gap;
+	p->mode = xstrdup("?");
+	p->stats.samples = p->n_samples;
+	return 0;
+}
+
 int profile_read_json(const char *path, struct profile *p, char *err, size_t err_size)
 {
 	struct reader rd = {err, err_size};
@@ -902,6 +994,13 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 		free(sc.rest);
 		profile_release(p);
 		return -1;
+	}
+	if (sc.cut) {
+		r = salvage(&rd, &sc, p);
+		free(sc.rest);
+		if (r < 0)
+			profile_release(p);
+		return r;
 	}
 	json_error_t jerr;
 	json_t *root = sc.rest ? json_loadb(sc.rest, sc.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;

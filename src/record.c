@@ -277,6 +277,9 @@ static void event_loop(struct session *s, int sfd)
 			if (now - last_status >= 250 * 1000 * 1000ULL) {
 				status_line(s, now, false);
 				last_status = now;
+				/* What is on disk survives even a SIGKILL of wallprof. */
+				if (s->rec.stream)
+					fflush(s->rec.stream);
 			}
 		}
 	}

@@ -115,6 +115,10 @@ static void print_header(const struct profile *p, const char *path)
 {
 	char dur[32], t50[32], t99[32];
 	printf("wallprof report: %s\n\n", path);
+	if (p->partial)
+		printf("  This recording was cut short (wallprof was killed while recording):\n"
+		       "  the samples written so far are shown, without stacks, thread names or\n"
+		       "  metadata, which are written at the end.\n\n");
 	printf("  command    ");
 	for (int i = 0; i < p->argc; i++)
 		printf("%s%s", i ? " " : "", p->argv[i]);

@@ -80,7 +80,7 @@ bad = {
 good = os.path.join(d, "good.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "-o", good, "--", wp.target("mixed"), "0.4"])
 text = open(good).read()
-bad["truncated.json"] = text[: len(text) // 2]
+bad["truncated.json"] = text[: len(text) - 40]  # rows complete, the end cut off
 p = json.loads(text)
 p["samples"][0][2] = 10**6
 bad["stack-range.json"] = json.dumps(p)
@@ -100,6 +100,16 @@ for name, content in bad.items():
     expect(["report", path], 2, "cannot read profile", f"report of {name}")
 r = wp.run([wp.WALLPROF, "report", good])
 wp.check(r.returncode == 0, "the untouched profile still reads")
+# Cut inside the samples, as a SIGKILL of wallprof leaves it: what was
+# streamed is read, and the report says the recording was cut short.
+cut = os.path.join(d, "cut.json")
+head = text[: text.index('"samples":[') + len('"samples":[')]
+rows = text[len(head):].split("\n")
+with open(cut, "w") as f:
+    f.write(head + "\n".join(rows[: len(rows) // 2]) + "\n[12")
+r = wp.run([wp.WALLPROF, "report", cut])
+wp.check(r.returncode == 0 and "cut short" in r.stdout and "lock wait" in r.stdout,
+         f"a profile cut inside its samples is read, and says so: {r.returncode} {r.stderr.strip()}")
 
 # Permission: an unprivileged user may not trace root's process.
 if os.geteuid() == 0 and wp.run(["sh", "-c", "command -v setpriv"]).returncode == 0:

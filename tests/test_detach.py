@@ -3,6 +3,7 @@
 recording and write the profile; SIGKILL of wallprof leaves an attached
 target running, never stopped; in launch mode wallprof waits for the
 command and returns its status."""
+import json
 import os
 import signal
 import subprocess
@@ -32,6 +33,16 @@ for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         wp.check(w.returncode == 0, f"{sig.name}: wallprof exits 0 after writing: {w.returncode}")
         p = wp.load(prof)
         wp.check(len(p["samples"]) >= 5 * 150, f"{sig.name}: profile of ~1 s written: {len(p['samples'])} samples")
+    else:
+        # Nothing can catch SIGKILL, but what was streamed is on disk
+        # (flushed every 250 ms) and report reads it, saying it is partial.
+        r = wp.run([wp.WALLPROF, "report", prof])
+        wp.check(r.returncode == 0 and "cut short" in r.stdout and "tid " in r.stdout,
+                 f"SIGKILL: the streamed samples are read by report: {r.returncode} {r.stderr.strip()}")
+        j = wp.run([wp.WALLPROF, "report", "--format=json", prof])
+
+        n = json.loads(j.stdout)["run"]["samples"] if j.returncode == 0 else 0
+        wp.check(n >= 5 * 100, f"SIGKILL: at least 0.5 s of the 1 s recorded is there: {n} samples")
 
 # Launch mode: SIGINT to wallprof alone ends recording; wallprof writes the
 # profile at once, waits for the command and returns its status.
