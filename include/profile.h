@@ -105,6 +105,7 @@ struct profile_stats {
 	uint64_t nostop; /* samples unwound from /proc/TID/syscall: no stop */
 	uint64_t clock_vouched; /* ticks where the process clock vouched for quiet threads */
 	uint64_t late_stops;
+	uint64_t stops_skipped; /* running threads sampled without a stop (--max-overhead) */
 	uint64_t stop_ns_p50, stop_ns_p99, stop_ns_max;
 	uint64_t unwind_errors; /* samples whose stack is truncated */
 	uint64_t eintr_risk; /* stops of threads in calls that may leak EINTR (0) */

@@ -15,6 +15,9 @@
 
 struct symbolizer;
 
+/* A pseudo-address: the stack of a sample taken without a stop. */
+#define STACK_SKIPPED_ADDR 1
+
 /* Report every module of the address space to libdwfl. */
 struct symbolizer *symbolizer_new(struct addrspace *as);
 void symbolizer_free(struct symbolizer *s);

@@ -78,6 +78,10 @@ struct thread {
 	bool foreign;
 	bool arming; /* interrupted once to switch it to PTRACE_SYSCALL */
 
+	/* --max-overhead: stop time this thread may still spend (token bucket). */
+	int64_t budget_ns;
+	mono_ns budget_t;
+
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
 	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 };
@@ -113,6 +117,9 @@ struct tracer {
 	struct profile_event ev_pending;
 	pid_t ev_pending_tid; /* 0: nothing pending */
 	mono_ns ev_last_ns; /* when the last traced call stopped, 0 = never */
+
+	double max_overhead; /* --max-overhead as a fraction; 0: no limit */
+	uint32_t skipped_stack; /* the stack id of samples taken without a stop; +1, 0 = none yet */
 
 	bool passive; /* recording is over: resume stops, sample nothing */
 	bool target_exited;
@@ -184,6 +191,10 @@ void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64
 /* Interrupt every thread that can be interrupted safely, so that it runs on
  * under PTRACE_SYSCALL (exact tracing of an attached process). */
 void tracer_arm_syscalls(struct tracer *tr);
+
+/* The stack of a sample whose stop was skipped (--max-overhead): one frame
+ * at STACK_SKIPPED_ADDR, which the symbolizer names for what it is. */
+uint32_t tracer_skipped_stack(struct tracer *tr);
 
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);

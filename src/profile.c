@@ -163,15 +163,17 @@ static json_t *stacks_json(const struct profile *p)
 
 static json_t *stats_json(const struct profile_stats *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
-			 "samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
-			 (json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "clock_vouched",
-			 (json_int_t)s->clock_vouched, "late_stops", (json_int_t)s->late_stops,
-			 "stop_ns_p50", (json_int_t)s->stop_ns_p50, "stop_ns_p99",
-			 (json_int_t)s->stop_ns_p99, "stop_ns_max", (json_int_t)s->stop_ns_max,
-			 "unwind_errors", (json_int_t)s->unwind_errors, "eintr_risk",
-			 (json_int_t)s->eintr_risk, "threads_lost", (json_int_t)s->threads_lost);
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
+		"samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
+		(json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "clock_vouched",
+		(json_int_t)s->clock_vouched, "late_stops", (json_int_t)s->late_stops,
+		"stops_skipped", (json_int_t)s->stops_skipped, "stop_ns_p50",
+		(json_int_t)s->stop_ns_p50, "stop_ns_p99", (json_int_t)s->stop_ns_p99,
+		"stop_ns_max", (json_int_t)s->stop_ns_max, "unwind_errors",
+		(json_int_t)s->unwind_errors, "eintr_risk", (json_int_t)s->eintr_risk,
+		"threads_lost", (json_int_t)s->threads_lost);
 }
 
 /* Every name libseccomp knows: samples may be streamed out already, and
@@ -900,6 +902,7 @@ static void read_stats(json_t *o, struct profile_stats *s)
 	STAT(nostop);
 	STAT(clock_vouched);
 	STAT(late_stops);
+	STAT(stops_skipped);
 	STAT(stop_ns_p50);
 	STAT(stop_ns_p99);
 	STAT(stop_ns_max);

@@ -401,6 +401,11 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 		     "    record longer or at a higher rate (-F).",
 		     (unsigned long long)total, margin);
 	}
+	if (p->stats.stops_skipped)
+		warn(w,
+		     "%llu samples of running threads have no stack: --max-overhead skipped\n"
+		     "    their stops (the states are exact); raise the limit or lower -F.",
+		     (unsigned long long)p->stats.stops_skipped);
 	if (p->stats.ticks_missed)
 		warn(w, "%llu of %llu ticks were missed (the profiler fell behind); lower -F.",
 		     (unsigned long long)p->stats.ticks_missed, (unsigned long long)p->stats.ticks);

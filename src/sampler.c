@@ -189,6 +189,25 @@ static void sample_reuse(struct tracer *tr, struct thread *t, mono_ns now)
  * schedstat read this tick, or NULL. Returns true, with *stop filled in, if
  * the thread must be stopped.
  */
+/*
+ * --max-overhead: each thread may spend at most that share of wall time
+ * stopped. A token bucket per thread fills at that share of the time passed
+ * (up to 10 ms) and each stop spends its duration; a running thread whose
+ * bucket is empty is sampled without a stop (and without a stack).
+ */
+static bool within_budget(struct tracer *tr, struct thread *t, mono_ns now)
+{
+	if (tr->max_overhead <= 0)
+		return true;
+	if (!t->budget_t)
+		t->budget_t = now;
+	t->budget_ns += (int64_t)((double)(now - t->budget_t) * tr->max_overhead);
+	t->budget_t = now;
+	if (t->budget_ns > 10 * 1000 * 1000)
+		t->budget_ns = 10 * 1000 * 1000;
+	return t->budget_ns > 0;
+}
+
 static bool sample_thread(struct tracer *tr, struct thread *t, const struct schedstat *pre,
 			  struct stop_request *stop)
 {
@@ -198,7 +217,11 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	struct schedstat ss;
 	if (!pre && t->have_last && t->fd_schedstat >= 0 && read_schedstat(t, &ss))
 		pre = &ss;
-	if (pre && t->have_last && pre->run_ns == t->last_ss.run_ns &&
+	/* A thread last seen running is never taken as unchanged: the
+	 * kernel adds to its on-CPU time only at scheduler ticks and switches,
+	 * so a thread running on without either looks as if it had not run. */
+	bool was_running = t->last.state == ST_ONCPU || t->last.state == ST_RUNNABLE;
+	if (pre && t->have_last && !was_running && pre->run_ns == t->last_ss.run_ns &&
 	    pre->slices == t->last_ss.slices) {
 		sample_reuse(tr, t, mono_now());
 		t->quiet = true;
@@ -231,6 +254,13 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	}
 	if (o.st.state == 'R') {
 		o.what.syscall = -1;
+		if (!within_budget(tr, t, now)) {
+			/* Over --max-overhead: the state is still sampled, exactly;
+			 * the stack is not, and the profile says so. */
+			tracer_record_snapshot_id(tr, t, tracer_skipped_stack(tr), &o.what, now);
+			tr->rec->stats.stops_skipped++;
+			return false;
+		}
 		*stop = (struct stop_request){t->tid, o.what, false};
 		return true;
 	}

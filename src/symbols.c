@@ -168,6 +168,11 @@ static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *scope, int *line)
 /* Expand one address into frames, innermost first. Returns the count. */
 static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, int max)
 {
+	if (addr == STACK_SKIPPED_ADDR) {
+		out[0] = (struct raw_frame){xstrdup("[stack not taken: --max-overhead]"), NULL,
+					    NULL, 0, false};
+		return 1;
+	}
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	const struct mapping *map = addrspace_find(s->as, addr);
 	const char *modname = map && map->mod ? base_name(map->mod->path) : NULL;

@@ -15,6 +15,7 @@
 
 #include "locks.h"
 #include "sampler.h"
+#include "symbols.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -456,6 +457,7 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	if (captured) {
 		mono_ns now = mono_now();
 		recorder_stop_time(tr->rec, now - t->stop_t0);
+		t->budget_ns -= (int64_t)(now - t->stop_t0);
 		t->want_stop = false;
 		check_eintr(tr, &regs);
 		tracer_record_snapshot(tr, t, &regs, true, &t->pending, now);
@@ -601,6 +603,15 @@ void tracer_drain(struct tracer *tr)
 			return;
 		tracer_handle_status(tr, r, status);
 	}
+}
+
+uint32_t tracer_skipped_stack(struct tracer *tr)
+{
+	if (!tr->skipped_stack) {
+		uint64_t addr = STACK_SKIPPED_ADDR;
+		tr->skipped_stack = stack_intern(&tr->rec->stacks, &addr, 1, false) + 1;
+	}
+	return tr->skipped_stack - 1;
 }
 
 void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,
