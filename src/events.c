@@ -226,9 +226,10 @@ int events_resume_request(const struct tracer *tr, const struct thread *t)
 		return PTRACE_CONT;
 	if (cfg->method == TRACE_PTRACE)
 		return PTRACE_SYSCALL;
-	/* seccomp: only a call restarting as restart_syscall needs the
-	 * syscall stops; everything else comes as seccomp stops. */
-	return t->ev.open && t->ev.restarting && t->ev_restart_block ? PTRACE_SYSCALL : PTRACE_CONT;
+	/* seccomp: entries come as seccomp stops, but while a traced call is
+	 * open every other stop on its way (an exec or fork event, a signal,
+	 * a restart) must resume with PTRACE_SYSCALL, or its exit is lost. */
+	return t->ev.open ? PTRACE_SYSCALL : PTRACE_CONT;
 }
 
 int events_on_seccomp(struct tracer *tr, struct thread *t)

@@ -2,8 +2,9 @@
 """Torture: targets that end badly or are hard to trace behave exactly as
 without wallprof, and wallprof says what happened: a crash (SIGSEGV), exit()
 from a thread, a process already traced by someone else, SIGHUP to
-wallprof while attached, a shell that forks and execs, and --syscalls on a
-command that forks (the filter follows the children)."""
+wallprof while attached, a shell that forks and execs, --syscalls on a
+command that forks (the filter follows the children), exec from a thread,
+and vfork + exec."""
 import json
 import os
 import shutil
@@ -73,4 +74,22 @@ r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=write,wait4", "-o", os.path
 wp.check(r.returncode == 4 and r.stdout == plain.stdout, f"--syscalls across fork/exec: {r.returncode} {r.stdout!r}")
 counts = {s["name"]: s["count"] for s in wp.load(os.path.join(d, "sys.json"))["syscalls"]}
 wp.check(counts.get("write", 0) >= 3, f"the children's writes counted: {counts}")
+
+# 7. exec from a thread while others run: the process goes on as the new
+#    program, output and status unchanged.
+plain = wp.run([wp.target("execer"), "thread-exec"])
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", os.path.join(d, "te.json"), "--", wp.target("execer"), "thread-exec"])
+wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout == "exec from a thread\n",
+         f"exec from a thread: {r.returncode} {r.stdout!r}")
+wp.check(len(wp.load(os.path.join(d, "te.json"))["threads"]) >= 4, "the threads before the exec are in the profile")
+
+# 8. vfork + exec, 20 times: unchanged; with --syscalls the children are
+#    followed and every execve and wait4 counted, as strace -f -c counts them.
+plain = wp.run([wp.target("execer"), "vfork", "20"])
+prof = os.path.join(d, "vf.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=wait4,execve", "-o", prof, "--", wp.target("execer"), "vfork", "20"])
+wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout, f"vfork + exec: {r.returncode} {r.stdout!r}")
+counts = {s["name"]: s["count"] for s in wp.load(prof)["syscalls"]}
+wp.check(counts.get("execve") == 21 and counts.get("wait4") == 20,
+         f"execve 21 (the program's and 20 children's), wait4 20: {counts}")
 wp.done()
