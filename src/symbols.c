@@ -260,7 +260,21 @@ static uint32_t intern_frame(struct frame_interner *fi, struct raw_frame *f, uin
 	return id;
 }
 
-static void fill_binaries(struct symbolizer *s, struct profile *p)
+/* Was any code of module m looked up (is it in some stack)? */
+static bool module_used(const struct u64map *addrs, const struct module *m)
+{
+	for (size_t i = 0; i < addrs->n_slots; i++)
+		if (addrs->vals[i] && addrs->keys[i] >= m->lo && addrs->keys[i] < m->hi)
+			return true;
+	return false;
+}
+
+/*
+ * The binaries, with what the report needs to judge them. DWARF is looked
+ * at only for binaries with code in some stack: loading (and inflating) the
+ * debug info of every mapped library would cost more than the lookups.
+ */
+static void fill_binaries(struct symbolizer *s, struct profile *p, const struct u64map *addrs)
 {
 	struct addrspace *as = s->as;
 	p->binaries = xcalloc(as->n_mods, sizeof(*p->binaries));
@@ -278,6 +292,8 @@ static void fill_binaries(struct symbolizer *s, struct profile *p)
 			continue;
 		b->has_symbols = dwfl_module_getsymtab(dm) > 0;
 		Dwarf_Addr bias;
+		if (!module_used(addrs, m))
+			continue;
 		b->has_debuginfo = dwfl_module_getdwarf(dm, &bias) != NULL;
 		Dwarf_Die *cu = b->has_debuginfo ? dwfl_module_nextcu(dm, NULL, &bias) : NULL;
 		Dwarf_Attribute attr;
@@ -340,7 +356,7 @@ uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, 
 		for (uint32_t k = 0; k < len; k++)
 			p->stacks[i].frames[k] = (uint32_t)v[k];
 	}
-	fill_binaries(s, p);
+	fill_binaries(s, p, &addr_first);
 
 	free(ids);
 	free(chain);
