@@ -53,12 +53,20 @@ fi
 # 7. 1,000 threads at 100 Hz, 990 parked and 10 busy (on this 2-CPU machine,
 #    ten CPU-bound threads overload it), and 999 parked with 1 busy:
 #    wallprof's CPU between 2 s and 7 s of an 8 s recording, ticks missed,
-#    threads in the profile.
-for busy in 1 10; do
+#    threads in the profile, and whether every thread has a sample at every
+#    tick that was not missed. With 10 busy, also with -r (SCHED_FIFO), as
+#    root only.
+for cfg in 1 10 10r; do
+	busy=${cfg%r}
+	rt=
+	if [ "$cfg" != "$busy" ]; then
+		[ "$(id -u)" = 0 ] || continue
+		rt=-r
+	fi
 	$SPIN 1000000 $((1000 - busy)) $((busy - 1)) >/dev/null &
 	target=$!
 	sleep 2
-	$W record -q -F 100 -d 8 -o "$tmp/k.json" -p $target &
+	$W record -q $rt -F 100 -d 8 -o "$tmp/k.json" -p $target &
 	w=$!
 	sleep 2
 	c1=$(cpu_ns $w)
@@ -67,8 +75,16 @@ for busy in 1 10; do
 	wait $w
 	kill $target
 	wait $target 2>/dev/null || true
-	facts=$(python3 -c "import json,sys; p=json.load(open(sys.argv[1])); s=p['stats']; print(s['ticks_missed'], 'of', s['ticks'], 'ticks missed,', len(p['threads']), 'threads in the profile')" "$tmp/k.json")
-	echo "| 1,000 threads ($((1000 - busy)) parked, $busy busy) at 100 Hz: wallprof's CPU ($facts) | - | $(awk -v a="$c1" -v b="$c2" 'BEGIN { printf "%.1f%% of one core", (b - a) / 1e9 / 5 * 100 }') | - |"
+	facts=$(python3 -c "
+import json, sys
+p = json.load(open(sys.argv[1])); s = p['stats']
+kept = s['ticks'] - s['ticks_missed']
+per = {}
+for row in p['samples']:
+    per[row[1]] = per.get(row[1], 0) + 1
+full = sum(1 for n in per.values() if n == kept)
+print(s['ticks_missed'], 'of', s['ticks'], 'ticks missed,', len(per), 'threads in the profile,', full, 'with a sample at every other tick')" "$tmp/k.json")
+	echo "| 1,000 threads ($((1000 - busy)) parked, $busy busy) at 100 Hz${rt:+, record -r}: wallprof's CPU ($facts) | - | $(awk -v a="$c1" -v b="$c2" 'BEGIN { printf "%.1f%% of one core", (b - a) / 1e9 / 5 * 100 }') | - |"
 done
 
 # 8. Memory and size of a long recording: 16 threads (1 busy, 15 parked) at

@@ -31,4 +31,7 @@ bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state
 /* Take one sample of every thread. */
 void sampler_tick(struct tracer *tr);
 
+/* Sampling is over: give back what the ticks hold in the kernel. */
+void sampler_finish(struct tracer *tr);
+
 #endif

@@ -55,6 +55,10 @@ struct thread {
 	/* A stop we asked for (PTRACE_INTERRUPT) and have not seen yet. */
 	bool want_stop;
 	mono_ns stop_t0;
+	/* Ticks that came while the stop was on its way (a thread waiting for
+	 * a CPU, or in uninterruptible sleep). It ran no user code meanwhile,
+	 * so the stop's snapshot is its sample at each of them too. */
+	uint32_t owed;
 	struct activity pending;
 	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
 	/* The call our stop interrupted; the kernel resumes some calls as
@@ -101,6 +105,7 @@ struct tracer {
 	struct recorder *rec;
 	struct stack_copy *stack; /* scratch copy for the snapshot in progress */
 	mono_ns start;
+	mono_ns interval_ns; /* between ticks */
 
 	/* The process CPU-time clock: the sum of every thread's on-CPU time
 	 * (see sampler.c). group_base_ns is its value at the last tick whose
@@ -109,6 +114,8 @@ struct tracer {
 	int group_clock_state; /* 0 not opened yet, 1 usable, -1 unavailable */
 	bool group_base_valid;
 	uint64_t group_base_ns;
+	timer_t group_timer; /* keeps the clock O(1) to read, see sampler.c */
+	bool group_timer_set;
 
 	/* Exact tracing, NULL if none (events.h). */
 	struct event_config *events;
@@ -128,6 +135,9 @@ struct tracer {
 };
 
 void tracer_init(struct tracer *tr, struct recorder *rec);
+/* Run the calling (tracer) thread SCHED_FIFO at priority; -1 and errno
+ * if not permitted. */
+int tracer_set_realtime(int priority);
 void tracer_release(struct tracer *tr);
 
 /*

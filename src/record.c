@@ -39,6 +39,7 @@ struct record_opts {
 	bool quiet;
 	struct event_config events; /* method TRACE_NONE unless --syscalls/--locks */
 	double max_overhead_pct; /* 0: no limit */
+	int realtime; /* SCHED_FIFO priority of the tracer thread, 0: none */
 };
 
 struct session {
@@ -86,6 +87,9 @@ static const char record_usage[] =
 	"      --max-overhead PCT stop no thread for more than PCT% of wall time: over\n"
 	"                         it, running threads are sampled without a stop (state\n"
 	"                         exact, stack not taken; counted in stops_skipped)\n"
+	"  -r, --realtime[=PRIO] run the sampling thread SCHED_FIFO (default priority 1),\n"
+	"                         so that busy threads of the target cannot delay its\n"
+	"                         ticks (needs root or CAP_SYS_NICE)\n"
 	"      --threshold DUR    keep traced calls at least DUR long individually\n"
 	"                         (default 1ms; e.g. 250us, 0 for all)\n"
 	"  -h, --help             this help\n"
@@ -117,6 +121,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 		{"locks", no_argument, NULL, 'L'},
 		{"threshold", required_argument, NULL, 'T'},
 		{"max-overhead", required_argument, NULL, 'M'},
+		{"realtime", optional_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -128,7 +133,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:F:d:o:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:qr::h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_uint(optarg, 1, INT32_MAX, &v))
@@ -166,6 +171,14 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 				return error("invalid --max-overhead '%s': expected a percentage, "
 					     "above 0 and at most 50",
 					     optarg);
+			break;
+		case 'r':
+			if (!optarg)
+				v = 1;
+			else if (!parse_uint(optarg, 1, 99, &v))
+				return error("invalid --realtime priority '%s': expected 1 to 99",
+					     optarg);
+			o->realtime = (int)v;
 			break;
 		case 'T':
 			if (!parse_duration_ns(optarg, &o->events.threshold_ns))
@@ -242,13 +255,15 @@ static int make_timer(unsigned hz)
 	return fd;
 }
 
-/* Returns true when a stop signal arrived. */
-static bool read_signals(struct session *s, int sfd)
+/* Returns true when a stop signal arrived; *chld when a SIGCHLD did. */
+static bool read_signals(struct session *s, int sfd, bool *chld)
 {
 	struct signalfd_siginfo si;
 	bool stop = false;
 	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo != SIGCHLD) {
+		if (si.ssi_signo == SIGCHLD) {
+			*chld = true;
+		} else {
 			s->stop_signals++;
 			stop = true;
 		}
@@ -259,6 +274,12 @@ static bool read_signals(struct session *s, int sfd)
 static void event_loop(struct session *s, int sfd)
 {
 	struct tracer *tr = &s->tr;
+	/* Tick zero, before the timer: the first look at each thread opens
+	 * its /proc files and unwinds every blocked stack (a few hundred
+	 * milliseconds with a thousand threads); later ticks reuse all that. */
+	s->rec.stats.ticks++;
+	sampler_tick(tr);
+	tracer_drain(tr);
 	int tfd = make_timer(s->opts.frequency_hz);
 	if (tfd < 0) {
 		error_errno("cannot create a timer");
@@ -269,9 +290,14 @@ static void event_loop(struct session *s, int sfd)
 	while (!tr->target_exited && !s->stop_signals) {
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
+		/* waitpid(-1) looks at every tracee (a thousand threads: tens
+		 * of microseconds): only when a SIGCHLD says there is news. The
+		 * signalfd is read first, so news after the drain wakes us. */
+		bool chld = false;
 		if (pfd[0].revents)
-			read_signals(s, sfd);
-		tracer_drain(tr);
+			read_signals(s, sfd, &chld);
+		if (chld)
+			tracer_drain(tr);
 		if (pfd[1].revents) {
 			uint64_t expirations = 0;
 			if (read(tfd, &expirations, sizeof(expirations)) ==
@@ -281,6 +307,9 @@ static void event_loop(struct session *s, int sfd)
 				s->rec.stats.ticks_missed += expirations - 1;
 				if (!tr->target_exited)
 					sampler_tick(tr);
+				/* The tick's stops each raised a SIGCHLD: take them
+				 * before the drain, so they wake nobody after it. */
+				read_signals(s, sfd, &chld);
 				tracer_drain(tr);
 			}
 			mono_ns now = mono_now();
@@ -313,7 +342,8 @@ static void wait_for_command(struct session *s, int sfd)
 	while (!tr->target_exited) {
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			break;
-		if (pfd.revents && read_signals(s, sfd) && s->stop_signals > seen)
+		bool chld = false;
+		if (pfd.revents && read_signals(s, sfd, &chld) && s->stop_signals > seen)
 			break;
 		tracer_drain(tr);
 	}
@@ -332,6 +362,14 @@ static void *tracer_main(void *arg)
 	if (sfd < 0) {
 		error_errno("cannot create a signalfd");
 		s->result = EXIT_FAILURE_;
+		sem_post(&s->recorded);
+		return NULL;
+	}
+	if (s->opts.realtime && tracer_set_realtime(s->opts.realtime) < 0) {
+		error_errno("cannot run at real-time priority %d (needs root or CAP_SYS_NICE)",
+			    s->opts.realtime);
+		s->result = EXIT_FAILURE_;
+		close(sfd);
 		sem_post(&s->recorded);
 		return NULL;
 	}
@@ -362,13 +400,18 @@ static void *tracer_main(void *arg)
 	s->started = true;
 	s->start_unix_ns = realtime_ns();
 	tr->start = mono_now();
+	tr->interval_ns = NS_PER_SEC / s->opts.frequency_hz;
 	event_loop(s, sfd);
 	s->end = mono_now();
+	/* Stops still on their way are samples of ticks already counted. */
+	if (!tr->target_exited)
+		tracer_wait_pending(tr, 100 * 1000 * 1000ULL);
 	if (tr->events)
 		events_finish_open(tr);
 	/* From here on nothing is sampled and the recording is the main
 	 * thread's: stops are no longer taken, exec resets nothing. */
 	tr->passive = true;
+	sampler_finish(tr);
 	s->exit_status_at_end = tr->launched && tr->target_exited ? tr->exit_status : -1;
 	sem_post(&s->recorded);
 	if (tr->launched) {

@@ -6,14 +6,16 @@
 
 #include "locks.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How long one stop may take before we move on and take it late. */
-#define STOP_TIMEOUT_NS (20 * 1000 * 1000ULL)
+#define STOP_TIMEOUT_NS (1000 * 1000ULL)
 
 struct observation {
 	struct task_stat st;
@@ -212,8 +214,10 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 			  struct stop_request *stop)
 {
 	t->quiet = false;
-	if (t->want_stop)
-		return false; /* a late stop is still on its way */
+	if (t->want_stop) {
+		t->owed++; /* a late stop is still on its way */
+		return false;
+	}
 	struct schedstat ss;
 	if (!pre && t->have_last && t->fd_schedstat >= 0 && read_schedstat(t, &ss))
 		pre = &ss;
@@ -280,21 +284,53 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
  * (sum_exec_runtime) as the first field of each thread's schedstat. If
  * since the last tick it grew by exactly what the threads we read grew by,
  * no other thread ran, and each quiet thread's last sample stands without a
- * single read of its own: 200 parked threads cost two clock reads (a few
+ * single read of its own: 200 parked threads cost one clock read (a few
  * microseconds) instead of 200 preads.
  *
- * This can only err on the safe side. Every term is monotonic, so growth we
- * did not read (a quiet thread that ran, a thread born or exited unseen)
- * makes the sums differ, and a difference sends every thread through its own
- * read. Values read between two equal clock readings are the values at that
- * clock reading: nothing ran in between. A mismatch, an inconsistent window
- * or a thread without a base only costs the per-thread reads.
+ * This can only err on the safe side. The base is a clock value and, for
+ * each thread, a reading taken after it; a check is the readings of this
+ * tick and then the clock. Every term only grows, so the clock's growth
+ * since the base is at least what the readings grew by, and more if a quiet
+ * thread ran, a read thread ran after its reading (now or at the base), or
+ * a thread was born or exited unseen. Equality rules all of that out; any
+ * difference, or a thread without a reading, costs the per-thread reads.
+ * Readings need not be simultaneous: no window where nothing runs is
+ * needed, which busy threads on every CPU would seldom leave.
  */
+/*
+ * Reading the process clock sums every thread in the kernel: 65 us for a
+ * thousand threads, most of a tick's cost for them. While some timer runs
+ * on that clock, the kernel keeps the sum as it goes (one atomic add where
+ * it already accounts the time, as for setitimer(ITIMER_PROF)) and a read
+ * is one load. A timer of ours on the target's clock, due after 2^32 s of
+ * CPU time, does just that. Nothing in the target sees it, and it ends
+ * with sampler_finish or with wallprof. If it cannot be set, reads sum.
+ */
+static void group_clock_open(struct tracer *tr)
+{
+	tr->group_clock_state = clock_getcpuclockid(tr->pid, &tr->group_clock) == 0 ? 1 : -1;
+	if (tr->group_clock_state < 0)
+		return;
+	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGURG};
+	struct itimerspec its = {.it_value = {(time_t)1 << 32, 0}};
+	if (timer_create(tr->group_clock, &sev, &tr->group_timer) < 0)
+		return;
+	tr->group_timer_set = true;
+	if (timer_settime(tr->group_timer, 0, &its, NULL) < 0)
+		sampler_finish(tr);
+}
+
+void sampler_finish(struct tracer *tr)
+{
+	if (tr->group_timer_set)
+		timer_delete(tr->group_timer);
+	tr->group_timer_set = false;
+}
+
 static bool group_read(struct tracer *tr, uint64_t *ns)
 {
 	if (tr->group_clock_state == 0)
-		tr->group_clock_state =
-			clock_getcpuclockid(tr->pid, &tr->group_clock) == 0 ? 1 : -1;
+		group_clock_open(tr);
 	struct timespec ts;
 	if (tr->group_clock_state < 0 || clock_gettime(tr->group_clock, &ts) < 0)
 		return false;
@@ -320,30 +356,39 @@ static bool read_pre(struct tracer *tr, bool which, uint64_t *grown)
 	return all;
 }
 
-/* Returns whether every quiet thread is vouched for by the clock. */
+/* Take the readings of this tick as the new base, at clock value g. */
+static void group_rebase(struct tracer *tr, uint64_t g, bool vouched)
+{
+	tr->group_base_ns = g;
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		struct thread *t = tr->threads[i];
+		if (t->have_pre)
+			t->base_run_ns = t->pre_ss.run_ns;
+		t->base_valid = t->have_pre || (vouched && t->quiet && t->base_valid);
+	}
+}
+
+/*
+ * Returns whether every quiet thread is vouched for by the clock: one clock
+ * read, after the reads of the threads that are not quiet. When that fails,
+ * the clock is read first and every thread after it, as the next base.
+ */
 static bool group_check(struct tracer *tr)
 {
-	uint64_t g0, g1, grown = 0;
-	bool window = group_read(tr, &g0);
+	uint64_t g, grown = 0;
 	bool all = read_pre(tr, false, &grown);
-	window = window && group_read(tr, &g1) && g1 == g0;
-	bool vouched = window && all && tr->group_base_valid && g0 >= tr->group_base_ns &&
-		       g0 - tr->group_base_ns == grown;
-	if (!vouched) {
-		read_pre(tr, true, &grown);
-		window = window && group_read(tr, &g1) && g1 == g0;
+	bool have = group_read(tr, &g);
+	if (have && all && tr->group_base_valid && g >= tr->group_base_ns &&
+	    g - tr->group_base_ns == grown) {
+		group_rebase(tr, g, true);
+		return true;
 	}
-	tr->group_base_valid = window;
-	if (window) {
-		tr->group_base_ns = g0;
-		for (size_t i = 0; i < tr->n_threads; i++) {
-			struct thread *t = tr->threads[i];
-			if (t->have_pre)
-				t->base_run_ns = t->pre_ss.run_ns;
-			t->base_valid = t->have_pre || (vouched && t->quiet && t->base_valid);
-		}
-	}
-	return vouched;
+	tr->group_base_valid = have && group_read(tr, &g);
+	read_pre(tr, false, &grown);
+	read_pre(tr, true, &grown);
+	if (tr->group_base_valid)
+		group_rebase(tr, g, false);
+	return false;
 }
 
 void sampler_tick(struct tracer *tr)
@@ -368,6 +413,13 @@ void sampler_tick(struct tracer *tr)
 		else if (sample_thread(tr, t, t->have_pre ? &t->pre_ss : NULL, &stops[n]))
 			n++;
 	}
+	/* Wait a little for the stops: most come within microseconds. One
+	 * still on its way (a thread waiting for a CPU, or in uninterruptible
+	 * sleep) is taken when it comes, as the sample of every tick it
+	 * missed, and the next tick is never kept waiting. */
+	mono_ns timeout = STOP_TIMEOUT_NS;
+	if (tr->interval_ns && tr->interval_ns / 4 < timeout)
+		timeout = tr->interval_ns / 4;
 	if (n)
-		tracer_stop_and_sample(tr, stops, n, STOP_TIMEOUT_NS);
+		tracer_stop_and_sample(tr, stops, n, timeout);
 }

@@ -405,12 +405,14 @@ int cmd_top(int argc, char **argv)
 		active = t;
 		raw_terminal(t);
 		t->tr.start = mono_now();
+		t->tr.interval_ns = NS_PER_SEC / t->hz;
 		loop(t, sfd);
 		restore_terminal();
 		printf("\n");
 		if (t->tr.launched) {
 			/* Like record: the command runs on to its end. */
 			t->tr.passive = true;
+			sampler_finish(&t->tr);
 			while (!t->tr.target_exited) {
 				struct pollfd pf = {sfd, POLLIN, 0};
 				if (poll(&pf, 1, -1) < 0 && errno != EINTR)

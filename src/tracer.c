@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,6 +41,20 @@ void tracer_init(struct tracer *tr, struct recorder *rec)
 	tr->start = mono_now();
 }
 
+/*
+ * The tracer thread wakes at each tick for a millisecond or less. On CPUs
+ * crowded with the target's own busy threads, the fair scheduler lets it
+ * wait (measured: up to 15 ms, and preempted for 4 ms mid-tick), so ticks
+ * are missed. SCHED_FIFO runs it as soon as it wakes. Only on request, as
+ * perf record -r: a real-time thread's CPU is not bounded by the fair
+ * scheduler. RESET_ON_FORK: a command launched from it runs as usual.
+ */
+int tracer_set_realtime(int priority)
+{
+	struct sched_param sp = {.sched_priority = priority};
+	return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+}
+
 static void thread_close_proc(struct thread *t)
 {
 	if (t->fd_stat >= 0)
@@ -53,6 +68,7 @@ static void thread_close_proc(struct thread *t)
 
 void tracer_release(struct tracer *tr)
 {
+	sampler_finish(tr);
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		thread_close_proc(tr->threads[i]);
 		free(tr->threads[i]);
@@ -402,8 +418,10 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	int sig = WSTOPSIG(status);
 	int event = (int)((unsigned)status >> 16);
 	struct user_regs_struct regs;
-	if (tr->passive)
+	if (tr->passive) {
 		t->want_stop = false;
+		t->owed = 0;
+	}
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
 	int req = events_resume_request(tr, t);
 	t->arming = false; /* any stop arms it: it resumes under PTRACE_SYSCALL */
@@ -438,6 +456,7 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		handle_exec(tr, t);
 		tid = t->tid;
 		t->want_stop = false;
+		t->owed = 0;
 		break;
 	case PTRACE_EVENT_SECCOMP: req = events_on_seccomp(tr, t); break;
 	case 0:
@@ -460,7 +479,19 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		t->budget_ns -= (int64_t)(now - t->stop_t0);
 		t->want_stop = false;
 		check_eintr(tr, &regs);
-		tracer_record_snapshot(tr, t, &regs, true, &t->pending, now);
+		if (!t->owed) {
+			tracer_record_snapshot(tr, t, &regs, true, &t->pending, now);
+		} else {
+			/* A late stop: one sample per tick it was on its way,
+			 * each at its tick's time. */
+			uint32_t id = tracer_unwind_snapshot(tr, t, &regs, true);
+			for (uint32_t k = 0; k <= t->owed; k++) {
+				mono_ns when = t->stop_t0 + k * tr->interval_ns;
+				tracer_record_snapshot_id(tr, t, id, &t->pending,
+							  when < now ? when : now);
+			}
+			t->owed = 0;
+		}
 		if (t->rebaseline && t->fd_schedstat >= 0) {
 			/* The stop made a blocked thread run a little (and may
 			 * have turned its call into restart_syscall): take the
@@ -681,6 +712,10 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 	 * stops rather than sleep, since being woken costs each stopped
 	 * thread about as much again (a stop lasts until we resume it). */
 	mono_ns spin_until = now + STOP_SPIN_NS;
+	/* On CPUs crowded by the target itself, the stops come at the
+	 * scheduler's pace, and polling for them only takes a CPU from the
+	 * threads that have to run to stop: the polling has a cap per tick. */
+	mono_ns spin_cap = now + 2 * STOP_SPIN_NS;
 	while (live) {
 		bool got = false;
 		for (size_t k = 0; k < live;) {
@@ -703,7 +738,7 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 		}
 		now = mono_now();
 		if (got)
-			spin_until = now + STOP_SPIN_NS;
+			spin_until = now + STOP_SPIN_NS < spin_cap ? now + STOP_SPIN_NS : spin_cap;
 		if (!live || now >= deadline)
 			break;
 		if (now >= spin_until) {

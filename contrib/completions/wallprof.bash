@@ -27,7 +27,7 @@ _wallprof()
 	-o | --output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-F | --frequency | -d | --duration | -n | --top | -t | --thread | --threshold | -i | --interval)
+	-F | --frequency | -d | --duration | -n | --top | -t | --thread | --threshold | --max-overhead | -i | --interval)
 		return ;;
 	esac
 	case $cur in
@@ -39,7 +39,7 @@ _wallprof()
 		return ;;
 	esac
 	case $cmd in
-	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet --syscalls --syscalls= --locks --threshold -h --help --" -- "$cur")) ;;
+	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet --syscalls --syscalls= --locks --threshold --max-overhead -r --realtime --realtime= -h --help --" -- "$cur")) ;;
 	report) COMPREPLY=($(compgen -W "-t --thread -n --top --format -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	convert) COMPREPLY=($(compgen -W "-o --output --format --threads --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	diff) COMPREPLY=($(compgen -W "-o --output -n --top --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
