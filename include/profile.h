@@ -110,6 +110,7 @@ struct profile_stats {
 	uint64_t unwind_errors; /* samples whose stack is truncated */
 	uint64_t eintr_risk; /* stops of threads in calls that may leak EINTR (0) */
 	uint64_t threads_lost; /* ticks where a thread could not be read */
+	uint64_t symbolize_ns; /* symbolization at the end of recording */
 };
 
 struct profile {

@@ -44,6 +44,18 @@ char *symbolize_data(struct symbolizer *s, uint64_t addr);
 const char *symbolize_function(struct symbolizer *s, uint64_t addr);
 
 /*
+ * A module's symbol tables, read once and sorted by address: a lookup is a
+ * binary search where dwfl_module_addrinfo scans the whole table, and it
+ * names the symbol that call would (closest covering symbol, global over
+ * weak over local, sizeless labels as the fallback). symtab_lookup returns
+ * the name (owned by libdwfl) and its start, or NULL.
+ */
+struct Dwfl_Module;
+struct symtab *symtab_new(struct Dwfl_Module *mod);
+void symtab_free(struct symtab *t);
+const char *symtab_lookup(const struct symtab *t, uint64_t addr, uint64_t *start);
+
+/*
  * Demangle a C++ or Rust name; returns a malloc'ed string, or NULL if the
  * name is not mangled. Rust legacy hashes (::h0123...) are dropped.
  */

@@ -164,7 +164,7 @@ static json_t *stacks_json(const struct profile *p)
 static json_t *stats_json(const struct profile_stats *s)
 {
 	return json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
 		"samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
 		(json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "clock_vouched",
@@ -173,7 +173,8 @@ static json_t *stats_json(const struct profile_stats *s)
 		(json_int_t)s->stop_ns_p50, "stop_ns_p99", (json_int_t)s->stop_ns_p99,
 		"stop_ns_max", (json_int_t)s->stop_ns_max, "unwind_errors",
 		(json_int_t)s->unwind_errors, "eintr_risk", (json_int_t)s->eintr_risk,
-		"threads_lost", (json_int_t)s->threads_lost);
+		"threads_lost", (json_int_t)s->threads_lost, "symbolize_ns",
+		(json_int_t)s->symbolize_ns);
 }
 
 /* Every name libseccomp knows: samples may be streamed out already, and
@@ -909,6 +910,7 @@ static void read_stats(json_t *o, struct profile_stats *s)
 	STAT(unwind_errors);
 	STAT(eintr_risk);
 	STAT(threads_lost);
+	STAT(symbolize_ns);
 #undef STAT
 }
 

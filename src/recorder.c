@@ -352,12 +352,14 @@ void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p
 		r->stats.stop_ns_p99 = acc_percentile(&r->stops, 0.99);
 	}
 
+	mono_ns t0 = mono_now();
 	struct symbolizer *sym = symbolizer_new(as);
 	uint32_t *map = symbolize_stacks(sym, &r->stacks, p);
 	index_by_raw(p, map, r->stacks.n);
 	free(map);
 	name_locks(r, sym, p);
 	symbolizer_free(sym);
+	r->stats.symbolize_ns = mono_now() - t0;
 	finish_syscalls(r, p);
 
 	p->samples = r->samples;

@@ -22,10 +22,34 @@
 #include "unwind.h"
 #include "util.h"
 
+/* One symbol of a module's symbol tables, at its address in the target. */
+struct sym_entry {
+	uint64_t addr, end; /* end == addr: sizeless */
+	const char *name; /* owned by libdwfl */
+	uint32_t ndx; /* in the module's table: ties go to the first */
+	uint8_t bind, type;
+	bool in_section; /* not absolute or common */
+};
+
+/* A module's symbols sorted by address: sized ones, and sizeless labels. */
+struct symtab {
+	Dwfl_Module *mod;
+	struct sym_entry *sized, *bare;
+	size_t n_sized, n_bare;
+	uint32_t first_global; /* table index of the first non-local symbol */
+	struct {
+		uint64_t lo, hi;
+		size_t ndx;
+	} *sections; /* allocated sections of the main file, where they load */
+	size_t n_sections;
+};
+
 struct symbolizer {
 	Dwfl *dwfl;
 	struct addrspace *as;
 	char *debuginfo_path;
+	struct symtab **tabs; /* built once per module, on its first lookup */
+	size_t n_tabs;
 	/* symbolize_function's cache: address -> names[i] */
 	struct u64map fn_index;
 	char **fn_names;
@@ -91,6 +115,9 @@ void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->n_tabs; i++)
+		symtab_free(s->tabs[i]);
+	free(s->tabs);
 	dwfl_end(s->dwfl);
 	for (size_t i = 0; i < s->n_fn; i++)
 		free(s->fn_names[i]);
@@ -107,6 +134,239 @@ char *demangle(const char *name)
 	 * crate disambiguators. No DMGL_PARAMS: names stay readable in
 	 * flame graphs, as in perf's default view. */
 	return cplus_demangle(name, DMGL_AUTO);
+}
+
+/*
+ * Symbol lookup. libdwfl's dwfl_module_addrinfo scans the whole symbol table
+ * at every call: with the 165,000 symbols of librustc_driver that took most
+ * of a second for a few hundred addresses. The tables are read once per
+ * module instead, sorted, and each address is a binary search. The choice
+ * is libdwfl's: the closest symbol whose range covers the address, the
+ * stronger binding among aliases (weak over global over local), the first
+ * in the table on a tie; a sizeless label only if it lies past the end of
+ * every sized symbol before it.
+ */
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct sym_entry *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->ndx < y->ndx ? -1 : x->ndx > y->ndx;
+}
+
+struct symtab *symtab_new(struct Dwfl_Module *mod)
+{
+	struct symtab *ms = xcalloc(1, sizeof(*ms));
+	ms->mod = mod;
+	int n = dwfl_module_getsymtab(mod);
+	int fg = dwfl_module_getsymtab_first_global(mod);
+	ms->first_global = fg > 0 ? (uint32_t)fg : 1;
+	size_t cap_sized = 0, cap_bare = 0;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name =
+			dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION ||
+		    type == STT_FILE || type == STT_TLS)
+			continue;
+		struct sym_entry e = {addr,
+				      addr + sym.st_size,
+				      name,
+				      (uint32_t)i,
+				      (uint8_t)GELF_ST_BIND(sym.st_info),
+				      (uint8_t)type,
+				      shndx < SHN_LORESERVE || shndx == SHN_XINDEX};
+		if (sym.st_size) {
+			GROW(ms->sized, cap_sized, ms->n_sized + 1);
+			ms->sized[ms->n_sized++] = e;
+		} else {
+			GROW(ms->bare, cap_bare, ms->n_bare + 1);
+			ms->bare[ms->n_bare++] = e;
+		}
+	}
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t cap_scn = 0;
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn)) != NULL;) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || !sh.sh_size)
+			continue;
+		GROW(ms->sections, cap_scn, ms->n_sections + 1);
+		ms->sections[ms->n_sections].lo = sh.sh_addr + bias;
+		ms->sections[ms->n_sections].hi = sh.sh_addr + bias + sh.sh_size;
+		ms->sections[ms->n_sections++].ndx = elf_ndxscn(scn);
+	}
+	if (ms->n_sized)
+		qsort(ms->sized, ms->n_sized, sizeof(*ms->sized), sym_cmp);
+	if (ms->n_bare)
+		qsort(ms->bare, ms->n_bare, sizeof(*ms->bare), sym_cmp);
+	return ms;
+}
+
+void symtab_free(struct symtab *t)
+{
+	if (!t)
+		return;
+	free(t->sized);
+	free(t->bare);
+	free(t->sections);
+	free(t);
+}
+
+static struct symtab *symtab_of(struct symbolizer *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->n_tabs; i++)
+		if (s->tabs[i]->mod == mod)
+			return s->tabs[i];
+	s->tabs = xrealloc(s->tabs, (s->n_tabs + 1) * sizeof(*s->tabs));
+	return s->tabs[s->n_tabs++] = symtab_new(mod);
+}
+
+/* Index of the last entry at or below addr, or -1. */
+static ptrdiff_t sym_floor(const struct sym_entry *e, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ptrdiff_t)lo - 1;
+}
+
+/* How far back to look for a sized symbol that covers an address past
+ * others (nested symbols are rare). */
+#define SYM_NEST_SCAN 64
+
+/* libdwfl's preference among bindings: global, weak, local. */
+static int bind_rank(const struct sym_entry *e)
+{
+	return e->bind == STB_GLOBAL ? 3 : e->bind == STB_WEAK ? 2 : e->bind == STB_LOCAL;
+}
+
+/* libdwfl's rule for a covering sized symbol e met after *best in table
+ * order: closer, or a stronger binding, wins; at the same address a
+ * smaller one of no weaker binding does. */
+static bool sym_better(const struct sym_entry *e, const struct sym_entry *best)
+{
+	if (!best || best->addr < e->addr || bind_rank(best) < bind_rank(e))
+		return true;
+	uint64_t se = e->end - e->addr, sb = best->end - best->addr;
+	return best->addr == e->addr && sb > se && bind_rank(best) <= bind_rank(e);
+}
+
+static int ndx_cmp(const void *a, const void *b)
+{
+	const struct sym_entry *x = *(const struct sym_entry *const *)a;
+	const struct sym_entry *y = *(const struct sym_entry *const *)b;
+	return x->ndx < y->ndx ? -1 : x->ndx > y->ndx;
+}
+
+/* The allocated section of the module's main file that holds addr: 0 if
+ * none. As libdwfl does, a label is only taken for an address in its own
+ * section. */
+static size_t section_of(const struct symtab *t, uint64_t addr)
+{
+	for (size_t i = 0; i < t->n_sections; i++)
+		if (addr >= t->sections[i].lo && addr < t->sections[i].hi)
+			return t->sections[i].ndx;
+	return 0;
+}
+
+/*
+ * libdwfl's choice among the symbols of table indexes [lo, hi): covering
+ * sized symbols in table order; *min_label grows to the furthest end of
+ * every symbol below addr; *bare is the sizeless fallback.
+ */
+static const struct sym_entry *sym_search(const struct symtab *t, uint64_t addr, uint32_t lo,
+					  uint32_t hi, uint64_t *min_label,
+					  const struct sym_entry **bare)
+{
+	const struct sym_entry **cand = NULL;
+	size_t n = 0, cap = 0;
+	ptrdiff_t i = sym_floor(t->sized, t->n_sized, addr);
+	/* Every alias at the closest address (identical code folding makes
+	 * hundreds), and a few addresses further down for nested symbols. */
+	for (ptrdiff_t k = i; k >= 0 && (k > i - SYM_NEST_SCAN || t->sized[k].addr == t->sized[i].addr);
+	     k--) {
+		const struct sym_entry *e = &t->sized[k];
+		if (e->ndx < lo || e->ndx >= hi)
+			continue;
+		if (e->end > *min_label)
+			*min_label = e->end;
+		if (addr < e->end) {
+			GROW(cand, cap, n + 1);
+			cand[n++] = e;
+		}
+	}
+	if (n > 1)
+		qsort(cand, n, sizeof(*cand), ndx_cmp);
+	const struct sym_entry *best = NULL;
+	for (size_t k = 0; k < n; k++)
+		if (sym_better(cand[k], best))
+			best = cand[k];
+	free(cand);
+	/* Assembly labels without a size. As libdwfl reads the table, the
+	 * closest label below addr raises the floor for labels (min_label)
+	 * to its own address: only labels at that address remain, in addr's
+	 * section, and the last of them in table order is the fallback. */
+	size_t scn = 0;
+	const struct sym_entry *top = NULL, *pick = NULL;
+	i = sym_floor(t->bare, t->n_bare, addr);
+	for (ptrdiff_t k = i; k >= 0 && k > i - 16 * SYM_NEST_SCAN; k--) {
+		const struct sym_entry *e = &t->bare[k];
+		if (e->ndx < lo || e->ndx >= hi)
+			continue;
+		if (top && e->addr != top->addr)
+			break;
+		top = e;
+		bool ok = e->addr == addr;
+		if (!ok && e->in_section) {
+			if (!scn)
+				scn = section_of(t, addr);
+			ok = scn && section_of(t, e->addr) == scn;
+		}
+		if (ok && (!pick || e->ndx > pick->ndx))
+			pick = e;
+	}
+	if (pick && pick->addr >= *min_label)
+		*bare = pick;
+	if (top && top->addr > *min_label)
+		*min_label = top->addr;
+	return best;
+}
+
+static const struct sym_entry *sym_find(const struct symtab *ms, uint64_t addr)
+{
+	uint64_t min_label = 0;
+	const struct sym_entry *bare = NULL;
+	/* The global symbols first (they follow the locals in the table);
+	 * the locals only if no global covers addr. */
+	const struct sym_entry *e =
+		sym_search(ms, addr, ms->first_global, UINT32_MAX, &min_label, &bare);
+	if (!e && !(bare && bare->addr == addr))
+		e = sym_search(ms, addr, 1, ms->first_global, &min_label, &bare);
+	if (!e && bare && bare->addr >= min_label)
+		e = bare;
+	return e;
+}
+
+const char *symtab_lookup(const struct symtab *t, uint64_t addr, uint64_t *start)
+{
+	const struct sym_entry *e = sym_find(t, addr);
+	if (e && start)
+		*start = e->addr;
+	return e ? e->name : NULL;
+}
+
+static const struct sym_entry *sym_lookup(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr)
+{
+	return sym_find(symtab_of(s, mod), addr);
 }
 
 /* A frame before interning; strings owned. */
@@ -176,11 +436,8 @@ static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, in
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	const struct mapping *map = addrspace_find(s->as, addr);
 	const char *modname = map && map->mod ? base_name(map->mod->path) : NULL;
-	const char *sym = NULL;
-	GElf_Off off = 0;
-	GElf_Sym esym;
-	if (mod)
-		sym = dwfl_module_addrinfo(mod, addr, &off, &esym, NULL, NULL, NULL);
+	const struct sym_entry *se = mod ? sym_lookup(s, mod, addr) : NULL;
+	const char *sym = se ? se->name : NULL;
 
 	int n = 0;
 	Dwarf_Addr bias = 0;
@@ -371,12 +628,11 @@ char *symbolize_data(struct symbolizer *s, uint64_t addr)
 	const struct mapping *map = addrspace_find(s->as, addr);
 	Dwfl_Module *mod = map && map->mod ? dwfl_addrmodule(s->dwfl, addr) : NULL;
 	if (mod) {
-		GElf_Off off = 0;
-		GElf_Sym esym;
-		const char *sym = dwfl_module_addrinfo(mod, addr, &off, &esym, NULL, NULL, NULL);
+		const struct sym_entry *se = sym_lookup(s, mod, addr);
+		const char *sym = se ? se->name : NULL;
+		uint64_t off = se ? addr - se->addr : 0;
 		/* Only a data object that covers the address names it. */
-		if (sym && GELF_ST_TYPE(esym.st_info) == STT_OBJECT &&
-		    off < (esym.st_size ? esym.st_size : 1)) {
+		if (sym && se->type == STT_OBJECT && (addr < se->end || off == 0)) {
 			char *name = demangle(sym);
 			char *out = off ? xasprintf("%s+%llu", name ? name : sym,
 						    (unsigned long long)off)

@@ -3,6 +3,9 @@
  * parsers, the folded writer and the JSON round trip of a profile built by
  * hand, whose every number is known.
  */
+#include <elfutils/libdwfl.h>
+#include <glob.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -104,6 +107,89 @@ static void test_syscalls(void)
 	CHECK(!syscall_restarts_after_interrupt(SYS_epoll_wait, &fd));
 	CHECK(syscall_restarts_after_interrupt(SYS_read, &fd) && fd);
 	CHECK(syscall_restarts_after_interrupt(SYS_futex, &fd) && !fd);
+}
+
+/*
+ * The sorted symbol tables against libdwfl's own lookup, on real binaries:
+ * every sized symbol's start, middle and last byte, and every label, in a
+ * sample of at most `budget` addresses spread over the table (the libdwfl
+ * side scans the whole table per address).
+ */
+static size_t symtab_mismatches(const char *path, size_t budget, size_t *compared)
+{
+	static const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.section_address = dwfl_offline_section_address,
+	};
+	Dwfl *dwfl = dwfl_begin(&cb);
+	Dwfl_Module *mod = dwfl_report_offline(dwfl, path, path, -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	size_t bad = 0;
+	*compared = 0;
+	int n = mod ? dwfl_module_getsymtab(mod) : 0;
+	struct symtab *t = mod ? symtab_new(mod) : NULL;
+	size_t step = n > 0 && (size_t)n * 3 > budget ? (size_t)n * 3 / budget + 1 : 1;
+	for (int i = 1; i < n; i += (int)step) {
+		GElf_Sym sym;
+		GElf_Addr a;
+		if (!dwfl_module_getsym_info(mod, i, &sym, &a, NULL, NULL, NULL) || !a)
+			continue;
+		uint64_t probes[3] = {a, a + sym.st_size / 2, a + (sym.st_size ? sym.st_size - 1 : 0)};
+		for (int k = 0; k < 3; k++) {
+			GElf_Off off;
+			GElf_Sym es;
+			const char *want =
+				dwfl_module_addrinfo(mod, probes[k], &off, &es, NULL, NULL, NULL);
+			const char *got = symtab_lookup(t, probes[k], NULL);
+			(*compared)++;
+			if ((want == NULL) != (got == NULL) || (want && strcmp(want, got))) {
+				if (bad++ < 5)
+					printf("     %s+0x%llx: libdwfl %s, symtab %s\n", path,
+					       (unsigned long long)probes[k], want ? want : "-",
+					       got ? got : "-");
+			}
+		}
+	}
+	symtab_free(t);
+	dwfl_end(dwfl);
+	return bad;
+}
+
+static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (strstr(info->dlpi_name, "/libc.so"))
+		snprintf(arg, 4096, "%s", info->dlpi_name);
+	return 0;
+}
+
+static void test_symtab(void)
+{
+	size_t n, bad;
+	char self[4096] = "", libc[4096] = "";
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[len > 0 ? len : 0] = '\0';
+	bad = symtab_mismatches(self, 6000, &n);
+	printf("     %zu addresses in %s\n", n, self);
+	CHECK(n > 1000 && bad == 0);
+	dl_iterate_phdr(find_libc, libc);
+	bad = symtab_mismatches(libc, 3000, &n);
+	printf("     %zu addresses in %s\n", n, libc);
+	CHECK(n > 1000 && bad == 0);
+	/* A large Rust and C++ binary, when rustup has installed one. */
+	glob_t g;
+	char pat[4200];
+	snprintf(pat, sizeof(pat), "%s/.rustup/toolchains/*/lib/librustc_driver-*.so",
+		 getenv("HOME") ? getenv("HOME") : "/root");
+	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc) {
+		bad = symtab_mismatches(g.gl_pathv[0], 600, &n);
+		printf("     %zu addresses in %s\n", n, g.gl_pathv[0]);
+		CHECK(n > 300 && bad == 0);
+	} else {
+		printf("note no librustc_driver under ~/.rustup: its symbol tables not compared\n");
+	}
+	globfree(&g);
 }
 
 static void test_demangle(void)
@@ -329,6 +415,7 @@ int main(void)
 	test_procfs();
 	test_syscalls();
 	test_demangle();
+	test_symtab();
 	test_folded();
 	test_json_round_trip();
 	return unit_done();
