@@ -21,15 +21,21 @@ echo "|---|---|---|---|"
 
 # 6. One snapshot of a 50-thread process (49 parked, 1 busy): wallprof dump
 #    against eu-stack and gdb's "thread apply all bt", the usual tools.
+#    wallprof twice: without its symbol cache (everything from DWARF, as
+#    the others do each time) and with it warm (a dump before filled it).
 $SPIN 1000000 49 >/dev/null &
 target=$!
 sleep 1
+cache="$tmp/cache"
+WALLPROF_CACHE_DIR="$cache" $W dump -p $target >/dev/null
 : >"$tmp/dump"
+: >"$tmp/dumpw"
 : >"$tmp/eu"
 : >"$tmp/eui"
 : >"$tmp/gdb"
 for i in $(seq "$RUNS"); do
-	elapsed $W dump -p $target >>"$tmp/dump"
+	WALLPROF_CACHE_DIR=off elapsed $W dump -p $target >>"$tmp/dump"
+	WALLPROF_CACHE_DIR="$cache" elapsed $W dump -p $target >>"$tmp/dumpw"
 	if command -v eu-stack >/dev/null; then
 		elapsed eu-stack -p $target >>"$tmp/eu"
 		elapsed eu-stack -i -s -p $target >>"$tmp/eui"
@@ -39,15 +45,36 @@ done
 kill $target
 wait $target 2>/dev/null || true
 d=$(median <"$tmp/dump")
+dw=$(median <"$tmp/dumpw")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 if [ -s "$tmp/eu" ]; then
 	e=$(median <"$tmp/eu")
-	echo "| snapshot of a 50-thread process: wallprof dump vs eu-stack -p (names only; median of $RUNS) | $e s | $d s | $(awk -v a="$d" -v b="$e" 'BEGIN { printf "%.2f", a / b }') |"
-	e=$(median <"$tmp/eui")
-	echo "| snapshot of a 50-thread process: wallprof dump vs eu-stack -i -s -p (inlined frames and file:line, as dump; median of $RUNS) | $e s | $d s | $(awk -v a="$d" -v b="$e" 'BEGIN { printf "%.2f", a / b }') |"
+	ei=$(median <"$tmp/eui")
+	echo "| snapshot of a 50-thread process: wallprof dump, no symbol cache, vs eu-stack -p (names only; median of $RUNS) | $e s | $d s | $(ratio "$d" "$e") |"
+	echo "| snapshot of a 50-thread process: wallprof dump, no symbol cache, vs eu-stack -i -s -p (inlined frames and file:line, as dump; median of $RUNS) | $ei s | $d s | $(ratio "$d" "$ei") |"
+	echo "| snapshot of a 50-thread process: wallprof dump, symbol cache warm, vs eu-stack -p (names only; median of $RUNS) | $e s | $dw s | $(ratio "$dw" "$e") |"
+	echo "| snapshot of a 50-thread process: wallprof dump, symbol cache warm, vs eu-stack -i -s -p (median of $RUNS) | $ei s | $dw s | $(ratio "$dw" "$ei") |"
 fi
 if [ -s "$tmp/gdb" ]; then
 	g=$(median <"$tmp/gdb")
-	echo "| snapshot of a 50-thread process: wallprof dump vs gdb thread apply all bt (median of $RUNS) | $g s | $d s | $(awk -v a="$d" -v b="$g" 'BEGIN { printf "%.2f", a / b }') |"
+	echo "| snapshot of a 50-thread process: wallprof dump, no symbol cache, vs gdb thread apply all bt (median of $RUNS) | $g s | $d s | $(ratio "$d" "$g") |"
+fi
+
+# 6b. Symbolizing a large Rust and C++ binary: record rustc (librustc_driver:
+#     165,000 symbols; LLVM) compiling a small program at 1000 Hz, and read
+#     the time the profile says symbolization took (stats.symbolize_ns),
+#     without the symbol cache. Skipped without rustc.
+if command -v rustc >/dev/null 2>&1; then
+	printf 'use std::collections::HashMap;\nfn main() { let mut m: HashMap<u64, u64> = HashMap::new(); for i in 0..100u64 { *m.entry(i %% 7).or_default() += i; } println!("{:?}", m.get(&3)); }\n' >"$tmp/big.rs"
+	rc=$(rustc --print sysroot)/bin/rustc
+	: >"$tmp/sym"
+	for i in $(seq "$RUNS"); do
+		WALLPROF_CACHE_DIR=off $W record -q -F 1000 -o "$tmp/rs.json" -- "$rc" -O "$tmp/big.rs" -o "$tmp/big" >/dev/null 2>&1
+		python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p['stats']['symbolize_ns'] / 1e9, len(p['stacks']), len(p['frames']))" "$tmp/rs.json" >>"$tmp/sym"
+	done
+	s=$(cut -d' ' -f1 "$tmp/sym" | median)
+	facts=$(sort -n "$tmp/sym" | sed -n "$(((RUNS + 1) / 2))p" | awk '{ print $2 " stacks, " $3 " frames" }')
+	echo "| symbolizing a profile of rustc (librustc_driver, 165k symbols; $facts; median of $RUNS) | - | $(awk -v a="$s" 'BEGIN { printf "%.2f s", a }') | - |"
 fi
 
 # 7. 1,000 threads at 100 Hz, 990 parked and 10 busy (on this 2-CPU machine,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hashmap.h"
+#include "symcache.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -50,6 +51,10 @@ struct symbolizer {
 	char *debuginfo_path;
 	struct symtab **tabs; /* built once per module, on its first lookup */
 	size_t n_tabs;
+	/* Per module of as (same index): its symbolization cache, opened on
+	 * the first lookup in it. */
+	struct symcache **caches;
+	bool *cache_tried;
 	/* symbolize_function's cache: address -> names[i] */
 	struct u64map fn_index;
 	char **fn_names;
@@ -91,6 +96,8 @@ struct symbolizer *symbolizer_new(struct addrspace *as)
 	callbacks = callbacks_template;
 	s->debuginfo_path = NULL; /* default: .debug, /usr/lib/debug */
 	callbacks.debuginfo_path = &s->debuginfo_path;
+	s->caches = xcalloc(as->n_mods + 1, sizeof(*s->caches));
+	s->cache_tried = xcalloc(as->n_mods + 1, sizeof(*s->cache_tried));
 	s->dwfl = dwfl_begin(&callbacks);
 	if (!s->dwfl)
 		die(EXIT_FAILURE_, "cannot initialise libdwfl: %s", dwfl_errmsg(-1));
@@ -118,6 +125,10 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->n_tabs; i++)
 		symtab_free(s->tabs[i]);
 	free(s->tabs);
+	for (size_t i = 0; i < s->as->n_mods; i++)
+		symcache_close(s->caches[i]);
+	free(s->caches);
+	free(s->cache_tried);
 	dwfl_end(s->dwfl);
 	for (size_t i = 0; i < s->n_fn; i++)
 		free(s->fn_names[i]);
@@ -425,6 +436,26 @@ static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *scope, int *line)
 	return dwarf_filesrc(files, idx, NULL, NULL);
 }
 
+/* The cache of module m, opened on first use; NULL if none. */
+static struct symcache *cache_of(struct symbolizer *s, const struct module *m)
+{
+	size_t i = 0;
+	while (i < s->as->n_mods && s->as->mods[i] != m)
+		i++;
+	if (i == s->as->n_mods || !m->bias_known)
+		return NULL;
+	if (!s->cache_tried[i]) {
+		s->cache_tried[i] = true;
+		char *path = module_open_path(s->as, m);
+		s->caches[i] = symcache_open(m->build_id, path);
+		free(path);
+	}
+	return s->caches[i];
+}
+
+static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mapping *map,
+			const char *modname, struct raw_frame *out, int max);
+
 /* Expand one address into frames, innermost first. Returns the count. */
 static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, int max)
 {
@@ -433,9 +464,37 @@ static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, in
 					    NULL, 0, false};
 		return 1;
 	}
-	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	const struct mapping *map = addrspace_find(s->as, addr);
 	const char *modname = map && map->mod ? base_name(map->mod->path) : NULL;
+	struct symcache *cache = map && map->mod ? cache_of(s, map->mod) : NULL;
+	uint64_t offset = cache ? addr - map->mod->bias : 0;
+	int nc;
+	const struct symcache_frame *cf = symcache_get(cache, offset, &nc);
+	if (cf) {
+		int n = nc < max ? nc : max;
+		for (int i = 0; i < n; i++)
+			out[i] = (struct raw_frame){xstrdup(cf[i].function), modname,
+						    cf[i].file ? xstrdup(cf[i].file) : NULL,
+						    cf[i].line, cf[i].inlined};
+		return n;
+	}
+	int n = lookup_dwarf(s, addr, map, modname, out, max);
+	if (cache) {
+		struct symcache_frame f[16];
+		int k = n < (int)ARRAY_SIZE(f) ? n : (int)ARRAY_SIZE(f);
+		for (int i = 0; i < k; i++)
+			f[i] = (struct symcache_frame){out[i].function, out[i].file, out[i].line,
+						       out[i].inlined};
+		symcache_put(cache, offset, f, k);
+	}
+	return n;
+}
+
+/* lookup() without the cache. */
+static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mapping *map,
+			const char *modname, struct raw_frame *out, int max)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	const struct sym_entry *se = mod ? sym_lookup(s, mod, addr) : NULL;
 	const char *sym = se ? se->name : NULL;
 
@@ -551,6 +610,14 @@ static void fill_binaries(struct symbolizer *s, struct profile *p, const struct 
 		Dwarf_Addr bias;
 		if (!module_used(addrs, m))
 			continue;
+		struct symcache *cache = cache_of(s, m);
+		const struct symcache_binary *known = symcache_binary(cache);
+		if (known && known->known) {
+			b->has_debuginfo = known->has_debuginfo;
+			b->unoptimized = known->unoptimized;
+			b->producer = known->producer ? xstrdup(known->producer) : NULL;
+			continue;
+		}
 		b->has_debuginfo = dwfl_module_getdwarf(dm, &bias) != NULL;
 		Dwarf_Die *cu = b->has_debuginfo ? dwfl_module_nextcu(dm, NULL, &bias) : NULL;
 		Dwarf_Attribute attr;
@@ -562,6 +629,7 @@ static void fill_binaries(struct symbolizer *s, struct profile *p, const struct 
 			b->unoptimized = strstr(prod, "GNU ") &&
 					 (strstr(prod, " -O0") || !strstr(prod, " -O"));
 		}
+		symcache_set_binary(cache, b->has_debuginfo, b->unoptimized, b->producer);
 	}
 }
 

@@ -2,6 +2,7 @@
 """dump: every thread with its state, syscall and symbolized stack, in text
 and JSON; blocked epoll threads are read without any EINTR."""
 import json
+import os
 import subprocess
 import time
 
@@ -42,6 +43,53 @@ wp.check(mwf.get("kind") == "join" and mwf.get("owner_tid") in {x["tid"] for x i
 wp.check(isinstance(w.get("in_state_ns"), int) and w["in_state_ns"] >= 200_000_000,
          f"JSON: the waiter has been waiting at least 0.2 s: {w.get('in_state_ns')}")
 wp.check(doc.get("deadlocks") == [], f"JSON: no deadlocks: {doc.get('deadlocks')}")
+
+# The symbol cache (src/symcache.c): a second dump reads what the first
+# wrote, and names every address exactly as DWARF did; a damaged or stale
+# cache file is ignored and rewritten.
+cache = os.path.join(wp.tmpdir(), "cache")
+
+
+def symbolized(env_dir):
+    r = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(t.pid)], env=dict(os.environ, WALLPROF_CACHE_DIR=env_dir))
+    wp.check(r.returncode == 0, f"dump with WALLPROF_CACHE_DIR={os.path.basename(env_dir)} exits 0: {r.stderr.strip()}")
+    names = {}
+    for x in json.loads(r.stdout)["threads"]:
+        for f in x["frames"]:
+            names.setdefault(f["address"], []).append((f["function"], f["file"], f["line"], f["inlined"]))
+    return names
+
+
+truth = symbolized("off")
+cold = symbolized(cache)
+files = [os.path.join(cache, "symbols", n) for n in os.listdir(os.path.join(cache, "symbols"))]
+wp.check(len(files) >= 2, f"the first dump cached the target and libc by build-id: {len(files)} files")
+heads = [open(f).readline() for f in files]
+wp.check(all(h.startswith("wallprof-symcache 1 ") for h in heads), f"each starts with its header: {heads}")
+warm = symbolized(cache)
+for name, got in (("cold", cold), ("warm", warm)):
+    both = set(got) & set(truth)
+    same = sum(1 for a in both if got[a] == truth[a])
+    wp.check(len(both) >= 10 and same == len(both),
+             f"{name} cache: every address named as without a cache: {same} of {len(both)}")
+for f in files:
+    with open(f) as fh:
+        lines = fh.read().split("\n")
+    with open(f, "w") as fh:
+        fh.write("\n".join([lines[0]] + ["zz\t9\tgarbage"] + lines[1:3]))
+again = symbolized(cache)
+both = set(again) & set(truth)
+wp.check(len(both) >= 10 and all(again[a] == truth[a] for a in both),
+         f"a damaged cache file: every address still named right ({len(both)})")
+with open(files[0]) as fh:
+    rest = fh.read().split("\n", 1)[1]
+with open(files[0], "w") as fh:
+    fh.write("wallprof-symcache 1 1 1\n" + rest)
+stale = symbolized(cache)
+both = set(stale) & set(truth)
+wp.check(all(stale[a] == truth[a] for a in both), "a cache of another build of the file is not used")
+wp.check(open(files[0]).readline() == heads[0], "and it is rewritten for this build")
+
 for tid, st in wp.task_states(t.pid).items():
     wp.check(st not in ("t", "T"), f"thread {tid} not left stopped: {st}")
 out, _ = t.communicate(timeout=30)
