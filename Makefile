@@ -41,8 +41,8 @@ GEN_OBJ  := $(B)/gen/profile.pb-c.o
 OBJS     := $(SRCS:%.c=$(B)/%.o) $(GEN_OBJ)
 LIB_OBJS := $(filter-out $(B)/src/main.o,$(OBJS))
 
-TARGET_SRCS := $(wildcard tests/targets/*.c)
-TARGETS     := $(TARGET_SRCS:tests/targets/%.c=$(B)/targets/%)
+TARGET_SRCS := $(wildcard tests/targets/*.c tests/torture/*.c)
+TARGETS     := $(patsubst %.c,$(B)/targets/%,$(notdir $(TARGET_SRCS)))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNITS       := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 BENCH_SRCS  := $(wildcard bench/*.c)
@@ -73,6 +73,10 @@ $(B)/src/views/pprof.o: $(B)/gen/profile.pb-c.h
 # Test targets are built without sanitizers: they are the programs being
 # profiled, and must behave like ordinary optimised binaries with symbols.
 $(B)/targets/%: tests/targets/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $< -lpthread
+
+$(B)/targets/%: tests/torture/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $< -lpthread
 

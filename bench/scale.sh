@@ -110,7 +110,7 @@ per = {}
 for row in p['samples']:
     per[row[1]] = per.get(row[1], 0) + 1
 full = sum(1 for n in per.values() if n == kept)
-print(s['ticks_missed'], 'of', s['ticks'], 'ticks missed,', len(per), 'threads in the profile,', full, 'with a sample at every other tick')" "$tmp/k.json")
+print(s['ticks_missed'], 'of', s['ticks'], 'ticks missed,', len(per), 'threads in the profile,', full, 'with a sample at every tick not missed')" "$tmp/k.json")
 	echo "| 1,000 threads ($((1000 - busy)) parked, $busy busy) at 100 Hz${rt:+, record -r}: wallprof's CPU ($facts) | - | $(awk -v a="$c1" -v b="$c2" 'BEGIN { printf "%.1f%% of one core", (b - a) / 1e9 / 5 * 100 }') | - |"
 done
 

@@ -106,7 +106,9 @@ static const char record_usage[] =
 	"\n"
 	"Exit status: a launched command's own status (128+N if killed by signal\n"
 	"N); 0 after attaching; 2 if recording failed; 64 for a bad command line;\n"
-	"126/127 if COMMAND cannot be run or is not found.\n";
+	"126/127 if COMMAND cannot be run or is not found; 126 also if it is\n"
+	"set-user-ID (or set-group-ID, or has file capabilities) and wallprof lacks\n"
+	"CAP_SYS_PTRACE: traced, it would run without those privileges.\n";
 
 static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 {

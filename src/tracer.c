@@ -25,6 +25,9 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -244,8 +247,77 @@ static bool exec_seen;
 /* errno values above this in the error pipe come from the filter step. */
 #define FILTER_ERRNO_BASE 100000
 
+/* The file execvp would run for name, or NULL. Malloc'ed. */
+static char *find_program(const char *name)
+{
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		char *cand = end > p ? xasprintf("%.*s/%s", (int)(end - p), p, name)
+				     : xasprintf("./%s", name);
+		if (access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+		if (!*end)
+			return NULL;
+		p = end;
+	}
+}
+
+/* Is CAP_SYS_PTRACE in our effective set? */
+static bool may_trace_privileged(void)
+{
+	char *status = read_small_file("/proc/self/status", 1 << 16, NULL);
+	const char *cap = status ? strstr(status, "\nCapEff:") : NULL;
+	bool yes = cap && (strtoull(cap + 9, NULL, 16) >> 19 & 1); /* CAP_SYS_PTRACE */
+	free(status);
+	return yes;
+}
+
+/*
+ * A set-user-ID or set-group-ID program, or one with file capabilities, run
+ * under ptrace by a tracer without CAP_SYS_PTRACE gets none of them: the
+ * kernel drops the privilege rather than let the tracer control it. That
+ * is not the program the user asked to profile, so it is refused, with
+ * what works instead. Returns 0 if the command may be launched.
+ */
+static int check_privileged_program(const char *name)
+{
+	char *path = find_program(name);
+	struct stat st;
+	struct statvfs vfs;
+	const char *what = NULL;
+	if (path && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    !(statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))) {
+		if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+			what = "set-user-ID";
+		else if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) &&
+			 st.st_gid != getegid())
+			what = "set-group-ID";
+		else if (getxattr(path, "security.capability", NULL, 0) > 0)
+			what = "given file capabilities";
+	}
+	int r = 0;
+	if (what && !may_trace_privileged()) {
+		error("'%s' is %s: traced by wallprof it would run without those privileges", path,
+		      what);
+		hint("run wallprof as root (or with CAP_SYS_PTRACE), or start the program and "
+		     "attach with -p PID");
+		r = EXIT_NOEXEC;
+	}
+	free(path);
+	return r;
+}
+
 int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_mask)
 {
+	int priv = check_privileged_program(argv[0]);
+	if (priv)
+		return priv;
 	int errpipe[2];
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		return error_errno("cannot create a pipe"), EXIT_FAILURE_;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run every test: the C unit tests under build/unit/, then each
-# tests/test_*.py. A test exits 0 (pass), 77 (skip, saying why) or anything
-# else (fail). Output of each test goes to build/test-logs/NAME.log and is
+# tests/test_*.py and tests/torture/test_*.py. A test exits 0 (pass), 77
+# (skip, saying why) or anything else (fail). Output of each test goes to build/test-logs/NAME.log and is
 # shown when it fails. Ends with "N passed, N failed, N skipped".
 #
 # usage: tests/run.sh [NAME...]   (default: all)
@@ -57,7 +57,7 @@ for t in build/unit/test_*; do
 	[ -z "$WANT" ] || want "$n" || continue
 	run_one "$n" "$t"
 done
-for t in tests/test_*.py; do
+for t in tests/test_*.py tests/torture/test_*.py; do
 	n=$(basename "$t" .py)
 	[ -z "$WANT" ] || want "$n" || continue
 	run_one "$n" timeout 600 python3 "$t"

@@ -10,9 +10,11 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
-import wp
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import wp  # noqa: E402
 
 d = wp.tmpdir()
 

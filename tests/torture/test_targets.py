@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Torture targets (tests/torture/*.c) behave exactly as without wallprof:
+glibc's internal signals (SIGSETXID from setresuid in a threaded process,
+SIGCANCEL from pthread_cancel), a target that is itself a tracer, 3,000
+short-lived threads, SIGTSTP from outside while recording, and set-user-ID
+programs (run with their privilege when wallprof may trace them, refused
+with a clear error when it may not)."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import wp  # noqa: E402
+
+d = wp.tmpdir()
+
+
+def same_as_plain(args, what, extra=(), timeout=120):
+    """Run args plainly and under `wallprof record`; output and status equal."""
+    plain = wp.run(args, timeout=timeout)
+    prof = os.path.join(d, f"{os.path.basename(args[0])}.json")
+    r = wp.run([wp.WALLPROF, "record", "-q", *extra, "-o", prof, "--", *args], timeout=timeout)
+    wp.check(plain.returncode == r.returncode == 0 and plain.stdout == r.stdout,
+             f"{what}: status {r.returncode} (plain {plain.returncode}), output {r.stdout.strip()!r}")
+    return wp.load(prof) if os.path.exists(prof) else None
+
+
+# 1. glibc's internal signals: 2 x 200 setxid broadcasts to 8 threads, 28
+#    cancellations; with --syscalls too (signal stops inside traced calls).
+same_as_plain([wp.target("glibcsig"), "200"], "SIGSETXID and SIGCANCEL")
+same_as_plain([wp.target("glibcsig"), "100"], "SIGSETXID and SIGCANCEL, --syscalls", ["--syscalls"])
+
+# 2. A target that traces its own child: the child is the target's, not
+#    ours, and every syscall stop reaches the target (201: 100 writes in and
+#    out, and exit_group in).
+p = same_as_plain([wp.target("selftrace"), "100"], "a target that is a tracer itself")
+out = wp.run([wp.target("selftrace"), "100"]).stdout
+wp.check("syscall stops: 201 " in out, f"its tracer counted every stop: {out.strip()!r}")
+
+# 3. 3,000 short-lived threads, 4 at a time, at 200 Hz.
+p = same_as_plain([wp.target("churn"), "3000", "4"], "3,000 short-lived threads", ["-F", "200"])
+n = len(p["threads"]) if p else 0
+# Each lives about 0.2 ms, so a tick catches some of them only.
+wp.check(n >= 20 and p["stats"]["threads_lost"] == 0,
+         f"the short-lived threads were followed and sampled: {n} in the profile, {p['stats']['threads_lost']} lost")
+
+# 4. SIGTSTP from outside while recording: the command stops (state T) and
+#    goes on after SIGCONT, output and status unchanged.
+plain = wp.run([wp.target("mixed"), "3"])
+prof = os.path.join(d, "tstp.json")
+w = subprocess.Popen([wp.WALLPROF, "record", "-q", "-o", prof, "--", wp.target("mixed"), "3"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+child = None
+wp.wait_for(lambda: bool(subprocess.run(["pgrep", "-P", str(w.pid)], capture_output=True).stdout.strip()))
+child = int(subprocess.run(["pgrep", "-P", str(w.pid)], capture_output=True, text=True).stdout.split()[0])
+time.sleep(0.3)
+os.kill(child, signal.SIGTSTP)
+# (A traced thread in a group-stop shows "t", as under strace or gdb.)
+stopped = wp.wait_for(lambda: set(wp.task_states(child).values()) <= {"T", "t"}, timeout=3)
+wp.check(stopped, f"SIGTSTP holds every thread of the command while recording: {wp.task_states(child)}")
+time.sleep(0.5)
+held = wp.task_states(child)
+wp.check(set(held.values()) <= {"T", "t"}, f"and they stay stopped (group-stop kept with LISTEN): {held}")
+os.kill(child, signal.SIGCONT)
+out, err = w.communicate(timeout=60)
+wp.check(w.returncode == plain.returncode == 3 and out == plain.stdout,
+         f"after SIGTSTP/SIGCONT: status {w.returncode}, output unchanged")
+
+# 5. Set-user-ID programs. As root (CAP_SYS_PTRACE) the privilege applies
+#    under wallprof as without it; without CAP_SYS_PTRACE the kernel would
+#    drop it, so wallprof refuses (126) with a one-line error and a hint.
+if os.geteuid() != 0 or not shutil.which("setpriv"):
+    print("note: not root or no setpriv: set-user-ID programs not tested")
+else:
+    os.chmod(d, 0o755)
+    ids = os.path.join(d, "ids-nobody")
+    shutil.copy(wp.target("ids"), ids)
+    os.chown(ids, 65534, 65534)
+    os.chmod(ids, 0o4755)
+    plain = wp.run([ids])
+    r = wp.run([wp.WALLPROF, "record", "-q", "-o", os.path.join(d, "ids.json"), "--", ids])
+    wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout and "euid 65534" in r.stdout,
+             f"set-user-ID nobody, wallprof as root: {r.stdout.strip()!r} (plain {plain.stdout.strip()!r})")
+    ids_root = os.path.join(d, "ids-root")
+    shutil.copy(wp.target("ids"), ids_root)
+    os.chmod(ids_root, 0o4755)
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+    plain = wp.run(drop + [ids_root])
+    wp.check("euid 0" in plain.stdout, f"plainly, nobody runs it as euid 0: {plain.stdout.strip()!r}")
+    r = wp.run(drop + [wp.WALLPROF, "record", "-q", "-o", "/dev/null", "--", ids_root])
+    lines = r.stderr.strip().splitlines()
+    wp.check(r.returncode == 126 and r.stdout == "" and len(lines) == 2 and "set-user-ID" in lines[0]
+             and "hint:" in lines[1],
+             f"wallprof as nobody refuses it (126, error and hint, not run): {r.returncode} {lines}")
+wp.done()
