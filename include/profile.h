@@ -15,6 +15,7 @@
 
 struct profile_thread {
 	int tid;
+	int pid; /* its process; 0 if not recorded (older profiles) */
 	char **names; /* every name the thread had, in order; owned */
 	size_t n_names;
 	uint64_t first_ns, last_ns; /* relative to the profile start */

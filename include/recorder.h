@@ -42,6 +42,7 @@ struct recorder {
 	 * out): a raw stack, to tell the kind of lock, and an owner. */
 	uint32_t *object_stack; /* UINT32_MAX: none */
 	int32_t *object_owner;
+	uint32_t *object_proc; /* the process (tracer proc index) of a lock */
 	size_t cap_object_extra;
 
 	/* Exact tracing (--syscalls, --locks). */
@@ -61,7 +62,7 @@ void recorder_stream(struct recorder *r, FILE *f);
 void recorder_release(struct recorder *r);
 
 /* A new thread record (tid, first name, first seen). Returns its index. */
-uint32_t recorder_thread(struct recorder *r, int tid, const char *name, uint64_t t_ns);
+uint32_t recorder_thread(struct recorder *r, int tid, int pid, const char *name, uint64_t t_ns);
 /* Note a new name for a thread record, if it differs from its last one. */
 void recorder_thread_rename(struct recorder *r, uint32_t info, const char *name);
 
@@ -71,10 +72,11 @@ void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, 
 /*
  * The id of the object (file, socket, lock) of this kind and name, adding
  * it if new. fd is the descriptor it was seen as (-1 for locks), address
- * the futex word of a lock (0 otherwise).
+ * the futex word of a lock (0 otherwise), in the address space of process
+ * proc (the index of its symbolizer at the end; 0 for files and sockets).
  */
 int32_t recorder_object(struct recorder *r, const char *kind, const char *name, int fd,
-			uint64_t address);
+			uint64_t address, uint32_t proc);
 /* A traced call on an object: its duration and the bytes it moved. */
 void recorder_object_call(struct recorder *r, int32_t object, uint64_t duration_ns, uint64_t read,
 			  uint64_t written);
@@ -88,8 +90,10 @@ void recorder_stop_time(struct recorder *r, uint64_t ns);
 /*
  * Symbolize and move the recording into p (metadata is the caller's). The
  * profile's stacks are indexed by the recorder's raw stack ids, so samples
- * (kept or already streamed) need no rewriting.
+ * (kept or already streamed) need no rewriting. A raw stack starts with the
+ * index of its process in spaces[].
  */
-void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p);
+void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t n_spaces,
+		     struct profile *p);
 
 #endif

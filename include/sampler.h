@@ -33,5 +33,7 @@ void sampler_tick(struct tracer *tr);
 
 /* Sampling is over: give back what the ticks hold in the kernel. */
 void sampler_finish(struct tracer *tr);
+/* The same for one process (it exec'd). */
+void sampler_finish_proc(struct proc *pr);
 
 #endif

@@ -37,8 +37,34 @@ struct activity {
 	int32_t owner; /* holder of the lock it waits for, 0 if none */
 };
 
+/*
+ * One process whose threads are sampled: the target, and with -f each
+ * process it forks. An exec starts a new one (same pid, new index): what
+ * was sampled before it is symbolized against the program of its time.
+ * Raw stacks begin with the index of their process (tracer_intern_stack).
+ */
+struct proc {
+	pid_t pid;
+	uint32_t index; /* in tracer.procs */
+	bool gone; /* exited or exec'd: kept for symbolization only */
+	struct addrspace as;
+	struct fd_table fds; /* its descriptors, for attribution */
+	struct unwinder *uw;
+
+	/* The process CPU-time clock: the sum of every thread's on-CPU time
+	 * (see sampler.c). group_base_ns is its value at the last base. */
+	clockid_t group_clock;
+	int group_clock_state; /* 0 not opened yet, 1 usable, -1 unavailable */
+	bool group_base_valid;
+	uint64_t group_base_ns;
+	timer_t group_timer; /* keeps the clock O(1) to read, see sampler.c */
+	bool group_timer_set;
+	bool vouched; /* this tick: its quiet threads did not run */
+};
+
 struct thread {
 	pid_t tid;
+	struct proc *proc; /* NULL for a foreign thread */
 	struct thread *hash_next;
 	size_t index; /* in tracer.threads */
 	int fd_stat, fd_schedstat, fd_syscall; /* /proc files kept open; -1 until opened */
@@ -99,23 +125,14 @@ struct tracer {
 	size_t n_threads, cap_threads;
 	struct thread *buckets[THREAD_BUCKETS];
 
-	struct addrspace as;
-	struct fd_table fds; /* the target's descriptors, for attribution */
-	struct unwinder *uw;
+	struct proc **procs; /* every process seen, gone ones too */
+	size_t n_procs;
+	struct proc *main; /* the live process with pid tr->pid */
+	bool follow_forks; /* -f: sample forked children as well */
 	struct recorder *rec;
 	struct stack_copy *stack; /* scratch copy for the snapshot in progress */
 	mono_ns start;
 	mono_ns interval_ns; /* between ticks */
-
-	/* The process CPU-time clock: the sum of every thread's on-CPU time
-	 * (see sampler.c). group_base_ns is its value at the last tick whose
-	 * per-thread reads were consistent with it. */
-	clockid_t group_clock;
-	int group_clock_state; /* 0 not opened yet, 1 usable, -1 unavailable */
-	bool group_base_valid;
-	uint64_t group_base_ns;
-	timer_t group_timer; /* keeps the clock O(1) to read, see sampler.c */
-	bool group_timer_set;
 
 	/* Exact tracing, NULL if none (events.h). */
 	struct event_config *events;
@@ -208,5 +225,12 @@ uint32_t tracer_skipped_stack(struct tracer *tr);
 
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);
+
+/* The address space of each process, by index (malloc'ed array). */
+struct addrspace **tracer_spaces(const struct tracer *tr);
+
+/* Intern a raw stack of a thread of proc: its index, then the addresses. */
+uint32_t tracer_intern_stack(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
+			     uint32_t n, bool truncated);
 
 #endif

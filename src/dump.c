@@ -357,7 +357,9 @@ int cmd_dump(int argc, char **argv)
 	p.pid = pid;
 	p.frequency_hz = 1;
 	read_cmdline(&p, pid);
-	recorder_finish(&rec, &tr.as, &p);
+	struct addrspace **spaces = tracer_spaces(&tr);
+	recorder_finish(&rec, spaces, tr.n_procs, &p);
+	free(spaces);
 	qsort(p.samples, p.n_samples, sizeof(*p.samples), cmp_sample_tid);
 	struct snapshot snap;
 	snapshot_build(&snap, &p, &tr);

@@ -186,15 +186,15 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 }
 
 /* close, dup2, dup3, close_range: forget what the descriptors were. */
-static void watch_fds(struct tracer *tr, long nr, const uint64_t *args)
+static void watch_fds(struct fd_table *fds, long nr, const uint64_t *args)
 {
 	if (nr == SYS_close)
-		fd_table_forget(&tr->fds, (int)args[0]);
+		fd_table_forget(fds, (int)args[0]);
 	else if (nr == SYS_dup2 || nr == SYS_dup3)
-		fd_table_forget(&tr->fds, (int)args[1]);
+		fd_table_forget(fds, (int)args[1]);
 #ifdef SYS_close_range
 	else if (nr == SYS_close_range)
-		fd_table_forget_all(&tr->fds);
+		fd_table_forget_all(fds);
 #endif
 }
 
@@ -246,7 +246,7 @@ int events_on_seccomp(struct tracer *tr, struct thread *t)
 	long nr = (long)info.seccomp.nr;
 	tr->ev_last_ns = mono_now();
 	if (!t->foreign)
-		watch_fds(tr, nr, info.seccomp.args);
+		watch_fds(&t->proc->fds, nr, info.seccomp.args);
 	if (info.seccomp.ret_data == SILENT_DATA)
 		return PTRACE_CONT;
 	open_event(tr, t, nr, info.seccomp.args, mono_now());
@@ -266,7 +266,7 @@ int events_on_syscall_stop(struct tracer *tr, struct thread *t)
 	if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 		long nr = (long)info.entry.nr;
 		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
-			watch_fds(tr, nr, info.entry.args);
+			watch_fds(&t->proc->fds, nr, info.entry.args);
 		if (info.arch == AUDIT_ARCH_X86_64 &&
 		    (t->ev.restarting ? nr == SYS_restart_syscall
 				      : wanted(cfg, nr, info.entry.args)))

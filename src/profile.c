@@ -126,9 +126,12 @@ static json_t *threads_json(const struct profile *p)
 		json_t *names = json_array();
 		for (size_t k = 0; k < t->n_names; k++)
 			json_array_append_new(names, json_string(t->names[k]));
-		json_array_append_new(a, json_pack("{s:i, s:o, s:I, s:I}", "tid", t->tid, "names",
-						   names, "first_seen_ns", (json_int_t)t->first_ns,
-						   "last_seen_ns", (json_int_t)t->last_ns));
+		json_t *o = json_pack("{s:i, s:o, s:I, s:I}", "tid", t->tid, "names", names,
+				      "first_seen_ns", (json_int_t)t->first_ns, "last_seen_ns",
+				      (json_int_t)t->last_ns);
+		if (t->pid)
+			json_object_set_new(o, "pid", json_integer(t->pid));
+		json_array_append_new(a, o);
 	}
 	return a;
 }
@@ -472,6 +475,7 @@ static int read_threads(struct reader *rd, json_t *a, struct profile *p)
 		if (!json_is_object(o) || !get_int(o, "tid", 1, INT32_MAX, &v))
 			return fail(rd, "threads[%zu]: missing tid", i);
 		t->tid = (int)v;
+		t->pid = get_int(o, "pid", 1, INT32_MAX, &v) ? (int)v : 0;
 		t->first_ns = get_int(o, "first_seen_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		t->last_ns = get_int(o, "last_seen_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		json_t *names = json_object_get(o, "names");

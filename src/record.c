@@ -40,6 +40,7 @@ struct record_opts {
 	struct event_config events; /* method TRACE_NONE unless --syscalls/--locks */
 	double max_overhead_pct; /* 0: no limit */
 	int realtime; /* SCHED_FIFO priority of the tracer thread, 0: none */
+	bool follow_forks; /* -f */
 };
 
 struct session {
@@ -78,6 +79,8 @@ static const char record_usage[] =
 	"                         (default: from FILE's extension: .json, .folded,\n"
 	"                         .svg, .speedscope.json, .trace.json, .pb.gz)\n"
 	"  -q, --quiet            no status line\n"
+	"  -f, --follow-forks     profile the processes it forks too (and theirs):\n"
+	"                         each sample's thread carries its pid\n"
 	"      --syscalls[=LIST]  trace syscalls exactly: count, latency, arguments,\n"
 	"                         and the stack of calls longer than --threshold.\n"
 	"                         LIST: names and classes (file, network, io, lock,\n"
@@ -117,13 +120,14 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 		{"frequency", required_argument, NULL, 'F'},
 		{"duration", required_argument, NULL, 'd'},
 		{"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'f'},
+		{"format", required_argument, NULL, 'f' + 512},
 		{"quiet", no_argument, NULL, 'q'},
 		{"syscalls", optional_argument, NULL, 'S'},
 		{"locks", no_argument, NULL, 'L'},
 		{"threshold", required_argument, NULL, 'T'},
 		{"max-overhead", required_argument, NULL, 'M'},
 		{"realtime", optional_argument, NULL, 'r'},
+		{"follow-forks", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -135,7 +139,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:F:d:o:qr::h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:qr::fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_uint(optarg, 1, INT32_MAX, &v))
@@ -155,7 +159,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 					optarg);
 			break;
 		case 'o': o->output = optarg; break;
-		case 'f': format = optarg; break;
+		case 'f' + 512: format = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'S': {
 			char err[256];
@@ -174,6 +178,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 					     "above 0 and at most 50",
 					     optarg);
 			break;
+		case 'f': o->follow_forks = true; break;
 		case 'r':
 			if (!optarg)
 				v = 1;
@@ -616,6 +621,7 @@ int cmd_record(int argc, char **argv)
 	recorder_init(&s->rec);
 	tracer_init(&s->tr, &s->rec);
 	s->tr.max_overhead = s->opts.max_overhead_pct / 100.0;
+	s->tr.follow_forks = s->opts.follow_forks;
 	if (setup_events(s) < 0) {
 		if (s->out) {
 			fclose(s->out);
@@ -656,7 +662,9 @@ int cmd_record(int argc, char **argv)
 		struct profile p;
 		profile_init(&p);
 		fill_metadata(s, &p, s->end);
-		recorder_finish(&s->rec, &s->tr.as, &p);
+		struct addrspace **spaces = tracer_spaces(&s->tr);
+		recorder_finish(&s->rec, spaces, s->tr.n_procs, &p);
+		free(spaces);
 		code = write_output(s, &p) < 0 ? EXIT_FAILURE_ : EXIT_OK;
 		profile_release(&p);
 	}

@@ -39,6 +39,7 @@ void recorder_release(struct recorder *r)
 	free(r->objects);
 	free(r->object_stack);
 	free(r->object_owner);
+	free(r->object_proc);
 	if (r->acc)
 		for (int i = 0; i < SYSCALL_SET_MAX; i++)
 			free(r->acc[i].buckets);
@@ -47,12 +48,13 @@ void recorder_release(struct recorder *r)
 	memset(r, 0, sizeof(*r));
 }
 
-uint32_t recorder_thread(struct recorder *r, int tid, const char *name, uint64_t t_ns)
+uint32_t recorder_thread(struct recorder *r, int tid, int pid, const char *name, uint64_t t_ns)
 {
 	GROW(r->threads, r->cap_threads, r->n_threads + 1);
 	struct profile_thread *t = &r->threads[r->n_threads];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
+	t->pid = pid;
 	t->first_ns = t->last_ns = t_ns;
 	recorder_thread_rename(r, (uint32_t)r->n_threads, name);
 	return (uint32_t)r->n_threads++;
@@ -101,10 +103,10 @@ void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, 
 }
 
 int32_t recorder_object(struct recorder *r, const char *kind, const char *name, int fd,
-			uint64_t address)
+			uint64_t address, uint32_t proc)
 {
 	char key[512];
-	snprintf(key, sizeof(key), "%s\t%s", kind, name);
+	snprintf(key, sizeof(key), "%s\t%s\t%u", kind, name, proc);
 	uint32_t id;
 	if (strmap_get(&r->object_ids, key, &id))
 		return (int32_t)id;
@@ -117,7 +119,10 @@ int32_t recorder_object(struct recorder *r, const char *kind, const char *name, 
 	o->address = address;
 	size_t cap = r->cap_object_extra;
 	GROW(r->object_stack, cap, r->n_objects + 1);
-	GROW(r->object_owner, r->cap_object_extra, r->n_objects + 1);
+	cap = r->cap_object_extra;
+	GROW(r->object_owner, cap, r->n_objects + 1);
+	GROW(r->object_proc, r->cap_object_extra, r->n_objects + 1);
+	r->object_proc[r->n_objects] = proc;
 	r->object_stack[r->n_objects] = UINT32_MAX;
 	r->object_owner[r->n_objects] = 0;
 	strmap_put(&r->object_ids, key, (uint32_t)r->n_objects);
@@ -291,7 +296,8 @@ static void name_join(struct recorder *r, int32_t id, struct profile_object *o)
  * (from the waiters' stacks: the kind seen most often wins), and owners are
  * kept only where the kind has an owner field we know how to read.
  */
-static void name_locks(struct recorder *r, struct symbolizer *sym, struct profile *p)
+static void name_locks(struct recorder *r, struct symbolizer **syms, size_t n_syms,
+		       struct profile *p)
 {
 	enum { N_KINDS = 16 };
 	for (size_t i = 0; i < r->n_objects; i++) {
@@ -299,7 +305,8 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 		if (strcmp(o->kind, "lock"))
 			continue;
 		free(o->name);
-		o->name = symbolize_data(sym, o->address);
+		uint32_t proc = r->object_proc[i] < n_syms ? r->object_proc[i] : 0;
+		o->name = symbolize_data(syms[proc], o->address);
 		/* The first waiting sample's stack, and every traced wait's:
 		 * the kind seen most often wins. */
 		const char *kinds[N_KINDS];
@@ -345,7 +352,8 @@ static void name_locks(struct recorder *r, struct symbolizer *sym, struct profil
 	}
 }
 
-void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p)
+void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t n_spaces,
+		     struct profile *p)
 {
 	if (r->stops.count) {
 		r->stats.stop_ns_p50 = acc_percentile(&r->stops, 0.50);
@@ -353,12 +361,16 @@ void recorder_finish(struct recorder *r, struct addrspace *as, struct profile *p
 	}
 
 	mono_ns t0 = mono_now();
-	struct symbolizer *sym = symbolizer_new(as);
-	uint32_t *map = symbolize_stacks(sym, &r->stacks, p);
+	struct symbolizer **syms = xcalloc(n_spaces ? n_spaces : 1, sizeof(*syms));
+	for (size_t i = 0; i < n_spaces; i++)
+		syms[i] = symbolizer_new(spaces[i]);
+	uint32_t *map = symbolize_stacks(syms, n_spaces, &r->stacks, p);
 	index_by_raw(p, map, r->stacks.n);
 	free(map);
-	name_locks(r, sym, p);
-	symbolizer_free(sym);
+	name_locks(r, syms, n_spaces, p);
+	for (size_t i = 0; i < n_spaces; i++)
+		symbolizer_free(syms[i]);
+	free(syms);
 	r->stats.symbolize_ns = mono_now() - t0;
 	finish_syscalls(r, p);
 

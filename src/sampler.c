@@ -149,7 +149,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 			continue;
 		}
 		struct unwind_result res;
-		unwinder_unwind(tr->uw, &regs, false, tr->stack, &res);
+		unwinder_unwind(t->proc->uw, &regs, false, tr->stack, &res);
 		if (res.overrun && window < STACK_COPY_MAX) {
 			/* Nothing is stopped here, so a second, whole copy is free. */
 			window = STACK_COPY_MAX;
@@ -158,8 +158,8 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
-		uint32_t id =
-			stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
+		uint32_t id = tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n,
+						  res.truncated);
 		tracer_record_snapshot_id(tr, t, id, &o->what, now);
 		tr->rec->stats.nostop++;
 		return true;
@@ -167,7 +167,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 	/* Nothing better is possible without a stop we may not take: record
 	 * the pc alone, marked truncated. */
 	uint64_t pc = o->sc.pc;
-	uint32_t id = stack_intern(&tr->rec->stacks, &pc, 1, true);
+	uint32_t id = tracer_intern_stack(tr, t->proc, &pc, 1, true);
 	tracer_record_snapshot_id(tr, t, id, &o->what, now);
 	return true;
 }
@@ -249,7 +249,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	struct schedstat prev = t->last_ss;
 	t->last_ss = o.ss;
 	if (o.st.state != 'R' && !o.sc.running) {
-		bool may_stop = sampler_interrupt_is_safe(tr->pid, o.st.state, &o.sc);
+		bool may_stop = sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc);
 		if (sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
@@ -306,33 +306,39 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
  * CPU time, does just that. Nothing in the target sees it, and it ends
  * with sampler_finish or with wallprof. If it cannot be set, reads sum.
  */
-static void group_clock_open(struct tracer *tr)
+static void group_clock_open(struct proc *pr)
 {
-	tr->group_clock_state = clock_getcpuclockid(tr->pid, &tr->group_clock) == 0 ? 1 : -1;
-	if (tr->group_clock_state < 0)
+	pr->group_clock_state = clock_getcpuclockid(pr->pid, &pr->group_clock) == 0 ? 1 : -1;
+	if (pr->group_clock_state < 0)
 		return;
 	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGURG};
 	struct itimerspec its = {.it_value = {(time_t)1 << 32, 0}};
-	if (timer_create(tr->group_clock, &sev, &tr->group_timer) < 0)
+	if (timer_create(pr->group_clock, &sev, &pr->group_timer) < 0)
 		return;
-	tr->group_timer_set = true;
-	if (timer_settime(tr->group_timer, 0, &its, NULL) < 0)
-		sampler_finish(tr);
+	pr->group_timer_set = true;
+	if (timer_settime(pr->group_timer, 0, &its, NULL) < 0)
+		sampler_finish_proc(pr);
+}
+
+void sampler_finish_proc(struct proc *pr)
+{
+	if (pr->group_timer_set)
+		timer_delete(pr->group_timer);
+	pr->group_timer_set = false;
 }
 
 void sampler_finish(struct tracer *tr)
 {
-	if (tr->group_timer_set)
-		timer_delete(tr->group_timer);
-	tr->group_timer_set = false;
+	for (size_t i = 0; i < tr->n_procs; i++)
+		sampler_finish_proc(tr->procs[i]);
 }
 
-static bool group_read(struct tracer *tr, uint64_t *ns)
+static bool group_read(struct proc *pr, uint64_t *ns)
 {
-	if (tr->group_clock_state == 0)
-		group_clock_open(tr);
+	if (pr->group_clock_state == 0)
+		group_clock_open(pr);
 	struct timespec ts;
-	if (tr->group_clock_state < 0 || clock_gettime(tr->group_clock, &ts) < 0)
+	if (pr->group_clock_state < 0 || clock_gettime(pr->group_clock, &ts) < 0)
 		return false;
 	*ns = (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 	return true;
@@ -340,12 +346,12 @@ static bool group_read(struct tracer *tr, uint64_t *ns)
 
 /* Read schedstat of the threads with quiet == which; add their growth since
  * their base to *grown; false if some thread has no base or no reading. */
-static bool read_pre(struct tracer *tr, bool which, uint64_t *grown)
+static bool read_pre(struct tracer *tr, const struct proc *pr, bool which, uint64_t *grown)
 {
 	bool all = true;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
-		if (t->quiet != which || t->foreign)
+		if (t->quiet != which || t->proc != pr)
 			continue;
 		t->have_pre = t->fd_schedstat >= 0 && read_schedstat(t, &t->pre_ss);
 		if (t->have_pre && t->base_valid && t->pre_ss.run_ns >= t->base_run_ns)
@@ -357,11 +363,13 @@ static bool read_pre(struct tracer *tr, bool which, uint64_t *grown)
 }
 
 /* Take the readings of this tick as the new base, at clock value g. */
-static void group_rebase(struct tracer *tr, uint64_t g, bool vouched)
+static void group_rebase(struct tracer *tr, struct proc *pr, uint64_t g, bool vouched)
 {
-	tr->group_base_ns = g;
+	pr->group_base_ns = g;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
+		if (t->proc != pr)
+			continue;
 		if (t->have_pre)
 			t->base_run_ns = t->pre_ss.run_ns;
 		t->base_valid = t->have_pre || (vouched && t->quiet && t->base_valid);
@@ -373,21 +381,21 @@ static void group_rebase(struct tracer *tr, uint64_t g, bool vouched)
  * read, after the reads of the threads that are not quiet. When that fails,
  * the clock is read first and every thread after it, as the next base.
  */
-static bool group_check(struct tracer *tr)
+static bool group_check(struct tracer *tr, struct proc *pr)
 {
 	uint64_t g, grown = 0;
-	bool all = read_pre(tr, false, &grown);
-	bool have = group_read(tr, &g);
-	if (have && all && tr->group_base_valid && g >= tr->group_base_ns &&
-	    g - tr->group_base_ns == grown) {
-		group_rebase(tr, g, true);
+	bool all = read_pre(tr, pr, false, &grown);
+	bool have = group_read(pr, &g);
+	if (have && all && pr->group_base_valid && g >= pr->group_base_ns &&
+	    g - pr->group_base_ns == grown) {
+		group_rebase(tr, pr, g, true);
 		return true;
 	}
-	tr->group_base_valid = have && group_read(tr, &g);
-	read_pre(tr, false, &grown);
-	read_pre(tr, true, &grown);
-	if (tr->group_base_valid)
-		group_rebase(tr, g, false);
+	pr->group_base_valid = have && group_read(pr, &g);
+	read_pre(tr, pr, false, &grown);
+	read_pre(tr, pr, true, &grown);
+	if (pr->group_base_valid)
+		group_rebase(tr, pr, g, false);
 	return false;
 }
 
@@ -399,8 +407,14 @@ void sampler_tick(struct tracer *tr)
 	GROW(stops, cap, tr->n_threads + 1);
 	for (size_t i = 0; i < tr->n_threads; i++)
 		tr->threads[i]->have_pre = false;
-	bool vouched = group_check(tr);
-	tr->rec->stats.clock_vouched += vouched;
+	/* One clock per process: each vouches for its own quiet threads. */
+	bool all_vouched = true;
+	for (size_t i = 0; i < tr->n_procs; i++) {
+		struct proc *pr = tr->procs[i];
+		pr->vouched = !pr->gone && group_check(tr, pr);
+		all_vouched = all_vouched && (pr->gone || pr->vouched);
+	}
+	tr->rec->stats.clock_vouched += all_vouched;
 	mono_ns now = mono_now();
 	/* Observe everyone first, then stop those that need it, each stop
 	 * lasting only for its own thread's snapshot. */
@@ -408,7 +422,7 @@ void sampler_tick(struct tracer *tr)
 		struct thread *t = tr->threads[i];
 		if (t->foreign)
 			continue;
-		if (t->quiet && vouched)
+		if (t->quiet && t->proc->vouched)
 			sample_reuse(tr, t, now);
 		else if (sample_thread(tr, t, t->have_pre ? &t->pre_ss : NULL, &stops[n]))
 			n++;

@@ -576,11 +576,26 @@ static uint32_t intern_frame(struct frame_interner *fi, struct raw_frame *f, uin
 	return id;
 }
 
-/* Was any code of module m looked up (is it in some stack)? */
-static bool module_used(const struct u64map *addrs, const struct module *m)
+/* Looked-up addresses are keyed with their process: user addresses
+ * fit in 48 bits, the process index goes above. */
+#define ADDR_KEY(proc, addr) ((uint64_t)(proc) << 48 | (addr))
+
+/* Was any code of module m of process proc looked up (is it in a stack)? */
+static bool module_used(const struct u64map *addrs, uint32_t proc, const struct module *m)
 {
 	for (size_t i = 0; i < addrs->n_slots; i++)
-		if (addrs->vals[i] && addrs->keys[i] >= m->lo && addrs->keys[i] < m->hi)
+		if (addrs->vals[i] && addrs->keys[i] >= ADDR_KEY(proc, m->lo) &&
+		    addrs->keys[i] < ADDR_KEY(proc, m->hi))
+			return true;
+	return false;
+}
+
+/* Is this binary (path and build-id) listed already? */
+static bool binary_listed(const struct profile *p, const struct module *m)
+{
+	for (size_t i = 0; i < p->n_binaries; i++)
+		if (!strcmp(p->binaries[i].path, m->path) &&
+		    !strcmp(p->binaries[i].build_id ? p->binaries[i].build_id : "", m->build_id))
 			return true;
 	return false;
 }
@@ -590,15 +605,17 @@ static bool module_used(const struct u64map *addrs, const struct module *m)
  * at only for binaries with code in some stack: loading (and inflating) the
  * debug info of every mapped library would cost more than the lookups.
  */
-static void fill_binaries(struct symbolizer *s, struct profile *p, const struct u64map *addrs)
+static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p,
+			  const struct u64map *addrs)
 {
 	struct addrspace *as = s->as;
-	p->binaries = xcalloc(as->n_mods, sizeof(*p->binaries));
+	p->binaries = xrealloc(p->binaries, (p->n_binaries + as->n_mods + 1) * sizeof(*p->binaries));
 	for (size_t i = 0; i < as->n_mods; i++) {
 		struct module *m = as->mods[i];
-		if (m->hi <= m->lo)
+		if (m->hi <= m->lo || binary_listed(p, m))
 			continue;
 		struct profile_binary *b = &p->binaries[p->n_binaries++];
+		memset(b, 0, sizeof(*b));
 		b->path = xstrdup(m->path);
 		b->build_id = m->build_id[0] ? xstrdup(m->build_id) : NULL;
 		b->start = m->lo;
@@ -608,7 +625,7 @@ static void fill_binaries(struct symbolizer *s, struct profile *p, const struct 
 			continue;
 		b->has_symbols = dwfl_module_getsymtab(dm) > 0;
 		Dwarf_Addr bias;
-		if (!module_used(addrs, m))
+		if (!module_used(addrs, proc, m))
 			continue;
 		struct symcache *cache = cache_of(s, m);
 		const struct symcache_binary *known = symcache_binary(cache);
@@ -633,9 +650,10 @@ static void fill_binaries(struct symbolizer *s, struct profile *p, const struct 
 	}
 }
 
-uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, struct profile *p)
+uint32_t *symbolize_stacks(struct symbolizer *const *syms, size_t n_syms,
+			   const struct stack_table *raw, struct profile *p)
 {
-	struct u64map addr_first; /* address -> index into chain storage */
+	struct u64map addr_first; /* ADDR_KEY -> index into chain storage */
 	u64map_init(&addr_first);
 	uint32_t *chain = NULL; /* per address: count, then frame ids */
 	size_t n_chain = 0, cap_chain = 0;
@@ -651,17 +669,20 @@ uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, 
 		bool truncated;
 		const uint64_t *addrs = stack_values(raw, sid, &len, &truncated);
 		uint32_t n = 0;
-		for (uint32_t k = 0; k < len; k++) {
+		/* The first value is the process: its symbolizer. */
+		uint32_t proc = len && addrs[0] < n_syms ? (uint32_t)addrs[0] : 0;
+		for (uint32_t k = 1; k < len && n_syms; k++) {
 			uint32_t at;
-			if (!u64map_get(&addr_first, addrs[k], &at)) {
+			uint64_t key = ADDR_KEY(proc, addrs[k]);
+			if (!u64map_get(&addr_first, key, &at)) {
 				struct raw_frame rf[16];
-				int nf = lookup(s, addrs[k], rf, (int)ARRAY_SIZE(rf));
+				int nf = lookup(syms[proc], addrs[k], rf, (int)ARRAY_SIZE(rf));
 				at = (uint32_t)n_chain;
 				GROW(chain, cap_chain, n_chain + 1 + (size_t)nf);
 				chain[n_chain++] = (uint32_t)nf;
 				for (int j = 0; j < nf; j++)
 					chain[n_chain++] = intern_frame(&fi, &rf[j], addrs[k]);
-				u64map_put(&addr_first, addrs[k], at);
+				u64map_put(&addr_first, key, at);
 			}
 			for (uint32_t j = 0; j < chain[at] && n < MAX_FRAMES_SYMBOLIZED; j++)
 				ids[n++] = chain[at + 1 + j];
@@ -681,7 +702,8 @@ uint32_t *symbolize_stacks(struct symbolizer *s, const struct stack_table *raw, 
 		for (uint32_t k = 0; k < len; k++)
 			p->stacks[i].frames[k] = (uint32_t)v[k];
 	}
-	fill_binaries(s, p, &addr_first);
+	for (size_t i = 0; i < n_syms; i++)
+		fill_binaries(syms[i], (uint32_t)i, p, &addr_first);
 
 	free(ids);
 	free(chain);

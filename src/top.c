@@ -59,6 +59,7 @@ struct top {
 	struct recorder rec;
 	struct symbolizer *sym;
 	unsigned refreshes_seen; /* addrspace refreshes when sym was built */
+	const struct addrspace *as_seen; /* the one sym was built from */
 	size_t drawn; /* samples already counted */
 	struct strmap fn_index;
 	char **fn_names;
@@ -115,10 +116,12 @@ static struct fn_stat *fn_of(struct top *t, const char *name)
 /* Count the samples recorded since the last draw. */
 static void absorb(struct top *t)
 {
-	if (!t->sym || t->tr.as.refreshes != t->refreshes_seen) {
+	struct addrspace *as = &t->tr.main->as;
+	if (!t->sym || as != t->as_seen || as->refreshes != t->refreshes_seen) {
 		symbolizer_free(t->sym);
-		t->sym = symbolizer_new(&t->tr.as);
-		t->refreshes_seen = t->tr.as.refreshes;
+		t->sym = symbolizer_new(as);
+		t->as_seen = as;
+		t->refreshes_seen = as->refreshes;
 	}
 	for (size_t i = 0; i < t->n_fn; i++)
 		t->fn[i].recent = 0;
@@ -132,6 +135,9 @@ static void absorb(struct top *t)
 		uint32_t len;
 		bool truncated;
 		const uint64_t *ips = stack_values(&t->rec.stacks, s->stack, &len, &truncated);
+		/* The first value is the process index (tracer_intern_stack). */
+		ips++;
+		len = len ? len - 1 : 0;
 		char label[96];
 		if (s->state != ST_ONCPU && !t->inclusive) {
 			/* Off-CPU self time belongs to the call waited in. */

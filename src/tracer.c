@@ -77,9 +77,14 @@ void tracer_release(struct tracer *tr)
 		free(tr->threads[i]);
 	}
 	free(tr->threads);
-	unwinder_free(tr->uw);
-	addrspace_release(&tr->as);
-	fd_table_release(&tr->fds);
+	for (size_t i = 0; i < tr->n_procs; i++) {
+		struct proc *pr = tr->procs[i];
+		unwinder_free(pr->uw);
+		addrspace_release(&pr->as);
+		fd_table_release(&pr->fds);
+		free(pr);
+	}
+	free(tr->procs);
 	free(tr->stack);
 	free(tr->ev_stack);
 	memset(tr, 0, sizeof(*tr));
@@ -109,10 +114,12 @@ static void hash_remove(struct tracer *tr, struct thread *t)
 		*p = t->hash_next;
 }
 
-static struct thread *thread_add(struct tracer *tr, pid_t tid)
+static struct thread *thread_add(struct tracer *tr, pid_t tid, struct proc *proc)
 {
 	struct thread *t = xcalloc(1, sizeof(*t));
 	t->tid = tid;
+	t->proc = proc;
+	t->foreign = !proc;
 	t->fd_stat = t->fd_schedstat = t->fd_syscall = -1;
 	t->info = INFO_NONE;
 	t->restarted.syscall = -1;
@@ -136,7 +143,10 @@ static void thread_remove(struct tracer *tr, struct thread *t)
 bool thread_open_proc(struct tracer *tr, struct thread *t)
 {
 	char path[96];
-	int n = snprintf(path, sizeof(path), "/proc/%d/task/%d/", (int)tr->pid, (int)t->tid);
+	(void)tr;
+	if (!t->proc)
+		return false;
+	int n = snprintf(path, sizeof(path), "/proc/%d/task/%d/", (int)t->proc->pid, (int)t->tid);
 	strcpy(path + n, "stat");
 	t->fd_stat = open(path, O_RDONLY | O_CLOEXEC);
 	strcpy(path + n, "schedstat");
@@ -150,15 +160,78 @@ bool thread_open_proc(struct tracer *tr, struct thread *t)
 	return true;
 }
 
-static void setup_addrspace(struct tracer *tr)
+/* A new process to sample: its maps read, its unwinder ready. */
+static struct proc *proc_new(struct tracer *tr, pid_t pid)
 {
-	addrspace_reset(&tr->as, tr->pid);
-	fd_table_release(&tr->fds);
-	fd_table_init(&tr->fds, tr->pid);
-	addrspace_refresh(&tr->as);
-	if (!tr->uw)
-		tr->uw = unwinder_new(&tr->as);
-	unwinder_flush(tr->uw);
+	struct proc *pr = xcalloc(1, sizeof(*pr));
+	pr->pid = pid;
+	pr->index = (uint32_t)tr->n_procs;
+	addrspace_reset(&pr->as, pid);
+	fd_table_init(&pr->fds, pid);
+	addrspace_refresh(&pr->as);
+	pr->uw = unwinder_new(&pr->as);
+	tr->procs = xrealloc(tr->procs, (tr->n_procs + 1) * sizeof(*tr->procs));
+	tr->procs[tr->n_procs++] = pr;
+	if (pid == tr->pid)
+		tr->main = pr;
+	return pr;
+}
+
+/* The live process with this pid, or NULL. */
+static struct proc *proc_find(struct tracer *tr, pid_t pid)
+{
+	for (size_t i = tr->n_procs; i-- > 0;)
+		if (tr->procs[i]->pid == pid && !tr->procs[i]->gone)
+			return tr->procs[i];
+	return NULL;
+}
+
+/* Which process a new tid belongs to, from /proc: its thread group. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], *text, *p;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if (!(text = read_small_file(path, 1 << 16, NULL)))
+		return 0;
+	pid_t tg = (p = strstr(text, "\nTgid:")) ? (pid_t)atoi(p + 6) : 0;
+	free(text);
+	return tg;
+}
+
+/* The process of a thread we have just met: a known one, a new one
+ * (-f), or none (a foreign thread, followed only for exact tracing). */
+static struct proc *proc_for_new_thread(struct tracer *tr, pid_t tid, const struct thread *parent,
+					bool new_process)
+{
+	if (parent && !parent->proc)
+		return NULL;
+	pid_t tg = new_process ? tid : tgid_of(tid);
+	if (!tg && parent && !new_process)
+		return parent->proc;
+	struct proc *pr = tg ? proc_find(tr, tg) : NULL;
+	if (pr)
+		return pr;
+	/* Once recording is over the writer reads tr->procs: no new one. */
+	return tr->follow_forks && tg && !tr->passive ? proc_new(tr, tg) : NULL;
+}
+
+struct addrspace **tracer_spaces(const struct tracer *tr)
+{
+	struct addrspace **v = xcalloc(tr->n_procs + 1, sizeof(*v));
+	for (size_t i = 0; i < tr->n_procs; i++)
+		v[i] = &tr->procs[i]->as;
+	return v;
+}
+
+uint32_t tracer_intern_stack(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
+			     uint32_t n, bool truncated)
+{
+	uint64_t buf[MAX_FRAMES + 1];
+	if (n > MAX_FRAMES)
+		n = MAX_FRAMES;
+	buf[0] = proc ? proc->index : 0;
+	memcpy(buf + 1, ips, n * sizeof(*ips));
+	return stack_intern(&tr->rec->stacks, buf, n + 1, truncated);
 }
 
 /* ---- attach ---- */
@@ -206,7 +279,9 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 			     (int)pid);
 
 	tr->pid = pid;
-	const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
+	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
+	if (tr->follow_forks)
+		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	int seized = 0, first_err = 0;
 	/* Threads may be born from threads not yet seized: re-scan until a
 	 * pass finds nothing new. */
@@ -220,7 +295,7 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 			if (tracer_find(tr, tids[i]))
 				continue;
 			if (ptrace(PTRACE_SEIZE, tids[i], 0, opts) == 0) {
-				thread_add(tr, tids[i]);
+				thread_add(tr, tids[i], NULL);
 				added++;
 				seized++;
 			} else if (!first_err && errno != ESRCH) {
@@ -236,7 +311,11 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 	}
 	if (!seized)
 		return attach_error(pid, first_err ? first_err : ESRCH);
-	setup_addrspace(tr);
+	struct proc *pr = proc_new(tr, pid);
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		tr->threads[i]->proc = pr;
+		tr->threads[i]->foreign = false;
+	}
 	return 0;
 }
 
@@ -357,6 +436,8 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		/* Children inherit the filter: follow them, or their traced
 		 * calls would fail with ENOSYS (FACTS.md). */
 		opts |= PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	if (tr->follow_forks)
+		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0) {
 		int e = errno;
 		kill(pid, SIGKILL);
@@ -370,7 +451,7 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 	}
 	tr->pid = pid;
 	tr->launched = true;
-	thread_add(tr, pid);
+	thread_add(tr, pid, proc_new(tr, pid));
 	kill(pid, SIGCONT);
 
 	exec_seen = false;
@@ -412,26 +493,34 @@ static bool is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/*
+ * An exec in a sampled process. All its other threads are gone, and the
+ * exec'ing thread now has the pid as its tid (ptrace(2), execve under
+ * ptrace). The process starts anew as a new proc: what was sampled before
+ * keeps the old one, and its maps, for symbolization.
+ */
 static void handle_exec(struct tracer *tr, struct thread *t)
 {
-	/* All other threads are gone, and the exec'ing thread now has the
-	 * pid as its tid (ptrace(2), execve under ptrace). */
+	struct proc *old = t->proc;
 	for (size_t i = tr->n_threads; i-- > 0;)
-		if (tr->threads[i] != t)
+		if (tr->threads[i] != t && tr->threads[i]->proc == old)
 			thread_remove(tr, tr->threads[i]);
-	if (t->tid != tr->pid) {
+	if (t->tid != old->pid) {
 		hash_remove(tr, t);
-		t->tid = tr->pid;
+		t->tid = old->pid;
 		hash_insert(tr, t);
 	}
 	thread_close_proc(t);
 	t->have_last = false;
 	t->quiet = t->base_valid = false;
-	tr->group_base_valid = false;
 	t->info = INFO_NONE;
-	if (!tr->passive)
-		setup_addrspace(tr);
-	exec_seen = true;
+	if (!tr->passive) {
+		sampler_finish_proc(old);
+		old->gone = true;
+		t->proc = proc_new(tr, old->pid);
+	}
+	if (old->pid == tr->pid)
+		exec_seen = true;
 }
 
 static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct *regs)
@@ -480,11 +569,8 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		return;
 	if (!t) {
 		/* A new thread's first stop may come before its parent's
-		 * clone event. A tid outside our process is a followed child. */
-		t = thread_add(tr, tid);
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)tr->pid, (int)tid);
-		t->foreign = access(path, F_OK) < 0;
+		 * clone event: its process, from /proc. */
+		t = thread_add(tr, tid, proc_for_new_thread(tr, tid, NULL, false));
 	}
 
 	int sig = WSTOPSIG(status);
@@ -511,8 +597,9 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		unsigned long child;
 		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 &&
 		    !tracer_find(tr, (pid_t)child))
-			thread_add(tr, (pid_t)child)->foreign =
-				t->foreign || event != PTRACE_EVENT_CLONE;
+			thread_add(tr, (pid_t)child,
+				   proc_for_new_thread(tr, (pid_t)child, t,
+						       event != PTRACE_EVENT_CLONE));
 		break;
 	}
 	case PTRACE_EVENT_EXEC:
@@ -592,22 +679,22 @@ void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64
 		struct fd_desc d;
 		int fd = (int)args[0];
 		/* While tracing, every close and dup2 is seen: the cache holds. */
-		if (tr->events && (what->object = fd_table_cached(&tr->fds, fd)) >= 0)
+		if (tr->events && (what->object = fd_table_cached(&t->proc->fds, fd)) >= 0)
 			return;
-		if (fd_describe(&tr->fds, fd, &d) == 0)
-			what->object = recorder_object(tr->rec, d.kind, d.name, fd, 0);
+		if (fd_describe(&t->proc->fds, fd, &d) == 0)
+			what->object = recorder_object(tr->rec, d.kind, d.name, fd, 0, 0);
 		if (tr->events)
-			fd_table_remember(&tr->fds, fd, what->object);
+			fd_table_remember(&t->proc->fds, fd, what->object);
 		return;
 	}
 	bool pi;
-	uint64_t addr = futex_wait_address(tr->pid, nr, args, &pi);
+	uint64_t addr = futex_wait_address(t->proc->pid, nr, args, &pi);
 	if (!addr)
 		return;
 	char name[32];
 	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
-	what->object = recorder_object(tr->rec, "lock", name, -1, addr);
-	what->owner = futex_owner(tr->pid, addr, pi, t->tid, is_our_thread, tr);
+	what->object = recorder_object(tr->rec, "lock", name, -1, addr, t->proc->index);
+	what->owner = futex_owner(t->proc->pid, addr, pi, t->tid, is_our_thread, tr);
 }
 
 void tracer_arm_syscalls(struct tracer *tr)
@@ -712,7 +799,7 @@ uint32_t tracer_skipped_stack(struct tracer *tr)
 {
 	if (!tr->skipped_stack) {
 		uint64_t addr = STACK_SKIPPED_ADDR;
-		tr->skipped_stack = stack_intern(&tr->rec->stacks, &addr, 1, false) + 1;
+		tr->skipped_stack = tracer_intern_stack(tr, NULL, &addr, 1, false) + 1;
 	}
 	return tr->skipped_stack - 1;
 }
@@ -721,7 +808,8 @@ void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t sta
 			       const struct activity *what, mono_ns when)
 {
 	if (t->info == INFO_NONE)
-		t->info = recorder_thread(tr->rec, t->tid, t->comm, when - tr->start);
+		t->info = recorder_thread(tr->rec, t->tid, t->proc ? t->proc->pid : 0, t->comm,
+					  when - tr->start);
 	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, what->state,
 			what->syscall, what->object, what->owner);
 	t->last_stack = stack;
@@ -738,10 +826,10 @@ uint32_t tracer_unwind_snapshot(struct tracer *tr, struct thread *t,
 		res.n = 1;
 		res.truncated = true;
 	} else {
-		unwinder_unwind(tr->uw, regs, full_regs, tr->stack, &res);
+		unwinder_unwind(t->proc->uw, regs, full_regs, tr->stack, &res);
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 	}
-	return stack_intern(&tr->rec->stacks, res.ips, (uint32_t)res.n, res.truncated);
+	return tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
 }
 
 uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,

@@ -20,7 +20,8 @@ busy, parked = 7, 20
 target = wp.subprocess.Popen([wp.target("spin"), "100000", str(parked), str(busy)],
                              stdout=wp.subprocess.DEVNULL)
 try:
-    wp.wait_for(lambda: len(os.listdir(f"/proc/{target.pid}/task")) == 1 + busy + parked)
+    # Every parked thread asleep in pthread_cond_wait before the attach.
+    wp.wait_for(lambda: list(wp.task_states(target.pid).values()).count("S") == parked)
     w = wp.subprocess.Popen([wp.WALLPROF, "record", "-r", "-q", "-F", "100", "-d", "2", "-o", prof,
                              "-p", str(target.pid)], stderr=wp.subprocess.PIPE, text=True)
     time.sleep(1)
