@@ -23,13 +23,14 @@ struct symbolizer *symbolizer_new(struct addrspace *as);
 void symbolizer_free(struct symbolizer *s);
 
 /*
- * Turn raw stacks (the index of their process in syms, then lookup
- * addresses, innermost first) into the profile's
- * frames and stacks, and fill its binaries. Returns a malloc'ed array
- * mapping each raw stack id to its profile stack id.
+ * Turn raw stacks (the index of their process in spaces, then lookup
+ * addresses, innermost first) into the profile's frames and stacks, and
+ * fill its binaries. syms[i] is the symbolizer of spaces[i], created here
+ * on first use (NULL until then; the caller frees them). Returns a
+ * malloc'ed array mapping each raw stack id to its profile stack id.
  */
-uint32_t *symbolize_stacks(struct symbolizer *const *syms, size_t n_syms,
-			   const struct stack_table *raw, struct profile *p);
+uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms,
+			   size_t n_syms, const struct stack_table *raw, struct profile *p);
 
 /*
  * A name for a data address (a lock's futex word): the covering global or

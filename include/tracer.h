@@ -145,6 +145,7 @@ struct tracer {
 	double max_overhead; /* --max-overhead as a fraction; 0: no limit */
 	uint32_t skipped_stack; /* the stack id of samples taken without a stop; +1, 0 = none yet */
 
+	bool ptrace_warned; /* said that the command's own ptrace fails */
 	bool passive; /* recording is over: resume stops, sample nothing */
 	bool target_exited;
 	int exit_status; /* wallprof's exit status for a launched command */

@@ -68,8 +68,10 @@ int events_compile(struct event_config *cfg)
 #endif
 	}
 	/* Calls that change what a descriptor number means, traced silently
-	 * (data 1) so that the fd -> file cache stays true. */
-	static const char *const fd_changes[] = {"close", "close_range", "dup2", "dup3"};
+	 * (data 1) so that the fd -> file cache stays true; and ptrace, to
+	 * say why a command that traces its own children cannot here. */
+	static const char *const fd_changes[] = {"close", "close_range", "dup2", "dup3",
+						 "ptrace"};
 	for (size_t i = 0; i < ARRAY_SIZE(fd_changes) && !rc && !cfg->set.all; i++) {
 		int nr = seccomp_syscall_resolve_name(fd_changes[i]);
 		if (nr >= 0 && nr < SYSCALL_SET_MAX && !cfg->set.on[nr])
@@ -232,6 +234,25 @@ int events_resume_request(const struct tracer *tr, const struct thread *t)
 	return t->ev.open ? PTRACE_SYSCALL : PTRACE_CONT;
 }
 
+/*
+ * The seccomp filter is inherited and needs a tracer, so wallprof follows
+ * every child of a launched command: none of them can be traced by the
+ * command itself (a debugger, strace). That call fails with EPERM, as it
+ * would under strace -f; say so once, with what works instead.
+ */
+static void watch_ptrace(struct tracer *tr, struct thread *t, const uint64_t *args)
+{
+	long req = (long)args[0];
+	if (tr->ptrace_warned ||
+	    (req != PTRACE_TRACEME && req != PTRACE_ATTACH && req != PTRACE_SEIZE))
+		return;
+	tr->ptrace_warned = true;
+	warning("thread %d of the command calls ptrace(%s): it fails while wallprof follows the "
+		"command's processes for --syscalls",
+		(int)t->tid, req == PTRACE_TRACEME ? "PTRACE_TRACEME" : "PTRACE_ATTACH");
+	hint("record it without --syscalls, or start it and attach with -p PID");
+}
+
 int events_on_seccomp(struct tracer *tr, struct thread *t)
 {
 	struct __ptrace_syscall_info info;
@@ -247,6 +268,8 @@ int events_on_seccomp(struct tracer *tr, struct thread *t)
 	tr->ev_last_ns = mono_now();
 	if (!t->foreign)
 		watch_fds(&t->proc->fds, nr, info.seccomp.args);
+	if (nr == SYS_ptrace)
+		watch_ptrace(tr, t, info.seccomp.args);
 	if (info.seccomp.ret_data == SILENT_DATA)
 		return PTRACE_CONT;
 	open_event(tr, t, nr, info.seccomp.args, mono_now());

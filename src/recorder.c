@@ -296,8 +296,8 @@ static void name_join(struct recorder *r, int32_t id, struct profile_object *o)
  * (from the waiters' stacks: the kind seen most often wins), and owners are
  * kept only where the kind has an owner field we know how to read.
  */
-static void name_locks(struct recorder *r, struct symbolizer **syms, size_t n_syms,
-		       struct profile *p)
+static void name_locks(struct recorder *r, struct addrspace *const *spaces,
+		       struct symbolizer **syms, size_t n_syms, struct profile *p)
 {
 	enum { N_KINDS = 16 };
 	for (size_t i = 0; i < r->n_objects; i++) {
@@ -305,7 +305,11 @@ static void name_locks(struct recorder *r, struct symbolizer **syms, size_t n_sy
 		if (strcmp(o->kind, "lock"))
 			continue;
 		free(o->name);
+		if (!n_syms)
+			break;
 		uint32_t proc = r->object_proc[i] < n_syms ? r->object_proc[i] : 0;
+		if (!syms[proc])
+			syms[proc] = symbolizer_new(spaces[proc]);
 		o->name = symbolize_data(syms[proc], o->address);
 		/* The first waiting sample's stack, and every traced wait's:
 		 * the kind seen most often wins. */
@@ -361,13 +365,13 @@ void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t
 	}
 
 	mono_ns t0 = mono_now();
+	/* A symbolizer per process with something to symbolize only: with
+	 * -f a build may fork thousands. */
 	struct symbolizer **syms = xcalloc(n_spaces ? n_spaces : 1, sizeof(*syms));
-	for (size_t i = 0; i < n_spaces; i++)
-		syms[i] = symbolizer_new(spaces[i]);
-	uint32_t *map = symbolize_stacks(syms, n_spaces, &r->stacks, p);
+	uint32_t *map = symbolize_stacks(spaces, syms, n_spaces, &r->stacks, p);
 	index_by_raw(p, map, r->stacks.n);
 	free(map);
-	name_locks(r, syms, n_spaces, p);
+	name_locks(r, spaces, syms, n_spaces, p);
 	for (size_t i = 0; i < n_spaces; i++)
 		symbolizer_free(syms[i]);
 	free(syms);

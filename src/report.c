@@ -181,8 +181,10 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 			total++;
 		}
 		char dur[32];
-		printf("\n  %s (%d): %llu samples, %s", profile_thread_name(t), t->tid,
-		       (unsigned long long)total,
+		printf("\n  %s (%d", profile_thread_name(t), t->tid);
+		if (t->pid && t->pid != p->pid)
+			printf(", process %d", t->pid); /* a child, recorded with -f */
+		printf("): %llu samples, %s", (unsigned long long)total,
 		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)total * sample_ns(p))));
 		if (t->n_names > 1) {
 			printf(", also named");
@@ -470,10 +472,12 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 				counter_add(&c, state_name(p->samples[k].state), 1);
 				n++;
 			}
-		json_array_append_new(
-			threads, json_pack("{s:i, s:s, s:I, s:o}", "tid", t->tid, "name",
-					   profile_thread_name(t), "samples", (json_int_t)n,
-					   "states", counter_json(p, &c, "state", n, ST__COUNT)));
+		json_t *o = json_pack("{s:i, s:s, s:I, s:o}", "tid", t->tid, "name",
+				      profile_thread_name(t), "samples", (json_int_t)n, "states",
+				      counter_json(p, &c, "state", n, ST__COUNT));
+		if (t->pid)
+			json_object_set_new(o, "pid", json_integer(t->pid));
+		json_array_append_new(threads, o);
 		counter_release(&c);
 	}
 	json_object_set_new(root, "threads", threads);

@@ -650,8 +650,8 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 	}
 }
 
-uint32_t *symbolize_stacks(struct symbolizer *const *syms, size_t n_syms,
-			   const struct stack_table *raw, struct profile *p)
+uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms,
+			   size_t n_syms, const struct stack_table *raw, struct profile *p)
 {
 	struct u64map addr_first; /* ADDR_KEY -> index into chain storage */
 	u64map_init(&addr_first);
@@ -675,6 +675,8 @@ uint32_t *symbolize_stacks(struct symbolizer *const *syms, size_t n_syms,
 			uint32_t at;
 			uint64_t key = ADDR_KEY(proc, addrs[k]);
 			if (!u64map_get(&addr_first, key, &at)) {
+				if (!syms[proc])
+					syms[proc] = symbolizer_new(spaces[proc]);
 				struct raw_frame rf[16];
 				int nf = lookup(syms[proc], addrs[k], rf, (int)ARRAY_SIZE(rf));
 				at = (uint32_t)n_chain;
@@ -703,7 +705,11 @@ uint32_t *symbolize_stacks(struct symbolizer *const *syms, size_t n_syms,
 			p->stacks[i].frames[k] = (uint32_t)v[k];
 	}
 	for (size_t i = 0; i < n_syms; i++)
-		fill_binaries(syms[i], (uint32_t)i, p, &addr_first);
+		if (syms[i] || i == 0) {
+			if (!syms[i])
+				syms[i] = symbolizer_new(spaces[i]);
+			fill_binaries(syms[i], (uint32_t)i, p, &addr_first);
+		}
 
 	free(ids);
 	free(chain);

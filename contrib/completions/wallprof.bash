@@ -39,7 +39,7 @@ _wallprof()
 		return ;;
 	esac
 	case $cmd in
-	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet --syscalls --syscalls= --locks --threshold --max-overhead -r --realtime --realtime= -h --help --" -- "$cur")) ;;
+	record) COMPREPLY=($(compgen -W "-p --pid -F --frequency -d --duration -o --output --format -q --quiet --syscalls --syscalls= --locks --threshold --max-overhead -r --realtime --realtime= -f --follow-forks -h --help --" -- "$cur")) ;;
 	report) COMPREPLY=($(compgen -W "-t --thread -n --top --format -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	convert) COMPREPLY=($(compgen -W "-o --output --format --threads --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	diff) COMPREPLY=($(compgen -W "-o --output -n --top --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;

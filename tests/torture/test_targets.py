@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Torture targets (tests/torture/*.c) behave exactly as without wallprof:
 glibc's internal signals (SIGSETXID from setresuid in a threaded process,
-SIGCANCEL from pthread_cancel), a target that is itself a tracer, 3,000
+SIGCANCEL from pthread_cancel), a target that is itself a tracer (and,
+with --syscalls, the warning that it cannot be one then), 3,000
 short-lived threads, SIGTSTP from outside while recording, and set-user-ID
 programs (run with their privilege when wallprof may trace them, refused
 with a clear error when it may not)."""
@@ -39,6 +40,15 @@ same_as_plain([wp.target("glibcsig"), "100"], "SIGSETXID and SIGCANCEL, --syscal
 p = same_as_plain([wp.target("selftrace"), "100"], "a target that is a tracer itself")
 out = wp.run([wp.target("selftrace"), "100"]).stdout
 wp.check("syscall stops: 201 " in out, f"its tracer counted every stop: {out.strip()!r}")
+
+# With --syscalls wallprof must follow every child (the seccomp filter is
+# inherited and needs a tracer), so the child cannot be the target's: the
+# call fails, as under strace -f, and wallprof says so in a warning and a hint.
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls", "-o", os.path.join(d, "st.json"), "--",
+            wp.target("selftrace"), "10"])
+lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:")]
+wp.check(len(lines) == 2 and "ptrace(PTRACE_TRACEME)" in lines[0] and "hint:" in lines[1],
+         f"--syscalls on a target that traces its child: a warning and a hint: {lines}")
 
 # 3. 3,000 short-lived threads, 4 at a time, at 200 Hz.
 p = same_as_plain([wp.target("churn"), "3000", "4"], "3,000 short-lived threads", ["-F", "200"])
