@@ -83,7 +83,12 @@ plain = wp.run([wp.target("execer"), "thread-exec"])
 r = wp.run([wp.WALLPROF, "record", "-q", "-o", os.path.join(d, "te.json"), "--", wp.target("execer"), "thread-exec"])
 wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout == "exec from a thread\n",
          f"exec from a thread: {r.returncode} {r.stdout!r}")
-wp.check(len(wp.load(os.path.join(d, "te.json"))["threads"]) >= 4, "the threads before the exec are in the profile")
+te = wp.load(os.path.join(d, "te.json"))
+wp.check(len(te["threads"]) >= 4, "the threads before the exec are in the profile")
+# Their samples are symbolized against execer, the program of their time,
+# not against echo: the 300 ms before the exec are in sleep_ms.
+asleep = sum(1 for row in te["samples"] if "sleep_ms" in wp.functions_of(te, row))
+wp.check(asleep >= 60, f"samples before the exec symbolized as execer's sleep_ms: {asleep}")
 
 # 8. vfork + exec, 20 times: unchanged; with --syscalls the children are
 #    followed and every execve and wait4 counted, as strace -f -c counts them.
