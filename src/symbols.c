@@ -704,12 +704,17 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 		for (uint32_t k = 0; k < len; k++)
 			p->stacks[i].frames[k] = (uint32_t)v[k];
 	}
+	/* The binaries of the processes sampled (not, say, of the copy of
+	 * wallprof a launched command was before its exec); with no sample
+	 * at all, of the last process. */
+	bool any = false;
 	for (size_t i = 0; i < n_syms; i++)
-		if (syms[i] || i == 0) {
-			if (!syms[i])
-				syms[i] = symbolizer_new(spaces[i]);
+		any = any || syms[i];
+	if (!any && n_syms)
+		syms[n_syms - 1] = symbolizer_new(spaces[n_syms - 1]);
+	for (size_t i = 0; i < n_syms; i++)
+		if (syms[i])
 			fill_binaries(syms[i], (uint32_t)i, p, &addr_first);
-		}
 
 	free(ids);
 	free(chain);

@@ -42,6 +42,10 @@ wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout,
 p = wp.load(prof)
 states = wp.state_names(p)
 groups = by_pid(p)
+# (Before its exec the launched command was a copy of wallprof: not a
+# process to list the binaries of.)
+bins = [b["path"] for b in p["metadata"]["binaries"]]
+wp.check(forker in bins and not any(b.endswith("/wallprof") for b in bins), f"the binaries are the command's: {bins}")
 parent = p["metadata"]["pid"]
 wp.check(len(groups) == 3 and parent in groups, f"three processes in the profile: {sorted(groups)} (parent {parent})")
 for pid, rows in sorted(groups.items()):
