@@ -111,6 +111,12 @@ static void print_share(const struct profile *p, const char *label, uint64_t cou
 	       (unsigned long long)count);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
 static void print_header(const struct profile *p, const char *path)
 {
 	char dur[32], t50[32], t99[32];
@@ -135,9 +141,21 @@ static void print_header(const struct profile *p, const char *path)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	printf("\n  started    %s on %s (%s, %d CPUs)\n", when, p->host ? p->host : "?",
 	       p->kernel ? p->kernel : "?", p->cpus);
-	printf("  duration   %s at %u Hz: %zu samples of %zu threads\n",
+	printf("  duration   %s at %u Hz: %zu samples of %zu threads",
 	       fmt_duration(dur, sizeof(dur), p->duration_ns), p->frequency_hz, p->n_samples,
 	       p->n_threads);
+	/* Distinct pids: more than one with record -f. */
+	int *pids = xcalloc(p->n_threads + 1, sizeof(*pids));
+	for (size_t i = 0; i < p->n_threads; i++)
+		pids[i] = p->threads[i].pid;
+	qsort(pids, p->n_threads, sizeof(*pids), cmp_int);
+	size_t n_procs = 0;
+	for (size_t i = 0; i < p->n_threads; i++)
+		n_procs += pids[i] && (i == 0 || pids[i] != pids[i - 1]);
+	free(pids);
+	if (n_procs > 1)
+		printf(" in %zu processes", n_procs);
+	printf("\n");
 	const struct profile_stats *s = &p->stats;
 	printf("  profiler   %llu ticks, %llu missed; %llu threads stopped (p50 %s, p99 %s),\n"
 	       "             %llu samples reused a stack, %llu unwound without a stop;\n"

@@ -48,6 +48,9 @@ bins = [b["path"] for b in p["metadata"]["binaries"]]
 wp.check(forker in bins and not any(b.endswith("/wallprof") for b in bins), f"the binaries are the command's: {bins}")
 parent = p["metadata"]["pid"]
 wp.check(len(groups) == 3 and parent in groups, f"three processes in the profile: {sorted(groups)} (parent {parent})")
+rep = wp.run([wp.WALLPROF, "report", prof]).stdout
+wp.check("of 3 threads in 3 processes" in rep and rep.count(", process ") == 2,
+         "the report says so, and names each child's process")
 for pid, rows in sorted(groups.items()):
     if pid == parent:
         w = share(p, rows, lambda row: row[4] >= 0 and p["syscall_names"].get(str(row[4])) == "wait4")
