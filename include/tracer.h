@@ -227,6 +227,9 @@ uint32_t tracer_skipped_stack(struct tracer *tr);
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);
 
+/* The unwinder of a process, made on first use. */
+struct unwinder *proc_unwinder(struct proc *pr);
+
 /* The address space of each process, by index (malloc'ed array). */
 struct addrspace **tracer_spaces(const struct tracer *tr);
 

@@ -149,7 +149,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 			continue;
 		}
 		struct unwind_result res;
-		unwinder_unwind(t->proc->uw, &regs, false, tr->stack, &res);
+		unwinder_unwind(proc_unwinder(t->proc), &regs, false, tr->stack, &res);
 		if (res.overrun && window < STACK_COPY_MAX) {
 			/* Nothing is stopped here, so a second, whole copy is free. */
 			window = STACK_COPY_MAX;

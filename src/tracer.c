@@ -169,12 +169,21 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	addrspace_reset(&pr->as, pid);
 	fd_table_init(&pr->fds, pid);
 	addrspace_refresh(&pr->as);
-	pr->uw = unwinder_new(&pr->as);
+	/* Its unwinder (and its caches) is made when it is first unwound:
+	 * with -f, a build forks and execs thousands of processes a tick
+	 * never sees. */
 	tr->procs = xrealloc(tr->procs, (tr->n_procs + 1) * sizeof(*tr->procs));
 	tr->procs[tr->n_procs++] = pr;
 	if (pid == tr->pid)
 		tr->main = pr;
 	return pr;
+}
+
+struct unwinder *proc_unwinder(struct proc *pr)
+{
+	if (!pr->uw)
+		pr->uw = unwinder_new(&pr->as);
+	return pr->uw;
 }
 
 /* The live process with this pid, or NULL. */
@@ -517,6 +526,8 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 	if (!tr->passive) {
 		sampler_finish_proc(old);
 		old->gone = true;
+		unwinder_free(old->uw); /* its maps stay, for symbolization */
+		old->uw = NULL;
 		t->proc = proc_new(tr, old->pid);
 	}
 	if (old->pid == tr->pid)
@@ -826,7 +837,7 @@ uint32_t tracer_unwind_snapshot(struct tracer *tr, struct thread *t,
 		res.n = 1;
 		res.truncated = true;
 	} else {
-		unwinder_unwind(t->proc->uw, regs, full_regs, tr->stack, &res);
+		unwinder_unwind(proc_unwinder(t->proc), regs, full_regs, tr->stack, &res);
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 	}
 	return tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
