@@ -7,10 +7,12 @@
  * same, so it is kept in a file named by the binary's build-id, with the
  * facts it depends on (the size of the binary and of its debug file under
  * /usr/lib/debug/.build-id): if either changes, the file is ignored and
- * rewritten. Only addresses seen in some stack are kept.
+ * rewritten. Only addresses seen in some stack are kept. Symbolizers of
+ * several processes (record -f) share one open cache per binary.
  *
  * The directory is $WALLPROF_CACHE_DIR, else $XDG_CACHE_HOME/wallprof,
- * else ~/.cache/wallprof; WALLPROF_CACHE_DIR=off disables it.
+ * else ~/.cache/wallprof; WALLPROF_CACHE_DIR=off keeps it in memory only,
+ * for the symbolizers of one run.
  */
 #ifndef WALLPROF_SYMCACHE_H
 #define WALLPROF_SYMCACHE_H
@@ -36,7 +38,7 @@ struct symcache_binary {
 struct symcache;
 
 /* The cache of the binary at path with this build-id (hex), loaded if it
- * holds; NULL if caching is off or the binary has no build-id. */
+ * holds; NULL if the binary has no build-id. */
 struct symcache *symcache_open(const char *build_id, const char *path);
 /* Write what was added, if anything, and free. */
 void symcache_close(struct symcache *c);

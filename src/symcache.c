@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ struct entry {
 };
 
 struct symcache {
+	struct symcache *next; /* in the list of open caches */
+	int refs;
+	bool on_disk; /* false: WALLPROF_CACHE_DIR=off, memory only */
 	char *path; /* the cache file */
 	char *header;
 	struct u64map index; /* offset -> entries[i] */
@@ -170,21 +174,49 @@ static void load(struct symcache *c)
 	free(text);
 }
 
+/*
+ * The caches open now. With -f every process has its symbolizer, and most
+ * share their libraries: one cache per binary serves them all, so what one
+ * looked up in DWARF the others find here.
+ */
+static struct symcache *open_caches;
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct symcache *symcache_open(const char *build_id, const char *path)
 {
 	if (!build_id || strlen(build_id) < 8 || strspn(build_id, "0123456789abcdef") != strlen(build_id))
 		return NULL;
+	/* Without a directory the cache lives in memory only, still shared
+	 * by the symbolizers of one run. */
 	char *dir = cache_dir();
-	if (!dir)
-		return NULL;
-	struct symcache *c = xcalloc(1, sizeof(*c));
-	c->path = xasprintf("%s/symbols/%s", dir, build_id);
+	char *file = dir ? xasprintf("%s/symbols/%s", dir, build_id)
+			 : xasprintf("(memory)/%s", build_id);
+	bool on_disk = dir != NULL;
 	free(dir);
 	char *debug = xasprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", build_id, build_id + 2);
-	c->header = xasprintf("wallprof-symcache 1 %lld %lld", file_size(path), file_size(debug));
+	char *header = xasprintf("wallprof-symcache 1 %lld %lld", file_size(path), file_size(debug));
 	free(debug);
-	u64map_init(&c->index);
-	load(c);
+	pthread_mutex_lock(&open_lock);
+	struct symcache *c = open_caches;
+	while (c && (strcmp(c->path, file) || strcmp(c->header, header)))
+		c = c->next;
+	if (c) {
+		c->refs++;
+		free(file);
+		free(header);
+	} else {
+		c = xcalloc(1, sizeof(*c));
+		c->path = file;
+		c->header = header;
+		c->refs = 1;
+		c->on_disk = on_disk;
+		u64map_init(&c->index);
+		if (on_disk)
+			load(c);
+		c->next = open_caches;
+		open_caches = c;
+	}
+	pthread_mutex_unlock(&open_lock);
 	return c;
 }
 
@@ -228,7 +260,18 @@ void symcache_close(struct symcache *c)
 {
 	if (!c)
 		return;
-	if (c->dirty)
+	pthread_mutex_lock(&open_lock);
+	bool last = --c->refs == 0;
+	if (last) {
+		struct symcache **p = &open_caches;
+		while (*p != c)
+			p = &(*p)->next;
+		*p = c->next;
+	}
+	pthread_mutex_unlock(&open_lock);
+	if (!last)
+		return;
+	if (c->dirty && c->on_disk)
 		save(c);
 	for (size_t i = 0; i < c->n; i++) {
 		for (int k = 0; k < c->entries[i].n; k++) {
