@@ -47,6 +47,15 @@ int procfs_parse_syscall(const char *text, struct syscall_state *out);
  */
 int procfs_parse_sched_exec_start(const char *text, uint64_t *ns);
 
+/*
+ * A field of /proc/PID/status: "SigPnd:\t0000000000000200" (hex masks) or
+ * "Tgid:\t1234" (decimal). 0, or -EINVAL if absent or malformed.
+ */
+int procfs_parse_status_hex(const char *text, const char *name, uint64_t *out);
+int procfs_parse_status_int(const char *text, const char *name, uint64_t *out);
+/* The open flags of /proc/PID/fdinfo/FD ("flags:\t0100002", octal). */
+int procfs_parse_fdinfo_flags(const char *text, uint64_t *out);
+
 /* List the tids of /proc/PID/task into a malloc'ed array; -errno on error. */
 int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out);
 

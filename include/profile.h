@@ -109,7 +109,9 @@ struct profile_stats {
 	uint64_t stops_skipped; /* running threads sampled without a stop (--max-overhead) */
 	uint64_t stop_ns_p50, stop_ns_p99, stop_ns_max;
 	uint64_t unwind_errors; /* samples whose stack is truncated */
-	uint64_t eintr_risk; /* stops of threads in calls that may leak EINTR (0) */
+	uint64_t eintr_risk; /* interrupted calls the target saw fail or stop short (0) */
+	uint64_t eintr_repaired; /* calls our stops failed with EINTR, run again */
+	uint64_t transfers_continued; /* transfers our stops cut short, completed */
 	uint64_t threads_lost; /* ticks where a thread could not be read */
 	uint64_t symbolize_ns; /* symbolization at the end of recording */
 };

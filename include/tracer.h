@@ -25,6 +25,7 @@
 #include "maps.h"
 #include "procfs.h"
 #include "recorder.h"
+#include "repair.h"
 #include "syscalls.h"
 #include "unwind.h"
 #include "util.h"
@@ -80,6 +81,12 @@ struct thread {
 
 	/* A stop we asked for (PTRACE_INTERRUPT) and have not seen yet. */
 	bool want_stop;
+	/* An interrupt of ours may be pending (a sample or arming): the next
+	 * intr_stops stops are checked for what it did to the call the thread
+	 * was in (repair.h). Two: a stop already under way when we sent it
+	 * does not end it; the stop after that does. */
+	uint8_t intr_stops;
+	struct repair repair;
 	mono_ns stop_t0;
 	/* Ticks that came while the stop was on its way (a thread waiting for
 	 * a CPU, or in uninterruptible sleep). It ran no user code meanwhile,
@@ -176,6 +183,11 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 void tracer_drain(struct tracer *tr);
 /* Handle events until no requested stop is outstanding, or timeout. */
 void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns);
+/*
+ * Before detaching: handle events until no call we continued is still on
+ * its way to its exit stop (repair.h), or timeout; says which are left.
+ */
+void tracer_settle(struct tracer *tr, mono_ns timeout_ns);
 /* Handle one waitpid status of tid. */
 void tracer_handle_status(struct tracer *tr, pid_t tid, int status);
 

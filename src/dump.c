@@ -351,6 +351,7 @@ int cmd_dump(int argc, char **argv)
 	sampler_tick(&tr);
 	tracer_wait_pending(&tr, 500 * 1000 * 1000ULL);
 	tr.passive = true;
+	tracer_settle(&tr, 2 * NS_PER_SEC);
 
 	struct profile p;
 	profile_init(&p);

@@ -207,3 +207,43 @@ int procfs_parse_sched_exec_start(const char *text, uint64_t *ns)
 	*ns = (uint64_t)ms * 1000000 + frac;
 	return 0;
 }
+
+/* The value of "Name:" at the start of a line of text, or NULL. */
+static const char *line_value(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, n) && p[n] == ':')
+			return p + n + 1;
+	return NULL;
+}
+
+static int parse_number_at(const char *p, int base, uint64_t *out)
+{
+	while (p && (*p == ' ' || *p == '\t'))
+		p++;
+	if (!p || !isxdigit((unsigned char)*p))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p, &end, base);
+	if (errno || end == p || (*end && *end != '\n'))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int procfs_parse_status_hex(const char *text, const char *name, uint64_t *out)
+{
+	return parse_number_at(line_value(text, name), 16, out);
+}
+
+int procfs_parse_status_int(const char *text, const char *name, uint64_t *out)
+{
+	return parse_number_at(line_value(text, name), 10, out);
+}
+
+int procfs_parse_fdinfo_flags(const char *text, uint64_t *out)
+{
+	return parse_number_at(line_value(text, "flags"), 8, out);
+}

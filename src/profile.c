@@ -167,7 +167,8 @@ static json_t *stacks_json(const struct profile *p)
 static json_t *stats_json(const struct profile_stats *s)
 {
 	return json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		"s:I}",
 		"ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
 		"samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
 		(json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "clock_vouched",
@@ -176,7 +177,8 @@ static json_t *stats_json(const struct profile_stats *s)
 		(json_int_t)s->stop_ns_p50, "stop_ns_p99", (json_int_t)s->stop_ns_p99,
 		"stop_ns_max", (json_int_t)s->stop_ns_max, "unwind_errors",
 		(json_int_t)s->unwind_errors, "eintr_risk", (json_int_t)s->eintr_risk,
-		"threads_lost", (json_int_t)s->threads_lost, "symbolize_ns",
+		"eintr_repaired", (json_int_t)s->eintr_repaired, "transfers_continued",
+		(json_int_t)s->transfers_continued, "threads_lost", (json_int_t)s->threads_lost, "symbolize_ns",
 		(json_int_t)s->symbolize_ns);
 }
 
@@ -913,6 +915,8 @@ static void read_stats(json_t *o, struct profile_stats *s)
 	STAT(stop_ns_max);
 	STAT(unwind_errors);
 	STAT(eintr_risk);
+	STAT(eintr_repaired);
+	STAT(transfers_continued);
 	STAT(threads_lost);
 	STAT(symbolize_ns);
 #undef STAT

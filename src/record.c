@@ -427,6 +427,8 @@ static void *tracer_main(void *arg)
 				"Ctrl-C again ends it",
 				(int)tr->pid);
 		wait_for_command(s, sfd);
+	} else {
+		tracer_settle(tr, 5 * NS_PER_SEC);
 	}
 	close(sfd);
 	/* Returning ends this thread, and the kernel detaches what it traced. */

@@ -249,7 +249,8 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	struct schedstat prev = t->last_ss;
 	t->last_ss = o.ss;
 	if (o.st.state != 'R' && !o.sc.running) {
-		bool may_stop = sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc);
+		bool may_stop = !repair_in_flight(t) &&
+				sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc);
 		if (sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
@@ -258,6 +259,13 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	}
 	if (o.st.state == 'R') {
 		o.what.syscall = -1;
+		if (repair_in_flight(t) && t->have_last) {
+			/* Inside a write we continued (repair.h): no stop until
+			 * it returns, and its stack is the one of that stop. */
+			tracer_record_snapshot_id(tr, t, t->last_stack, &o.what, now);
+			tr->rec->stats.reused++;
+			return false;
+		}
 		if (!within_budget(tr, t, now)) {
 			/* Over --max-overhead: the state is still sampled, exactly;
 			 * the stack is not, and the profile says so. */

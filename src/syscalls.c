@@ -81,16 +81,17 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 {
 	*needs_fd_check = false;
 	/* Measured on kernel 6.x: these restart transparently after
-	 * PTRACE_INTERRUPT + PTRACE_CONT (see FACTS.md). epoll_wait,
+	 * PTRACE_INTERRUPT + PTRACE_CONT (docs/interrupts.md). epoll_wait,
 	 * sigtimedwait, semop, io_getevents, io_uring_enter and recv with
-	 * SO_RCVTIMEO return EINTR instead, so they are not listed. */
+	 * SO_RCVTIMEO return EINTR instead, so they are not listed. Nor is
+	 * any write: a blocking write that has moved part of its buffer
+	 * returns that part when interrupted. A read returns as soon as it
+	 * has anything, so an interrupt finds it with nothing read yet, and
+	 * it restarts; except on a socket with a timeout, hence the check. */
 	switch (nr) {
 	case SYS_read:
-	case SYS_write:
 	case SYS_readv:
-	case SYS_writev:
-	case SYS_pread64:
-	case SYS_pwrite64: *needs_fd_check = true; return true;
+	case SYS_pread64: *needs_fd_check = true; return true;
 	case SYS_poll:
 	case SYS_ppoll:
 	case SYS_select:

@@ -432,6 +432,9 @@ int cmd_top(int argc, char **argv)
 				tracer_drain(&t->tr);
 			}
 			code = t->tr.target_exited ? t->tr.exit_status : 128 + SIGINT;
+		} else {
+			t->tr.passive = true;
+			tracer_settle(&t->tr, 5 * NS_PER_SEC);
 		}
 	}
 	symbolizer_free(t->sym);

@@ -548,17 +548,6 @@ static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct
 	return true;
 }
 
-/* Did the stop interrupt a syscall that will not restart by itself? */
-static void check_eintr(struct tracer *tr, const struct user_regs_struct *regs)
-{
-	long ret = (long)regs->rax, nr = (long)regs->orig_rax;
-	bool fd_check;
-	if (nr < 0 || !(ret == -EINTR || (ret <= -512 && ret >= -516)))
-		return;
-	if (!syscall_restarts_after_interrupt(nr, &fd_check))
-		tr->rec->stats.eintr_risk++;
-}
-
 void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 {
 	struct thread *t = tracer_find(tr, tid);
@@ -587,11 +576,20 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	int sig = WSTOPSIG(status);
 	int event = (int)((unsigned)status >> 16);
 	struct user_regs_struct regs;
+	if (t->repair.kind != REPAIR_NONE)
+		repair_follow(tr, t, event, sig);
 	if (tr->passive) {
 		t->want_stop = false;
 		t->owed = 0;
 	}
+	/* Any stop satisfies a pending interrupt (FACTS.md). */
+	bool ours = t->intr_stops > 0;
+	t->intr_stops = event == PTRACE_EVENT_STOP || !t->intr_stops ? 0 : t->intr_stops - 1;
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
+	bool repaired = false;
+	if (ours && event != PTRACE_EVENT_EXEC &&
+	    (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0))
+		repaired = repair_after_interrupt(tr, t, &regs, event, sig);
 	int req = events_resume_request(tr, t);
 	t->arming = false; /* any stop arms it: it resumes under PTRACE_SYSCALL */
 	unsigned long inject = 0;
@@ -632,14 +630,18 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	case 0:
 		/* Signal-delivery stop: deliver the signal as if we were not
 		 * here. (SIGTRAP|0x80 would be a syscall stop; we ask for none.) */
-		if (sig == (SIGTRAP | 0x80))
+		if (sig == (SIGTRAP | 0x80) && repaired)
+			/* Our stop ended a traced call that now runs again:
+			 * it is still the same call. */
+			t->ev.restarting = t->ev.open;
+		else if (sig == (SIGTRAP | 0x80))
 			req = events_on_syscall_stop(tr, t);
 		else
 			inject = (unsigned long)sig;
 		break;
 	default: break;
 	}
-	ptrace(req, tid, 0, inject);
+	ptrace(repair_resume_request(t, req), tid, 0, inject);
 	if (tr->events)
 		events_after_resume(tr, t);
 
@@ -648,7 +650,6 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		recorder_stop_time(tr->rec, now - t->stop_t0);
 		t->budget_ns -= (int64_t)(now - t->stop_t0);
 		t->want_stop = false;
-		check_eintr(tr, &regs);
 		if (!t->owed) {
 			tracer_record_snapshot(tr, t, &regs, true, &t->pending, now);
 		} else {
@@ -736,8 +737,10 @@ void tracer_arm_syscalls(struct tracer *tr)
 			}
 			free(text);
 		}
-		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0) {
 			t->arming = true;
+			t->intr_stops = 2;
+		}
 	}
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -765,7 +768,7 @@ void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
 		tracer_drain(tr);
 		bool pending = false;
 		for (size_t i = 0; i < tr->n_threads && !pending; i++)
-			pending = tr->threads[i]->want_stop;
+			pending = tr->threads[i]->want_stop || repair_in_flight(tr->threads[i]);
 		mono_ns now = mono_now();
 		if (!pending || now >= deadline)
 			return;
@@ -773,6 +776,16 @@ void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
 		struct timespec ts = {(time_t)(left / NS_PER_SEC), (long)(left % NS_PER_SEC)};
 		sigtimedwait(&chld, NULL, &ts);
 	}
+}
+
+void tracer_settle(struct tracer *tr, mono_ns timeout_ns)
+{
+	tracer_wait_pending(tr, timeout_ns);
+	for (size_t i = 0; i < tr->n_threads; i++)
+		if (repair_in_flight(tr->threads[i]))
+			warning("thread %d is still in a write that wallprof's stop cut short and "
+				"resumed; detached now, it may return a short count",
+				(int)tr->threads[i]->tid);
 }
 
 /*
@@ -873,6 +886,7 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 			continue;
 		}
 		t->want_stop = true;
+		t->intr_stops = 2;
 		tids[live++] = t->tid;
 	}
 	sigset_t chld;

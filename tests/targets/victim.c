@@ -1,0 +1,315 @@
+/*
+ * victim: a program that notices whatever a tracer's interrupts do to it.
+ * Each mode runs for SECS seconds, counts what a program would see if a
+ * stop of wallprof's leaked into it, prints one line and exits 1 if it saw
+ * anything at all:
+ *
+ *   epoll     a thread in epoll_wait woken every 200 us through an eventfd
+ *             (epoll_wait fails with EINTR when a ptrace stop interrupts
+ *             it), and a second thread in epoll_wait with a 20 ms timeout
+ *             on nothing, whose waits must last 20 ms, not more
+ *   sigwait   every signal blocked; one thread collects SIGUSR1 with
+ *             sigtimedwait (1 ms timeout), another reads a signalfd; a
+ *             third sends the signals (sigtimedwait fails with EINTR when
+ *             interrupted)
+ *   pipe      1 MiB writes into a pipe that another thread drains: a
+ *             blocking write interrupted after moving part of its buffer
+ *             returns the part; the data is checked byte for byte
+ *   socket    the same over a Unix stream socketpair
+ *
+ * usage: victim MODE SECS
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BLOCK (1 << 20)
+
+static atomic_int stop;
+static atomic_long eintr, shorts, ops, bad, overshoot_us_max;
+static double secs;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void name(const char *n)
+{
+	pthread_setname_np(pthread_self(), n);
+}
+
+/* ---- epoll ---- */
+
+static int efd, epfd;
+
+static void *epoll_waker(void *arg)
+{
+	(void)arg;
+	name("waker");
+	struct timespec ts = {0, 200 * 1000};
+	uint64_t one = 1;
+	while (!stop) {
+		if (write(efd, &one, sizeof(one)) != sizeof(one))
+			bad++;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void *epoll_server(void *arg)
+{
+	(void)arg;
+	name("server");
+	struct epoll_event ev;
+	while (!stop) {
+		int n = epoll_wait(epfd, &ev, 1, 100);
+		if (n < 0) {
+			if (errno == EINTR)
+				eintr++;
+			else
+				bad++;
+			continue;
+		}
+		uint64_t v;
+		if (n == 1 && read(efd, &v, sizeof(v)) == sizeof(v))
+			ops++;
+	}
+	return NULL;
+}
+
+/* Waits out a 20 ms timeout on an epoll set that never fires. */
+static void *epoll_idle(void *arg)
+{
+	(void)arg;
+	name("idle");
+	int ep = epoll_create1(0);
+	struct epoll_event ev;
+	while (!stop) {
+		double t0 = now_s();
+		int n = epoll_wait(ep, &ev, 1, 20);
+		double over_us = (now_s() - t0 - 0.020) * 1e6;
+		if (n < 0 && errno == EINTR)
+			eintr++;
+		else if (n != 0)
+			bad++;
+		if (over_us > overshoot_us_max)
+			overshoot_us_max = (long)over_us;
+	}
+	close(ep);
+	return NULL;
+}
+
+static void run_epoll(void)
+{
+	efd = eventfd(0, EFD_NONBLOCK);
+	epfd = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN};
+	epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev);
+	pthread_t a, b, c;
+	pthread_create(&a, NULL, epoll_server, NULL);
+	pthread_create(&b, NULL, epoll_waker, NULL);
+	pthread_create(&c, NULL, epoll_idle, NULL);
+	usleep((useconds_t)(secs * 1e6));
+	stop = 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_join(c, NULL);
+}
+
+/* ---- sigwait ---- */
+
+static pid_t waiter_tid, reader_tid;
+
+static void *sig_waiter(void *arg)
+{
+	(void)arg;
+	name("sigtimedwait");
+	waiter_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	struct timespec ts = {0, 1000 * 1000};
+	while (!stop) {
+		int r = sigtimedwait(&set, NULL, &ts);
+		if (r == SIGUSR1)
+			ops++;
+		else if (r < 0 && errno == EINTR)
+			eintr++;
+		else if (r < 0 && errno != EAGAIN)
+			bad++;
+	}
+	return NULL;
+}
+
+static void *sig_reader(void *arg)
+{
+	(void)arg;
+	name("signalfd");
+	reader_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	int fd = signalfd(-1, &set, 0);
+	struct signalfd_siginfo si;
+	while (!stop) {
+		ssize_t n = read(fd, &si, sizeof(si));
+		if (n == (ssize_t)sizeof(si))
+			ops++;
+		else if (n < 0 && errno == EINTR)
+			eintr++;
+		else
+			bad++;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void run_sigwait(void)
+{
+	pthread_t a, b;
+	pthread_create(&a, NULL, sig_waiter, NULL);
+	pthread_create(&b, NULL, sig_reader, NULL);
+	while (!waiter_tid || !reader_tid)
+		usleep(1000);
+	pid_t pid = getpid();
+	double end = now_s() + secs;
+	struct timespec ts = {0, 300 * 1000};
+	while (now_s() < end) {
+		syscall(SYS_tgkill, pid, waiter_tid, SIGUSR1);
+		syscall(SYS_tgkill, pid, reader_tid, SIGUSR2);
+		nanosleep(&ts, NULL);
+	}
+	stop = 1;
+	syscall(SYS_tgkill, pid, reader_tid, SIGUSR2);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+}
+
+/* ---- pipe and socket ---- */
+
+static int chan[2];
+
+/* Byte i of the stream is a function of i alone, so any loss, repeat or
+ * reordering shows. */
+static unsigned char pattern(uint64_t i)
+{
+	return (unsigned char)(i * 2654435761u >> 13);
+}
+
+static void *stream_writer(void *arg)
+{
+	(void)arg;
+	name("writer");
+	unsigned char *buf = malloc(BLOCK);
+	uint64_t off = 0;
+	double end = now_s() + secs;
+	while (now_s() < end) {
+		for (size_t i = 0; i < BLOCK; i++)
+			buf[i] = pattern(off + i);
+		ssize_t n = write(chan[1], buf, BLOCK);
+		if (n < 0) {
+			if (errno == EINTR)
+				eintr++;
+			else
+				bad++;
+			continue;
+		}
+		if (n != BLOCK)
+			shorts++;
+		off += (uint64_t)n;
+		/* What was not written is written again from the right offset:
+		 * the reader checks the stream, not the blocks. */
+		ops++;
+	}
+	close(chan[1]);
+	free(buf);
+	return NULL;
+}
+
+static void *stream_reader(void *arg)
+{
+	(void)arg;
+	name("reader");
+	unsigned char *buf = malloc(65536);
+	uint64_t off = 0;
+	for (;;) {
+		ssize_t n = read(chan[0], buf, 65536);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				eintr++;
+			else
+				bad++;
+			if (errno != EINTR)
+				break;
+			continue;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != pattern(off + (uint64_t)i)) {
+				bad++;
+				break;
+			}
+		off += (uint64_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void run_stream(bool socket_pair)
+{
+	int r = socket_pair ? socketpair(AF_UNIX, SOCK_STREAM, 0, chan) : pipe(chan);
+	if (r < 0) {
+		perror("victim: channel");
+		exit(2);
+	}
+	pthread_t w, rd;
+	pthread_create(&rd, NULL, stream_reader, NULL);
+	pthread_create(&w, NULL, stream_writer, NULL);
+	pthread_join(w, NULL);
+	pthread_join(rd, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket SECS\n");
+		return 2;
+	}
+	secs = atof(argv[2]);
+	const char *mode = argv[1];
+	if (!strcmp(mode, "sigwait")) {
+		/* Every signal blocked, in every thread. */
+		sigset_t all;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, NULL);
+		run_sigwait();
+	} else if (!strcmp(mode, "epoll")) {
+		run_epoll();
+	} else if (!strcmp(mode, "pipe") || !strcmp(mode, "socket")) {
+		run_stream(!strcmp(mode, "socket"));
+	} else {
+		fprintf(stderr, "victim: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	printf("mode=%s ops=%ld eintr=%ld short=%ld bad=%ld overshoot_us_max=%ld\n", mode,
+	       (long)ops, (long)eintr, (long)shorts, (long)bad, (long)overshoot_us_max);
+	return eintr || shorts || bad ? 1 : 0;
+}
