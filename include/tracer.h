@@ -153,6 +153,7 @@ struct tracer {
 	uint32_t skipped_stack; /* the stack id of samples taken without a stop; +1, 0 = none yet */
 
 	bool ptrace_warned; /* said that the command's own ptrace fails */
+	bool foreign_data_warned; /* said that the command's filter uses our data */
 	bool passive; /* recording is over: resume stops, sample nothing */
 	bool target_exited;
 	int exit_status; /* wallprof's exit status for a launched command */
@@ -239,8 +240,16 @@ uint32_t tracer_skipped_stack(struct tracer *tr);
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);
 
+/* The thread a process is read through (tracer_io_pid) exited or is a
+ * zombie: read it through another of its threads. */
+void proc_reread_through(struct tracer *tr, struct proc *pr, const struct thread *gone);
+
 /* The unwinder of a process, made on first use. */
 struct unwinder *proc_unwinder(struct proc *pr);
+
+/* Where the target's /proc files are read: its pid, or a live thread of it
+ * if its main thread has exited (a zombie has no maps, fds or cmdline). */
+pid_t tracer_io_pid(const struct tracer *tr);
 
 /* The address space of each process, by index (malloc'ed array). */
 struct addrspace **tracer_spaces(const struct tracer *tr);

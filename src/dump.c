@@ -357,7 +357,7 @@ int cmd_dump(int argc, char **argv)
 	profile_init(&p);
 	p.pid = pid;
 	p.frequency_hz = 1;
-	read_cmdline(&p, pid);
+	read_cmdline(&p, tracer_io_pid(&tr));
 	struct addrspace **spaces = tracer_spaces(&tr);
 	recorder_finish(&rec, spaces, tr.n_procs, &p);
 	free(spaces);

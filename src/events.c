@@ -29,12 +29,25 @@
 #include "tracer.h"
 
 #define ERESTARTSYS_ 512
-#define SILENT_DATA 1 /* SECCOMP_RET_DATA of calls traced only to watch fds */
 #define ERESTART_RESTARTBLOCK_ 516
+/*
+ * SECCOMP_RET_DATA of our filter's TRACE actions. A filter the program
+ * installs itself comes after ours, and when both ask for TRACE the kernel
+ * reports the data of the newest (seccomp(2)): a stop whose data is not one
+ * of these is the program's own, and gets what it gets with no tracer.
+ * Unusual values, so that a program's own are unlikely to match.
+ */
+#define TRACE_DATA 0x5770 /* traced calls */
+#define SILENT_DATA 0x5771 /* calls traced only to watch fds, and ptrace */
 
 static const int futex_wait_ops[] = {
 	FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI,
 };
+
+/* Calls that change what a descriptor number means, traced silently so
+ * that the fd -> file cache stays true; and ptrace, to say why a command
+ * that traces its own children cannot here. */
+static const char *const silent_calls[] = {"close", "close_range", "dup2", "dup3", "ptrace"};
 
 bool events_seccomp_available(void)
 {
@@ -45,7 +58,7 @@ int events_compile(struct event_config *cfg)
 {
 	/* Other architectures' calls (a 32-bit child) are allowed, not
 	 * killed: libseccomp's default for a foreign arch is KILL. */
-	scmp_filter_ctx ctx = seccomp_init(cfg->set.all ? SCMP_ACT_TRACE(0) : SCMP_ACT_ALLOW);
+	scmp_filter_ctx ctx = seccomp_init(cfg->set.all ? SCMP_ACT_TRACE(TRACE_DATA) : SCMP_ACT_ALLOW);
 	if (!ctx)
 		return error("cannot create a seccomp filter");
 	seccomp_arch_add(ctx, SCMP_ARCH_X86);
@@ -55,25 +68,20 @@ int events_compile(struct event_config *cfg)
 	int rc = 0;
 	for (int nr = 0; nr < SYSCALL_SET_MAX && !cfg->set.all && !rc; nr++)
 		if (cfg->set.on[nr])
-			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), nr, 0);
+			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(TRACE_DATA), nr, 0);
 	if (cfg->locks && !cfg->set.all && !cfg->set.on[SYS_futex]) {
 		/* Waits only: the command is in the low bits of the op. */
 		for (size_t i = 0; i < ARRAY_SIZE(futex_wait_ops) && !rc; i++)
 			rc = seccomp_rule_add(
-				ctx, SCMP_ACT_TRACE(0), SCMP_SYS(futex), 1,
+				ctx, SCMP_ACT_TRACE(TRACE_DATA), SCMP_SYS(futex), 1,
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0x7f, (scmp_datum_t)futex_wait_ops[i]));
 #ifdef SYS_futex_waitv
 		if (!rc && !cfg->set.on[SYS_futex_waitv])
-			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), SYS_futex_waitv, 0);
+			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(TRACE_DATA), SYS_futex_waitv, 0);
 #endif
 	}
-	/* Calls that change what a descriptor number means, traced silently
-	 * (data 1) so that the fd -> file cache stays true; and ptrace, to
-	 * say why a command that traces its own children cannot here. */
-	static const char *const fd_changes[] = {"close", "close_range", "dup2", "dup3",
-						 "ptrace"};
-	for (size_t i = 0; i < ARRAY_SIZE(fd_changes) && !rc && !cfg->set.all; i++) {
-		int nr = seccomp_syscall_resolve_name(fd_changes[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(silent_calls) && !rc && !cfg->set.all; i++) {
+		int nr = seccomp_syscall_resolve_name(silent_calls[i]);
 		if (nr >= 0 && nr < SYSCALL_SET_MAX && !cfg->set.on[nr])
 			rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(SILENT_DATA), nr, 0);
 	}
@@ -253,6 +261,50 @@ static void watch_ptrace(struct tracer *tr, struct thread *t, const uint64_t *ar
 	hint("record it without --syscalls, or start it and attach with -p PID");
 }
 
+static bool silent_call(long nr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(silent_calls); i++)
+		if (seccomp_syscall_resolve_name(silent_calls[i]) == nr)
+			return true;
+	return false;
+}
+
+/* Did our filter ask for this stop? The data says whose filter did; the
+ * call tells our data from a program's filter that uses the same value. */
+static bool ours(struct tracer *tr, long nr, const uint64_t *args, uint32_t data)
+{
+	const struct event_config *cfg = tr->events;
+	bool mine = (data == TRACE_DATA && (cfg->set.all || wanted(cfg, nr, args))) ||
+		    (data == SILENT_DATA && silent_call(nr));
+	if (!mine && (data == TRACE_DATA || data == SILENT_DATA) && !tr->foreign_data_warned) {
+		tr->foreign_data_warned = true;
+		warning("the command's own seccomp filter hands calls to a tracer with the data "
+			"wallprof uses (0x%x): those of them wallprof traces cannot be told from "
+			"its own and run as traced calls",
+			data);
+	}
+	return mine;
+}
+
+/*
+ * A SECCOMP_RET_TRACE of the program's own filter: with no tracer, the call
+ * fails with ENOSYS and is not executed (seccomp(2)). So it does here:
+ * number -1 skips the call, and rax is its result.
+ */
+static int refuse_foreign(struct tracer *tr, struct thread *t, long nr, uint32_t data)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) == 0) {
+		regs.orig_rax = (uint64_t)-1;
+		regs.rax = (uint64_t)-ENOSYS;
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0)
+			return events_resume_request(tr, t);
+	}
+	warning("cannot refuse %s to the command as its own seccomp filter asks (data 0x%x)",
+		syscall_name_or_number(nr), data);
+	return events_resume_request(tr, t);
+}
+
 int events_on_seccomp(struct tracer *tr, struct thread *t)
 {
 	struct __ptrace_syscall_info info;
@@ -265,6 +317,8 @@ int events_on_seccomp(struct tracer *tr, struct thread *t)
 		return PTRACE_CONT;
 	}
 	long nr = (long)info.seccomp.nr;
+	if (!ours(tr, nr, info.seccomp.args, info.seccomp.ret_data))
+		return refuse_foreign(tr, t, nr, info.seccomp.ret_data);
 	tr->ev_last_ns = mono_now();
 	if (!t->foreign)
 		watch_fds(&t->proc->fds, nr, info.seccomp.args);

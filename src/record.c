@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -449,7 +450,7 @@ static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
 	} else {
 		char path[64];
 		size_t len = 0;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->pid);
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tracer_io_pid(tr));
 		char *text = read_small_file(path, 1 << 20, &len);
 		size_t cap = 0;
 		for (size_t i = 0; text && i < len; i += strlen(text + i) + 1) {
@@ -526,33 +527,71 @@ static char *default_output(struct session *s)
 }
 
 /*
- * Called in the tracer thread once the target is known, before the first
- * sample: open the output (unless -o opened it already) and start
- * streaming samples into the profile, or into a temporary one next to the
- * output when another format was asked for.
+ * May path be written, without touching it? A missing file needs a
+ * writable directory; an existing one is written through (a symlink, a
+ * device, a FIFO), never replaced or removed. Returns 0 or -1 with errno.
+ */
+static int check_output(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return -1;
+		}
+		return access(path, W_OK);
+	}
+	if (errno != ENOENT)
+		return -1;
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	int r = access(slash ? dir : ".", W_OK | X_OK);
+	free(dir);
+	return r;
+}
+
+/* A temporary profile for other formats: next to a regular (or new) output
+ * file, so that it is on the same disk; in $TMPDIR for a device or FIFO. */
+static char *spill_template(const char *out_path)
+{
+	struct stat st;
+	if (stat(out_path, &st) < 0 || S_ISREG(st.st_mode))
+		return xasprintf("%s.wallprof-XXXXXX", out_path);
+	const char *tmp = getenv("TMPDIR");
+	return xasprintf("%s/wallprof-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+}
+
+/*
+ * Called in the tracer thread once the target is attached or launched,
+ * before the first sample: open the output and start streaming samples
+ * into the profile, or into a temporary one when another format was asked
+ * for. Until here nothing has touched the output path, so a failed start
+ * leaves an existing file as it was.
  */
 static int open_output(struct session *s)
 {
-	if (!s->out) {
+	if (!s->out_path)
 		s->out_path = default_output(s);
-		if (!(s->out = s->opts.view == &view_json ? fopen_profile(s->out_path, "w")
-							  : fopen(s->out_path, "w")))
-			return error_errno("cannot write '%s'", s->out_path);
-	}
-	FILE *stream = s->out;
 	if (s->opts.view != &view_json) {
-		s->spill_path = xasprintf("%s.wallprof-XXXXXX", s->out_path);
+		s->spill_path = spill_template(s->out_path);
 		int fd = mkstemp(s->spill_path);
 		if (fd < 0 || !(s->spill = fdopen(fd, "w+"))) {
-			error_errno("cannot create a temporary file next to '%s'", s->out_path);
-			if (fd >= 0)
+			error_errno("cannot create a temporary file for '%s'", s->out_path);
+			if (fd >= 0) {
 				close(fd);
+				unlink(s->spill_path);
+			}
 			free(s->spill_path);
 			s->spill_path = NULL;
 			return -1;
 		}
-		stream = s->spill;
 	}
+	if (!(s->out = s->opts.view == &view_json ? fopen_profile(s->out_path, "w")
+						  : fopen(s->out_path, "w")))
+		return error_errno("cannot write '%s'", s->out_path);
+	FILE *stream = s->spill ? s->spill : s->out;
 	static char buf[1 << 20];
 	setvbuf(stream, buf, _IOFBF, sizeof(buf));
 	recorder_stream(&s->rec, stream);
@@ -602,16 +641,15 @@ int cmd_record(int argc, char **argv)
 	}
 	s->duration_ns = (mono_ns)(s->opts.duration_s * 1e9);
 
-	/* Fail on an unwritable output before touching the target. */
+	/* Fail on an unwritable output before touching the target, and
+	 * without touching the output: it is opened once the target is ours. */
 	if (s->opts.output) {
-		s->out_path = xstrdup(s->opts.output);
-		if (!(s->out = s->opts.view == &view_json ? fopen_profile(s->opts.output, "w")
-							  : fopen(s->opts.output, "w"))) {
+		if (check_output(s->opts.output) < 0) {
 			error_errno("cannot write '%s'", s->opts.output);
-			free(s->out_path);
 			free(s);
 			return EXIT_FAILURE_;
 		}
+		s->out_path = xstrdup(s->opts.output);
 	}
 	if (!s->opts.output && access(".", W_OK) < 0) {
 		error_errno("cannot write a profile in the current directory");
@@ -625,10 +663,6 @@ int cmd_record(int argc, char **argv)
 	s->tr.max_overhead = s->opts.max_overhead_pct / 100.0;
 	s->tr.follow_forks = s->opts.follow_forks;
 	if (setup_events(s) < 0) {
-		if (s->out) {
-			fclose(s->out);
-			unlink(s->opts.output);
-		}
 		free(s->out_path);
 		tracer_release(&s->tr);
 		recorder_release(&s->rec);
@@ -679,11 +713,8 @@ int cmd_record(int argc, char **argv)
 		/* The shell would have said so for the command itself. */
 		warning("the command (pid %d) was killed by signal %d (%s)", (int)s->tr.pid,
 			s->tr.term_signal, strsignal(s->tr.term_signal));
-	if (s->out) {
-		/* Never started: no profile, no file. */
+	if (s->out) /* opened, but the start failed after: what it holds stays */
 		fclose(s->out);
-		unlink(s->out_path);
-	}
 	if (s->spill) {
 		fclose(s->spill);
 		unlink(s->spill_path);

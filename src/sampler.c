@@ -237,8 +237,13 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		return false;
 	}
 	t->last_sc = o.sc;
-	if (o.st.state == 'Z' || o.st.state == 'X' || o.st.state == 'x')
+	if (o.st.state == 'Z' || o.st.state == 'X' || o.st.state == 'x') {
+		/* A main thread that called pthread_exit: its /proc files
+		 * are empty now, the other threads' are not. */
+		if (t->tid == t->proc->as.pid)
+			proc_reread_through(tr, t->proc, t);
 		return false;
+	}
 	mono_ns now = mono_now();
 	if (strcmp(t->comm, o.st.comm)) {
 		snprintf(t->comm, sizeof(t->comm), "%s", o.st.comm);

@@ -130,8 +130,47 @@ static struct thread *thread_add(struct tracer *tr, pid_t tid, struct proc *proc
 	return t;
 }
 
+/*
+ * /proc/PID/{maps,fd,root,cmdline} and process_vm_readv(PID) go through the
+ * main thread. After it calls pthread_exit it is a zombie with none of
+ * them, while the other threads run on: read through one of those instead
+ * (/proc/TID/ works for any thread). Returns pid itself if its main thread
+ * lives, a live thread otherwise, 0 if there is none.
+ */
+static pid_t live_task(pid_t pid)
+{
+	char path[64], buf[8];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (readlink(path, buf, sizeof(buf)) >= 0 || errno != ENOENT)
+		return pid; /* alive, or not ours to read: seizing will say */
+	pid_t *tids, live = 0;
+	size_t n;
+	if (procfs_list_tasks(pid, &tids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && !live; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/exe", (int)pid, (int)tids[i]);
+		if (readlink(path, buf, sizeof(buf)) >= 0)
+			live = tids[i];
+	}
+	free(tids);
+	return live;
+}
+
+void proc_reread_through(struct tracer *tr, struct proc *pr, const struct thread *gone)
+{
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		const struct thread *o = tr->threads[i];
+		if (o != gone && o->proc == pr) {
+			pr->as.pid = pr->fds.pid = o->tid;
+			return;
+		}
+	}
+}
+
 static void thread_remove(struct tracer *tr, struct thread *t)
 {
+	if (t->proc && t->tid == t->proc->as.pid && t->tid != t->proc->pid)
+		proc_reread_through(tr, t->proc, t);
 	hash_remove(tr, t);
 	struct thread *last = tr->threads[--tr->n_threads];
 	tr->threads[t->index] = last;
@@ -166,8 +205,9 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	struct proc *pr = xcalloc(1, sizeof(*pr));
 	pr->pid = pid;
 	pr->index = (uint32_t)tr->n_procs;
-	addrspace_reset(&pr->as, pid);
-	fd_table_init(&pr->fds, pid);
+	pid_t io = live_task(pid);
+	addrspace_reset(&pr->as, io ? io : pid);
+	fd_table_init(&pr->fds, io ? io : pid);
 	addrspace_refresh(&pr->as);
 	/* Its unwinder (and its caches) is made when it is first unwound:
 	 * with -f, a build forks and execs thousands of processes a tick
@@ -222,6 +262,11 @@ static struct proc *proc_for_new_thread(struct tracer *tr, pid_t tid, const stru
 		return pr;
 	/* Once recording is over the writer reads tr->procs: no new one. */
 	return tr->follow_forks && tg && !tr->passive ? proc_new(tr, tg) : NULL;
+}
+
+pid_t tracer_io_pid(const struct tracer *tr)
+{
+	return tr->main ? tr->main->as.pid : tr->pid;
 }
 
 struct addrspace **tracer_spaces(const struct tracer *tr)
@@ -281,9 +326,7 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if (access(path, F_OK) < 0)
 		return error("cannot attach to process %d: no such process", (int)pid);
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	char exe[8];
-	if (readlink(path, exe, sizeof(exe)) < 0 && errno == ENOENT)
+	if (!live_task(pid))
 		return error("cannot attach to process %d: it is a kernel thread or a zombie",
 			     (int)pid);
 

@@ -16,6 +16,11 @@
  *             blocking write interrupted after moving part of its buffer
  *             returns the part; the data is checked byte for byte
  *   socket    the same over a Unix stream socketpair
+ *   signal    the other way round: a thread that must see EINTR. It waits
+ *             in epoll_pwait, where alone SIGUSR1 is unblocked, for the
+ *             signal another thread sends, and must get EINTR for each one
+ *             (a repair that hid the signal's EINTR would leave it waiting
+ *             for good: counted as lost after a second)
  *
  * usage: victim MODE SECS
  */
@@ -202,6 +207,72 @@ static void run_sigwait(void)
 	pthread_join(b, NULL);
 }
 
+/* ---- signal ---- */
+
+static atomic_long handled, acked;
+static pid_t catcher_tid;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static void *sig_catcher(void *arg)
+{
+	(void)arg;
+	name("catcher");
+	catcher_tid = (pid_t)syscall(SYS_gettid);
+	int ep = epoll_create1(0);
+	sigset_t during;
+	pthread_sigmask(SIG_SETMASK, NULL, &during);
+	sigdelset(&during, SIGUSR1);
+	struct epoll_event ev;
+	while (!stop) {
+		int n = epoll_pwait(ep, &ev, 1, 50, &during);
+		if (n < 0 && errno == EINTR)
+			acked++;
+		else if (n != 0)
+			bad++;
+	}
+	close(ep);
+	return NULL;
+}
+
+static void run_signal(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1; /* no SA_RESTART, and epoll never restarts */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	pthread_t a;
+	pthread_create(&a, NULL, sig_catcher, NULL);
+	while (!catcher_tid)
+		usleep(1000);
+	double end = now_s() + secs;
+	long sent = 0;
+	while (now_s() < end) {
+		syscall(SYS_tgkill, getpid(), catcher_tid, SIGUSR1);
+		sent++;
+		double give_up = now_s() + 1.0;
+		while (acked < sent && now_s() < give_up)
+			; /* the next signal comes as the catcher runs */
+		if (acked < sent) {
+			bad++; /* lost: the EINTR never came */
+			acked = sent;
+		}
+		ops++;
+	}
+	stop = 1;
+	pthread_join(a, NULL);
+	if (handled != sent)
+		bad++;
+}
+
 /* ---- pipe and socket ---- */
 
 static int chan[2];
@@ -290,7 +361,7 @@ static void run_stream(bool socket_pair)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket SECS\n");
+		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal SECS\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -301,6 +372,8 @@ int main(int argc, char **argv)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, NULL);
 		run_sigwait();
+	} else if (!strcmp(mode, "signal")) {
+		run_signal();
 	} else if (!strcmp(mode, "epoll")) {
 		run_epoll();
 	} else if (!strcmp(mode, "pipe") || !strcmp(mode, "socket")) {
