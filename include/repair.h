@@ -35,7 +35,7 @@ struct thread;
 
 enum repair_kind {
 	REPAIR_NONE,
-	REPAIR_REWOUND, /* EINTR: the call executes again from the start */
+	REPAIR_REWOUND, /* EINTR: the call executes again; its entry stop wanted */
 	REPAIR_CONTINUED, /* short transfer: the rest follows, exit stop wanted */
 };
 
@@ -77,7 +77,8 @@ void repair_follow(struct tracer *tr, struct thread *t, int event, int sig);
 /* The ptrace request to resume t with, given the one the rest wants. */
 int repair_resume_request(const struct thread *t, int req);
 
-/* Is a repair of t waiting for a stop still to come? */
+/* Is a repair of t waiting for a stop still to come (the entry of a
+ * rewound call, the exit of a continued one)? Not the time to detach. */
 bool repair_in_flight(const struct thread *t);
 
 #endif

@@ -520,11 +520,14 @@ void repair_follow(struct tracer *tr, struct thread *t, int event, int sig)
 
 int repair_resume_request(const struct thread *t, int req)
 {
-	/* The continued call's exit is where its result is put right. */
-	return t->repair.kind == REPAIR_CONTINUED && req == PTRACE_CONT ? PTRACE_SYSCALL : req;
+	/* The continued call's exit is where its result is put right; the
+	 * entry of a rewound call is the proof that it ran again, after which
+	 * no signal can make the rewind wrong: until then wallprof must not
+	 * detach (repair_in_flight). */
+	return t->repair.kind != REPAIR_NONE && req == PTRACE_CONT ? PTRACE_SYSCALL : req;
 }
 
 bool repair_in_flight(const struct thread *t)
 {
-	return t->repair.kind == REPAIR_CONTINUED;
+	return t->repair.kind != REPAIR_NONE;
 }

@@ -826,8 +826,8 @@ void tracer_settle(struct tracer *tr, mono_ns timeout_ns)
 	tracer_wait_pending(tr, timeout_ns);
 	for (size_t i = 0; i < tr->n_threads; i++)
 		if (repair_in_flight(tr->threads[i]))
-			warning("thread %d is still in a write that wallprof's stop cut short and "
-				"resumed; detached now, it may return a short count",
+			warning("thread %d is still in a call that a stop of wallprof's cut short "
+				"and that it resumed; detached now, the call may return early",
 				(int)tr->threads[i]->tid);
 }
 

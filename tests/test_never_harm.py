@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""wallprof never harms the target or the user's files.
+
+- victim (tests/targets/victim.c) counts what a program would see of our
+  stops: EINTR in epoll_wait and sigtimedwait, short 1 MiB writes on a pipe
+  and a socketpair (with the stream checked byte for byte), and, the other
+  way round, every real signal's EINTR in epoll_pwait. Launched at 99 and
+  999 Hz, attached at 999 Hz and under a loop of dumps, it must count zero
+  of each, exactly as it does alone, and the profile's eintr_risk is 0.
+- sandbox installs its own seccomp filter that hands getppid and nanosleep
+  to a tracer: both fail with ENOSYS alone, and must under --syscalls.
+- leaderless is a process whose main thread called pthread_exit: it is
+  attached, dumped and recorded like any other.
+- A failed record (missing command, no such process, a process another
+  tracer holds) leaves an existing -o file, a symlink and a character
+  device exactly as they were; a successful one writes through the symlink
+  and the device without replacing them.
+"""
+import os
+import signal
+import stat
+import subprocess
+import time
+
+import wp
+
+d = wp.tmpdir()
+VICTIM = wp.target("victim")
+MODES = ["epoll", "sigwait", "pipe", "socket", "signal"]
+CLEAN = "eintr=0 short=0 bad=0"
+
+
+def victim_ok(out, rc, what):
+    line = out.strip().splitlines()[-1] if out.strip() else ""
+    return wp.check(CLEAN in line and rc == 0, f"{what}: target saw nothing ({line!r}, exit {rc})")
+
+
+def stats(path):
+    return wp.load(path)["stats"]
+
+
+# Alone, for reference: the same line.
+for mode in MODES:
+    r = wp.run([VICTIM, mode, "1"])
+    victim_ok(r.stdout, r.returncode, f"{mode} alone")
+
+continued = repaired = 0
+for mode in MODES:
+    for hz in ("99", "999"):
+        prof = os.path.join(d, f"{mode}-{hz}.json")
+        r = wp.run([wp.WALLPROF, "record", "-q", "-F", hz, "-o", prof, "--", VICTIM, mode, "2"])
+        victim_ok(r.stdout, r.returncode, f"{mode} launched at {hz} Hz")
+        s = stats(prof)
+        wp.check(s["eintr_risk"] == 0, f"{mode} at {hz} Hz: eintr_risk {s['eintr_risk']}")
+        continued += s["transfers_continued"]
+        repaired += s["eintr_repaired"]
+
+    # Attached at 999 Hz for 2 s of its 3.
+    prof = os.path.join(d, f"{mode}-attach.json")
+    v = subprocess.Popen([VICTIM, mode, "3"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    r = wp.run([wp.WALLPROF, "record", "-q", "-F", "999", "-d", "2", "-o", prof, "-p", str(v.pid)])
+    out, _ = v.communicate(timeout=30)
+    wp.check(r.returncode == 0, f"{mode} attached: record exit {r.returncode} {r.stderr.strip()}")
+    victim_ok(out, v.returncode, f"{mode} attached at 999 Hz")
+    wp.check(stats(prof)["eintr_risk"] == 0, f"{mode} attached: eintr_risk {stats(prof)['eintr_risk']}")
+
+    # A loop of dumps: each a stop of every running thread.
+    v = subprocess.Popen([VICTIM, mode, "2"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.2)
+    dumps = bad = 0
+    while v.poll() is None and dumps < 40:
+        r = wp.run([wp.WALLPROF, "dump", "-p", str(v.pid)])
+        dumps += 1
+        bad += r.returncode not in (0, 1, 2)  # 2: it exited under us
+    out, _ = v.communicate(timeout=30)
+    victim_ok(out, v.returncode, f"{mode} under {dumps} dumps")
+    wp.check(bad == 0, f"{mode}: every dump ended normally ({bad} did not)")
+
+# The repairs ran: this machine's stops did land inside those calls.
+wp.check(continued > 0, f"short transfers were continued: {continued}")
+wp.check(repaired > 0, f"EINTRs were rewound: {repaired}")
+
+# Exact tracing too: the write continued at its syscall-exit stop.
+for method, args in (("launched", ["--", VICTIM, "pipe", "2"]),):
+    prof = os.path.join(d, "pipe-syscalls.json")
+    r = wp.run([wp.WALLPROF, "record", "-q", "-F", "999", "--syscalls", "-o", prof] + args)
+    victim_ok(r.stdout, r.returncode, f"pipe {method} with --syscalls at 999 Hz")
+
+# ---- the target's own seccomp filter ----
+SANDBOX = wp.target("sandbox")
+alone = wp.run([SANDBOX])
+wp.check(alone.returncode == 0 and "getppid=ENOSYS nanosleep=ENOSYS" in alone.stdout,
+         f"sandbox alone: {alone.stdout.strip()!r}")
+for extra in ([], ["--syscalls"], ["--syscalls=all"], ["--syscalls", "--locks"]):
+    prof = os.path.join(d, "sandbox.json")
+    r = wp.run([wp.WALLPROF, "record", "-q", "-o", prof] + extra + ["--", SANDBOX])
+    wp.check(r.stdout == alone.stdout and r.returncode == 0,
+             f"sandbox under record {' '.join(extra)}: {r.stdout.strip()!r}, exit {r.returncode}")
+    if extra:
+        p = wp.load(prof)
+        calls = {s["name"]: s["count"] for s in p.get("syscalls", [])}
+        wp.check(calls.get("clock_nanosleep") == 5,
+                 f"its own sleeps still traced: clock_nanosleep {calls.get('clock_nanosleep')} (want 5)")
+        wp.check("getppid" not in calls and "nanosleep" not in calls,
+                 f"the refused calls are not traced calls: {sorted(calls)[:8]}")
+
+# ---- a process whose main thread called pthread_exit ----
+LEADERLESS = wp.target("leaderless")
+v = subprocess.Popen([LEADERLESS, "3"], stdout=subprocess.PIPE, text=True)
+wp.wait_for(lambda: wp.proc_state(v.pid) == "Z", 2)
+wp.check(wp.proc_state(v.pid) == "Z", "leaderless: its main thread is a zombie")
+r = wp.run([wp.WALLPROF, "dump", "-p", str(v.pid)])
+wp.check(r.returncode == 0 and '"sleeper"' in r.stdout and '"spinner"' in r.stdout
+         and "spin_loop" in r.stdout, f"dump of it: exit {r.returncode}, both threads with stacks")
+prof = os.path.join(d, "leaderless.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-d", "1.5", "-o", prof, "-p", str(v.pid)])
+v.communicate(timeout=30)
+wp.check(r.returncode == 0, f"record -p of it: exit {r.returncode} {r.stderr.strip()}")
+p = wp.load(prof)
+sl, n1 = wp.shares(p, "sleeper")
+sp, n2 = wp.shares(p, "spinner")
+wp.check(n1 > 100 and sl.get("sleep", 0) >= 95, f"sleeper asleep: {sl} of {n1}")
+busy = sp.get("on-cpu", 0) + sp.get("runnable", 0)
+wp.check(n2 > 100 and busy >= 95, f"spinner busy: {sp} of {n2}")
+fn, _ = wp.share_with_function(p, "spinner", "spin_loop")
+wp.check(fn >= 90, f"spinner's stacks show spin_loop: {fn:.0f}%")
+wp.check(p["stats"]["unwind_errors"] <= 2, f"stacks whole: {p['stats']['unwind_errors']} cut short")
+
+# ---- -o is never harmed by a failed start ----
+keep = os.path.join(d, "keep.txt")
+with open(keep, "w") as f:
+    f.write("precious\n")
+os.utime(keep, (1_000_000_000, 1_000_000_000))
+link = os.path.join(d, "link.json")
+os.symlink("keep.txt", link)
+dev = os.path.join(d, "null")
+have_dev = True
+try:
+    os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+except PermissionError:
+    have_dev = False
+    print("note: not root, no character device of our own to check")
+
+
+def snapshot():
+    out = {}
+    for p in (keep, link, dev):
+        if os.path.lexists(p):
+            st = os.lstat(p)
+            out[p] = (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime, st.st_rdev,
+                      os.readlink(p) if os.path.islink(p) else None)
+    with open(keep) as f:
+        out["content"] = f.read()
+    return out
+
+
+before = snapshot()
+traced = subprocess.Popen(["strace", "-o", os.devnull, wp.target("spin"), "100000"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(0.5)
+tracee = [int(x) for x in os.popen(f"pgrep -P {traced.pid}").read().split()]
+failures = [
+    (["--", "/nonexistent/command"], 127),
+    (["-p", "999999999"], 2),
+]
+if tracee:
+    failures.append((["-p", str(tracee[0])], 2))
+else:
+    print("note: could not start a process under strace")
+outs = [keep, link] + ([dev] if have_dev else []) + [keep.replace(".txt", ".svg")]
+for args, code in failures:
+    for out in outs:
+        r = wp.run([wp.WALLPROF, "record", "-q", "-o", out] + args)
+        wp.check(r.returncode == code, f"record -o {os.path.basename(out)} {' '.join(args)}: exit {r.returncode} (want {code})")
+traced.send_signal(signal.SIGKILL)
+traced.wait()
+after = snapshot()
+wp.check(after == before, f"the file, the symlink and the device are as they were: {after == before}")
+wp.check(not os.path.exists(keep.replace(".txt", ".svg")), "no file made for a failed start")
+wp.check(not [f for f in os.listdir(d) if "wallprof-" in f], f"no temporary file left: {os.listdir(d)}")
+
+r = wp.run([wp.WALLPROF, "record", "-q", "-o", link, "--", "true"])
+wp.check(r.returncode == 0 and os.path.islink(link) and wp.load(keep)["format"] == "wallprof-profile",
+         "a successful record writes through the symlink, which stays a symlink")
+if have_dev:
+    for out in (dev, ):
+        for fmt in ("json", "svg"):
+            r = wp.run([wp.WALLPROF, "record", "-q", "--format", fmt, "-o", out, "--", "true"])
+            st = os.lstat(dev)
+            wp.check(r.returncode == 0 and stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3),
+                     f"record --format {fmt} into the device: exit {r.returncode}, still a character device")
+    wp.check(not [f for f in os.listdir(d) if "wallprof-" in f], f"no temporary file left: {os.listdir(d)}")
+wp.done()
