@@ -29,8 +29,8 @@ void symbolizer_free(struct symbolizer *s);
  * on first use (NULL until then; the caller frees them). Returns a
  * malloc'ed array mapping each raw stack id to its profile stack id.
  */
-uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms,
-			   size_t n_syms, const struct stack_table *raw, struct profile *p);
+uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms, size_t n_syms,
+			   const struct stack_table *raw, struct profile *p);
 
 /*
  * A name for a data address (a lock's futex word): the covering global or

@@ -58,7 +58,8 @@ int events_compile(struct event_config *cfg)
 {
 	/* Other architectures' calls (a 32-bit child) are allowed, not
 	 * killed: libseccomp's default for a foreign arch is KILL. */
-	scmp_filter_ctx ctx = seccomp_init(cfg->set.all ? SCMP_ACT_TRACE(TRACE_DATA) : SCMP_ACT_ALLOW);
+	scmp_filter_ctx ctx =
+		seccomp_init(cfg->set.all ? SCMP_ACT_TRACE(TRACE_DATA) : SCMP_ACT_ALLOW);
 	if (!ctx)
 		return error("cannot create a seccomp filter");
 	seccomp_arch_add(ctx, SCMP_ARCH_X86);

@@ -178,8 +178,8 @@ static json_t *stats_json(const struct profile_stats *s)
 		"stop_ns_max", (json_int_t)s->stop_ns_max, "unwind_errors",
 		(json_int_t)s->unwind_errors, "eintr_risk", (json_int_t)s->eintr_risk,
 		"eintr_repaired", (json_int_t)s->eintr_repaired, "transfers_continued",
-		(json_int_t)s->transfers_continued, "threads_lost", (json_int_t)s->threads_lost, "symbolize_ns",
-		(json_int_t)s->symbolize_ns);
+		(json_int_t)s->transfers_continued, "threads_lost", (json_int_t)s->threads_lost,
+		"symbolize_ns", (json_int_t)s->symbolize_ns);
 }
 
 /* Every name libseccomp knows: samples may be streamed out already, and

@@ -176,8 +176,8 @@ static bool blocking_stream(const struct thread *t, int fd)
 	char *text = read_small_file(path, 4096, NULL);
 	free(path);
 	uint64_t flags;
-	bool blocking = text && procfs_parse_fdinfo_flags(text, &flags) == 0 &&
-			!(flags & O_NONBLOCK);
+	bool blocking =
+		text && procfs_parse_fdinfo_flags(text, &flags) == 0 && !(flags & O_NONBLOCK);
 	free(text);
 	return blocking;
 }

@@ -159,11 +159,13 @@ static void print_header(const struct profile *p, const char *path)
 	const struct profile_stats *s = &p->stats;
 	printf("  profiler   %llu ticks, %llu missed; %llu threads stopped (p50 %s, p99 %s),\n"
 	       "             %llu samples reused a stack, %llu unwound without a stop;\n"
-	       "             %llu stacks cut short, %llu EINTR risked\n\n",
+	       "             %llu stacks cut short; calls its stops cut short: %llu run again,\n"
+	       "             %llu transfers completed, %llu seen by the target\n\n",
 	       (unsigned long long)s->ticks, (unsigned long long)s->ticks_missed,
 	       (unsigned long long)s->stops, fmt_duration(t50, sizeof(t50), s->stop_ns_p50),
 	       fmt_duration(t99, sizeof(t99), s->stop_ns_p99), (unsigned long long)s->reused,
 	       (unsigned long long)s->nostop, (unsigned long long)s->unwind_errors,
+	       (unsigned long long)s->eintr_repaired, (unsigned long long)s->transfers_continued,
 	       (unsigned long long)s->eintr_risk);
 }
 
@@ -426,6 +428,13 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 		     "%llu samples of running threads have no stack: --max-overhead skipped\n"
 		     "    their stops (the states are exact); raise the limit or lower -F.",
 		     (unsigned long long)p->stats.stops_skipped);
+	if (p->stats.eintr_risk)
+		warn(w,
+		     "%llu calls of the target ended early because of wallprof's stops, and could\n"
+		     "    not be run again: the program saw EINTR or a short count (a call that is not\n"
+		     "    safe to repeat, such as connect with a timeout, or a sendmsg carrying\n"
+		     "    descriptors; see docs/interrupts.md). Lower -F, or use --max-overhead.",
+		     (unsigned long long)p->stats.eintr_risk);
 	if (p->stats.ticks_missed)
 		warn(w, "%llu of %llu ticks were missed (the profiler fell behind); lower -F.",
 		     (unsigned long long)p->stats.ticks_missed, (unsigned long long)p->stats.ticks);

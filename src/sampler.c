@@ -158,8 +158,8 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
-		uint32_t id = tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n,
-						  res.truncated);
+		uint32_t id =
+			tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
 		tracer_record_snapshot_id(tr, t, id, &o->what, now);
 		tr->rec->stats.nostop++;
 		return true;

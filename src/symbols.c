@@ -41,7 +41,7 @@ struct symtab {
 	struct {
 		uint64_t lo, hi;
 		size_t ndx;
-	} *sections; /* allocated sections of the main file, where they load */
+	} * sections; /* allocated sections of the main file, where they load */
 	size_t n_sections;
 };
 
@@ -177,8 +177,7 @@ struct symtab *symtab_new(struct Dwfl_Module *mod)
 		GElf_Sym sym;
 		GElf_Addr addr;
 		GElf_Word shndx;
-		const char *name =
-			dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION ||
 		    type == STT_FILE || type == STT_TLS)
@@ -303,8 +302,8 @@ static const struct sym_entry *sym_search(const struct symtab *t, uint64_t addr,
 	ptrdiff_t i = sym_floor(t->sized, t->n_sized, addr);
 	/* Every alias at the closest address (identical code folding makes
 	 * hundreds), and a few addresses further down for nested symbols. */
-	for (ptrdiff_t k = i; k >= 0 && (k > i - SYM_NEST_SCAN || t->sized[k].addr == t->sized[i].addr);
-	     k--) {
+	for (ptrdiff_t k = i;
+	     k >= 0 && (k > i - SYM_NEST_SCAN || t->sized[k].addr == t->sized[i].addr); k--) {
 		const struct sym_entry *e = &t->sized[k];
 		if (e->ndx < lo || e->ndx >= hi)
 			continue;
@@ -609,7 +608,8 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 			  const struct u64map *addrs)
 {
 	struct addrspace *as = s->as;
-	p->binaries = xrealloc(p->binaries, (p->n_binaries + as->n_mods + 1) * sizeof(*p->binaries));
+	p->binaries =
+		xrealloc(p->binaries, (p->n_binaries + as->n_mods + 1) * sizeof(*p->binaries));
 	for (size_t i = 0; i < as->n_mods; i++) {
 		struct module *m = as->mods[i];
 		if (m->hi <= m->lo || binary_listed(p, m))
@@ -650,8 +650,8 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 	}
 }
 
-uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms,
-			   size_t n_syms, const struct stack_table *raw, struct profile *p)
+uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms, size_t n_syms,
+			   const struct stack_table *raw, struct profile *p)
 {
 	struct u64map addr_first; /* ADDR_KEY -> index into chain storage */
 	u64map_init(&addr_first);

@@ -138,8 +138,8 @@ static bool parse_entry(struct symcache *c, char *line)
 			free(f);
 			return false;
 		}
-		f[i] = (struct symcache_frame){xstrdup(fn), *file ? xstrdup(file) : NULL,
-					       atoi(ln), *inl == '1'};
+		f[i] = (struct symcache_frame){xstrdup(fn), *file ? xstrdup(file) : NULL, atoi(ln),
+					       *inl == '1'};
 	}
 	add_entry(c, offset, f, (int)n);
 	return true;
@@ -184,7 +184,8 @@ static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct symcache *symcache_open(const char *build_id, const char *path)
 {
-	if (!build_id || strlen(build_id) < 8 || strspn(build_id, "0123456789abcdef") != strlen(build_id))
+	if (!build_id || strlen(build_id) < 8 ||
+	    strspn(build_id, "0123456789abcdef") != strlen(build_id))
 		return NULL;
 	/* Without a directory the cache lives in memory only, still shared
 	 * by the symbolizers of one run. */
@@ -194,7 +195,8 @@ struct symcache *symcache_open(const char *build_id, const char *path)
 	bool on_disk = dir != NULL;
 	free(dir);
 	char *debug = xasprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", build_id, build_id + 2);
-	char *header = xasprintf("wallprof-symcache 1 %lld %lld", file_size(path), file_size(debug));
+	char *header =
+		xasprintf("wallprof-symcache 1 %lld %lld", file_size(path), file_size(debug));
 	free(debug);
 	pthread_mutex_lock(&open_lock);
 	struct symcache *c = open_caches;
@@ -232,7 +234,8 @@ static void save(struct symcache *c)
 	if (f) {
 		fprintf(f, "%s\n", c->header);
 		if (c->binary.known) {
-			fprintf(f, "binary\t%d\t%d\t", c->binary.has_debuginfo, c->binary.unoptimized);
+			fprintf(f, "binary\t%d\t%d\t", c->binary.has_debuginfo,
+				c->binary.unoptimized);
 			put_escaped(f, c->binary.producer);
 			fputc('\n', f);
 		}

@@ -235,16 +235,23 @@ static struct proc *proc_find(struct tracer *tr, pid_t pid)
 	return NULL;
 }
 
+/* A decimal field of /proc/ID/status (Tgid, TracerPid), 0 if unknown. */
+static pid_t status_pid(pid_t id, const char *field)
+{
+	char path[64];
+	uint64_t v = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)id);
+	char *text = read_small_file(path, 1 << 16, NULL);
+	if (!text || procfs_parse_status_int(text, field, &v) < 0 || v > INT32_MAX)
+		v = 0;
+	free(text);
+	return (pid_t)v;
+}
+
 /* Which process a new tid belongs to, from /proc: its thread group. */
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], *text, *p;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	if (!(text = read_small_file(path, 1 << 16, NULL)))
-		return 0;
-	pid_t tg = (p = strstr(text, "\nTgid:")) ? (pid_t)atoi(p + 6) : 0;
-	free(text);
-	return tg;
+	return status_pid(tid, "Tgid");
 }
 
 /* The process of a thread we have just met: a known one, a new one
@@ -292,15 +299,7 @@ uint32_t tracer_intern_stack(struct tracer *tr, const struct proc *proc, const u
 
 static pid_t tracer_pid_of(pid_t pid)
 {
-	char path[64], *text, *p;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (!(text = read_small_file(path, 1 << 16, NULL)))
-		return 0;
-	pid_t tp = 0;
-	if ((p = strstr(text, "\nTracerPid:")))
-		tp = (pid_t)atoi(p + 11);
-	free(text);
-	return tp;
+	return status_pid(pid, "TracerPid");
 }
 
 static int attach_error(pid_t pid, int err)
@@ -426,8 +425,7 @@ static int check_privileged_program(const char *name)
 	    !(statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))) {
 		if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
 			what = "set-user-ID";
-		else if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) &&
-			 st.st_gid != getegid())
+		else if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getegid())
 			what = "set-group-ID";
 		else if (getxattr(path, "security.capability", NULL, 0) > 0)
 			what = "given file capabilities";

@@ -1,6 +1,6 @@
 /*
  * fuzz_procfs: the parsers of /proc text (stat, schedstat, syscall, maps,
- * sched, /proc/net tables) on crafted text: a hostile or truncated file must
+ * sched, status fields, fdinfo flags, /proc/net tables) on crafted text: a hostile or truncated file must
  * yield an error, never an out-of-bounds read.
  */
 #include <stdint.h>
@@ -36,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (procfs_parse_maps(text, &maps, &n) == 0)
 		procfs_free_maps(maps, n);
 	procfs_parse_sched_exec_start(text, &ns);
+	procfs_parse_status_hex(text, "SigPnd", &ns);
+	procfs_parse_status_int(text, "Tgid", &ns);
+	procfs_parse_fdinfo_flags(text, &ns);
 	fds_parse_inet(text, "tcp", false, ignore, NULL);
 	fds_parse_inet(text, "udp", true, ignore, NULL);
 	fds_parse_unix(text, ignore, NULL);

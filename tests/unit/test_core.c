@@ -90,6 +90,20 @@ static void test_procfs(void)
 	CHECK_STR(m[1].path, "[stack]");
 	procfs_free_maps(m, n);
 
+	/* /proc/PID/status fields and fdinfo flags (repair.c, tracer.c). */
+	const char *status = "Name:\tx\nTgid:\t4242\nSigPnd:\t0000000000000200\n"
+			     "ShdPnd:\t0000000000000000\nSigBlk:\tfffffffe7ffbfeff\n";
+	uint64_t h;
+	CHECK(procfs_parse_status_hex(status, "SigPnd", &h) == 0 && h == 0x200);
+	CHECK(procfs_parse_status_hex(status, "SigBlk", &h) == 0 && h == 0xfffffffe7ffbfeffULL);
+	CHECK(procfs_parse_status_int(status, "Tgid", &h) == 0 && h == 4242);
+	CHECK(procfs_parse_status_hex(status, "SigIgn", &h) < 0); /* absent */
+	CHECK(procfs_parse_status_hex("XSigPnd:\t1\n", "SigPnd", &h) < 0); /* not at a line start */
+	CHECK(procfs_parse_status_hex("SigPnd:\tzz\n", "SigPnd", &h) < 0);
+	CHECK(procfs_parse_fdinfo_flags("pos:\t0\nflags:\t0104002\nmnt_id:\t15\n", &h) == 0 &&
+	      h == 0104002 && (h & 04000));
+	CHECK(procfs_parse_fdinfo_flags("flags:\t9\n", &h) < 0); /* octal */
+
 	uint64_t v;
 	CHECK(parse_uint("99", 1, 100, &v) && v == 99);
 	CHECK(!parse_uint("0", 1, 100, &v) && !parse_uint("-5", 0, 100, &v) && !parse_uint("5x", 0, 100, &v));
