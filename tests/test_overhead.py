@@ -31,8 +31,13 @@ for limit in (None, "1"):
         rep = wp.run([wp.WALLPROF, "report", prof]).stdout
         wp.check("--max-overhead skipped" in rep, "the report says stacks were skipped")
     else:
-        wp.check(s["stops_skipped"] == 0 and s["stops"] >= 0.95 * s["samples"],
-                 f"no limit: every sample of the running thread is a stop: {s['stops']} of {s['samples']}")
+        # Every sample comes from a stop; on a crowded machine one stop
+        # that comes late stands for each tick it missed, so stops alone
+        # may be fewer than samples.
+        other = s["reused"] + s["nostop"]
+        wp.check(s["stops_skipped"] == 0 and other <= 0.05 * s["samples"],
+                 f"no limit: every sample of the running thread is a stop's: {s['stops']} stops, "
+                 f"{s['late_stops']} late, {other} of {s['samples']} samples without one")
 b = wp.run([wp.WALLPROF, "record", "--max-overhead", "80", "--", "true"])
 wp.check(b.returncode == 64 and "invalid --max-overhead '80'" in b.stderr, f"--max-overhead 80 refused: {b.stderr.strip()}")
 wp.done()
