@@ -345,9 +345,13 @@ int events_on_syscall_stop(struct tracer *tr, struct thread *t)
 		long nr = (long)info.entry.nr;
 		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
 			watch_fds(&t->proc->fds, nr, info.entry.args);
-		if (info.arch == AUDIT_ARCH_X86_64 &&
-		    (t->ev.restarting ? nr == SYS_restart_syscall
-				      : wanted(cfg, nr, info.entry.args)))
+		/* Under the filter a traced call's seccomp stop opens it; an
+		 * entry stop there is a call resumed after a restart or a
+		 * repair (repair.h), which only restart_syscall continues. */
+		bool opens = t->ev.restarting ? nr == SYS_restart_syscall
+					      : cfg->method == TRACE_PTRACE &&
+							wanted(cfg, nr, info.entry.args);
+		if (info.arch == AUDIT_ARCH_X86_64 && opens)
 			open_event(tr, t, nr, info.entry.args, now);
 		/* After an entry stop the exit stop is wanted. */
 		return PTRACE_SYSCALL;

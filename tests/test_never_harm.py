@@ -92,6 +92,22 @@ for method, args in (("launched", ["--", VICTIM, "pipe", "2"]),):
     r = wp.run([wp.WALLPROF, "record", "-q", "-F", "999", "--syscalls", "-o", prof] + args)
     victim_ok(r.stdout, r.returncode, f"pipe {method} with --syscalls at 999 Hz")
 
+# A traced call rewound by a stop is still one call: 2000 epoll_waits of
+# 1 ms, counted by strace (the oracle) and by wallprof at 999 Hz.
+st = wp.run(["strace", "-f", "-c", "-e", "trace=epoll_wait", "-o", os.path.join(d, "strace.txt"),
+             VICTIM, "count", "0"])
+with open(os.path.join(d, "strace.txt")) as f:
+    oracle = [int(l.split()[3]) for l in f if l.strip().endswith("epoll_wait")]
+prof = os.path.join(d, "count.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-F", "999", "--syscalls=epoll_wait", "-o", prof, "--",
+            VICTIM, "count", "0"])
+victim_ok(r.stdout, r.returncode, "count with --syscalls=epoll_wait at 999 Hz")
+p = wp.load(prof)
+calls = {x["name"]: x["count"] for x in p["syscalls"]}
+wp.check(oracle == [2000] and calls.get("epoll_wait") == 2000,
+         f"epoll_wait counted once each: strace {oracle}, wallprof {calls.get('epoll_wait')} "
+         f"({p['stats']['eintr_repaired']} of them rewound)")
+
 # ---- the target's own seccomp filter ----
 SANDBOX = wp.target("sandbox")
 alone = wp.run([SANDBOX])
@@ -113,11 +129,25 @@ for extra in ([], ["--syscalls"], ["--syscalls=all"], ["--syscalls", "--locks"])
 # ---- a process whose main thread called pthread_exit ----
 LEADERLESS = wp.target("leaderless")
 v = subprocess.Popen([LEADERLESS, "3"], stdout=subprocess.PIPE, text=True)
-wp.wait_for(lambda: wp.proc_state(v.pid) == "Z", 2)
+
+
+def comms(pid):
+    out = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                out.add(f.read().strip())
+        except OSError:
+            pass
+    return out
+
+
+wp.wait_for(lambda: wp.proc_state(v.pid) == "Z" and {"sleeper", "spinner"} <= comms(v.pid), 5)
 wp.check(wp.proc_state(v.pid) == "Z", "leaderless: its main thread is a zombie")
 r = wp.run([wp.WALLPROF, "dump", "-p", str(v.pid)])
 wp.check(r.returncode == 0 and '"sleeper"' in r.stdout and '"spinner"' in r.stdout
-         and "spin_loop" in r.stdout, f"dump of it: exit {r.returncode}, both threads with stacks")
+         and "spin_loop" in r.stdout and "sleeper  " in r.stdout,
+         f"dump of it: exit {r.returncode}, both threads with stacks:\n{r.stdout}{r.stderr}")
 prof = os.path.join(d, "leaderless.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "-d", "1.5", "-o", prof, "-p", str(v.pid)])
 v.communicate(timeout=30)

@@ -20,8 +20,21 @@ busy, parked = 7, 20
 target = wp.subprocess.Popen([wp.target("spin"), "100000", str(parked), str(busy)],
                              stdout=wp.subprocess.DEVNULL)
 try:
-    # Every parked thread asleep in pthread_cond_wait before the attach.
-    wp.wait_for(lambda: list(wp.task_states(target.pid).values()).count("S") == parked)
+    # Every parked thread asleep in pthread_cond_wait before the attach,
+    # and every busy one in its loop (10 ms of CPU each: on a crowded
+    # machine a thread just created may still be in __clone3).
+    def started():
+        states = wp.task_states(target.pid)
+        ran = []
+        for tid, st in states.items():
+            try:
+                with open(f"/proc/{target.pid}/task/{tid}/schedstat") as f:
+                    ran.append(int(f.read().split()[0]))
+            except OSError:
+                pass
+        return (list(states.values()).count("S") == parked and len(states) == 1 + busy + parked
+                and sum(1 for ns in ran if ns >= 10_000_000) >= 1 + busy)
+    wp.check(wp.wait_for(started, 20), "every thread started before the attach")
     w = wp.subprocess.Popen([wp.WALLPROF, "record", "-r", "-q", "-F", "100", "-d", "2", "-o", prof,
                              "-p", str(target.pid)], stderr=wp.subprocess.PIPE, text=True)
     time.sleep(1)

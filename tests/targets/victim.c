@@ -16,6 +16,9 @@
  *             blocking write interrupted after moving part of its buffer
  *             returns the part; the data is checked byte for byte
  *   socket    the same over a Unix stream socketpair
+ *   count     2000 calls of epoll_wait with a 1 ms timeout on nothing, from
+ *             one thread: a traced run must count exactly 2000, however
+ *             many of them a stop rewound
  *   signal    the other way round: a thread that must see EINTR. It waits
  *             in epoll_pwait, where alone SIGUSR1 is unblocked, for the
  *             signal another thread sends, and must get EINTR for each one
@@ -207,6 +210,21 @@ static void run_sigwait(void)
 	pthread_join(b, NULL);
 }
 
+static void run_count(void)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event ev;
+	for (int i = 0; i < 2000; i++) {
+		int n = epoll_wait(ep, &ev, 1, 1);
+		if (n < 0 && errno == EINTR)
+			eintr++;
+		else if (n != 0)
+			bad++;
+		ops++;
+	}
+	close(ep);
+}
+
 /* ---- signal ---- */
 
 static atomic_long handled, acked;
@@ -361,7 +379,7 @@ static void run_stream(bool socket_pair)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal SECS\n");
+		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal|count SECS\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -372,6 +390,8 @@ int main(int argc, char **argv)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, NULL);
 		run_sigwait();
+	} else if (!strcmp(mode, "count")) {
+		run_count();
 	} else if (!strcmp(mode, "signal")) {
 		run_signal();
 	} else if (!strcmp(mode, "epoll")) {
