@@ -489,6 +489,33 @@ static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, in
 	return n;
 }
 
+/*
+ * The scopes of the innermost function at addr, outwards: its inlined
+ * subroutines, each inside the next, then the function they are inlined
+ * into. dwarf_getscopes alone will not do: after an inlined subroutine it
+ * goes on into that subroutine's abstract definition (its own subprogram),
+ * not into the code it was inlined into. The containing chain comes from
+ * the innermost scope's place in the DIE tree (dwarf_getscopes_die), as
+ * eu-addr2line -i builds it. Returns the count; *out is malloc'ed.
+ */
+static int innermost_chain(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **out)
+{
+	Dwarf_Die *scopes = NULL;
+	int ns = dwarf_getscopes(cudie, pc, &scopes);
+	Dwarf_Die inner;
+	int found = 0;
+	for (int i = 0; i < ns && !found; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+			inner = scopes[i];
+			found = 1;
+		}
+	}
+	free(scopes);
+	*out = NULL;
+	return found ? dwarf_getscopes_die(&inner, out) : 0;
+}
+
 /* lookup() without the cache. */
 static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mapping *map,
 			const char *modname, struct raw_frame *out, int max)
@@ -507,7 +534,7 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 		if (dl)
 			file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 		Dwarf_Die *scopes = NULL;
-		int ns = dwarf_getscopes(cudie, addr - bias, &scopes);
+		int ns = innermost_chain(cudie, addr - bias, &scopes);
 		for (int i = 0; i < ns && n < max; i++) {
 			int tag = dwarf_tag(&scopes[i]);
 			if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
@@ -534,6 +561,13 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 		}
 	}
 	if (n == 0) {
+		/* No scope (a CU without subprogram ranges, as some Rust and
+		 * assembly units have): the line table may still know. */
+		const char *file = NULL;
+		int line = 0;
+		Dwfl_Line *dl = mod && cudie ? dwfl_module_getsrc(mod, addr) : NULL;
+		if (dl)
+			file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 		char *name;
 		if (sym)
 			name = symbol_function_name(sym);
@@ -542,7 +576,7 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 					 (unsigned long long)(addr - map->start + map->offset));
 		else
 			name = xasprintf("[unknown 0x%llx]", (unsigned long long)addr);
-		out[n++] = (struct raw_frame){name, modname, NULL, 0, false};
+		out[n++] = (struct raw_frame){name, modname, file ? xstrdup(file) : NULL, line, false};
 	}
 	return n;
 }

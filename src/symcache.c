@@ -4,7 +4,7 @@
  * One text file per binary, rewritten whole (temporary file, then rename)
  * when a run added to it, so a reader never sees half of one:
  *
- *   wallprof-symcache 1 <size of the binary> <size of its debug file, or -1>
+ *   wallprof-symcache <format> <size of the binary> <size of its debug file, or -1>
  *   binary <has_debuginfo> <unoptimized> <producer>
  *   <offset, hex> <n> then n times: <function> <file> <line> <inlined>
  *
@@ -42,6 +42,11 @@ struct symcache {
 	struct symcache_binary binary;
 	bool dirty;
 };
+
+/* The format, and what symbolization puts in it: a file of another format
+ * (or made by a symbolizer since fixed) is ignored and rewritten.
+ * 2: whole inline chains, lines of frames without a DWARF scope. */
+#define SYMCACHE_FORMAT 2
 
 /* Largest cache file read: a few hundred bytes per address seen. */
 #define SYMCACHE_MAX_FILE (64u << 20)
@@ -196,7 +201,7 @@ struct symcache *symcache_open(const char *build_id, const char *path)
 	free(dir);
 	char *debug = xasprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", build_id, build_id + 2);
 	char *header =
-		xasprintf("wallprof-symcache 1 %lld %lld", file_size(path), file_size(debug));
+		xasprintf("wallprof-symcache %d %lld %lld", SYMCACHE_FORMAT, file_size(path), file_size(debug));
 	free(debug);
 	pthread_mutex_lock(&open_lock);
 	struct symcache *c = open_caches;

@@ -38,6 +38,9 @@ struct unwinder {
 	const struct stack_copy *stack;
 	size_t stack_used;
 	bool overrun;
+	bool rbp_wanted; /* the unwind needed rbp, which a no-stop sample lacks */
+	bool rbp_guessed; /* rbp is guess_rbp: a candidate being tried */
+	uint64_t guess_rbp;
 };
 
 size_t stack_copy_window(size_t used, bool overrun)
@@ -180,8 +183,14 @@ static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *val, i
 	case UNW_X86_64_RSP: *val = r->rsp; return 0;
 	default: break;
 	}
-	if (!uw->full_regs)
+	if (reg == UNW_X86_64_RBP && uw->rbp_guessed) {
+		*val = uw->guess_rbp;
+		return 0;
+	}
+	if (!uw->full_regs) {
+		uw->rbp_wanted |= reg == UNW_X86_64_RBP;
 		return -UNW_EBADREG;
+	}
 	switch (reg) {
 	case UNW_X86_64_RAX: *val = r->rax; break;
 	case UNW_X86_64_RDX: *val = r->rdx; break;
@@ -259,17 +268,13 @@ void unwinder_flush(struct unwinder *uw)
 	uw->last_refresh = 0;
 }
 
-void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, bool full_regs,
-		     const struct stack_copy *stack, struct unwind_result *out)
+/* One unwind from the registers in uw; see unwinder_unwind. */
+static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t *last_sp)
 {
+	const struct user_regs_struct *regs = uw->regs;
 	out->n = 0;
 	out->truncated = false;
-	uw->regs = regs;
-	uw->full_regs = full_regs;
-	uw->stack = stack;
-	uw->stack_used = 0;
-	uw->overrun = false;
-
+	*last_sp = regs->rsp;
 	unw_cursor_t c;
 	if (unw_init_remote(&c, uw->uas, uw) < 0) {
 		out->ips[out->n++] = regs->rip;
@@ -297,6 +302,7 @@ void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, b
 		 * ip - 1, except in the frame a signal interrupted. */
 		uint64_t lookup = (out->n == 0 || prev_signal) ? ip : ip - 1;
 		out->ips[out->n++] = lookup;
+		*last_sp = sp;
 		if (out->n == MAX_FRAMES) {
 			out->truncated = true;
 			break;
@@ -315,6 +321,95 @@ void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, b
 		out->ips[out->n++] = regs->rip;
 		out->truncated = true;
 	}
+}
+
+/* Does code at ret follow a call instruction: is it a return address? */
+static bool after_call(struct unwinder *uw, uint64_t ret)
+{
+	uint8_t b[7];
+	const struct mapping *m = addrspace_find(uw->as, ret);
+	if (!m || !m->executable || ret < sizeof(b) ||
+	    !addrspace_read_image(uw->as, ret - sizeof(b), b, sizeof(b)))
+		return false;
+	if (b[2] == 0xe8) /* call rel32 */
+		return true;
+	/* call r/m64 (ff /2), two, three, six or seven bytes long */
+	static const int len[] = {2, 3, 6, 7};
+	for (size_t i = 0; i < ARRAY_SIZE(len); i++) {
+		const uint8_t *op = b + sizeof(b) - len[i];
+		if (op[0] == 0xff && ((op[1] >> 3) & 7) == 2)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t stack_word(const struct stack_copy *st, uint64_t addr)
+{
+	uint64_t v;
+	memcpy(&v, st->data + (addr - st->base), sizeof(v));
+	return v;
+}
+
+/*
+ * A thread read without a stop comes with sp and pc only (/proc/TID/syscall).
+ * That is enough for code whose CFA is sp-based, which is most of it, but a
+ * function built with frame pointers (PostgreSQL, Go, much of what is built
+ * with -fno-omit-frame-pointer) finds its frame through rbp. If no frame
+ * inside it saved rbp, rbp still is that function's frame pointer, which its
+ * prologue pointed at the saved rbp, right below its return address:
+ *
+ *   rbp -> [ caller's rbp ][ return address ] <- CFA = rbp + 16
+ *
+ * So above the sp of the frame that needed it, rbp is a stack slot that
+ * holds 0 or a higher stack address, followed by a word that returns just
+ * after a call instruction. Each such slot, lowest first, is tried: the
+ * unwind is run again with it as rbp, and the first that unwinds to the
+ * outermost frame (or farther than any other) is kept. A wrong slot gives a
+ * CFA whose return address is garbage and stops the unwind, which is what
+ * the validation is for.
+ */
+static void recover_rbp(struct unwinder *uw, struct unwind_result *out, uint64_t from_sp)
+{
+	const struct stack_copy *st = uw->stack;
+	struct unwind_result *best = xmalloc(sizeof(*best)), *tryr = xmalloc(sizeof(*tryr));
+	*best = *out;
+	uint64_t end = st->base + st->len, last;
+	int tried = 0;
+	for (uint64_t a = (from_sp + 7) & ~7ULL; a + 16 <= end && tried < 16; a += 8) {
+		uint64_t saved = stack_word(st, a);
+		if (saved && (saved <= a || saved >= end))
+			continue;
+		if (!after_call(uw, stack_word(st, a + 8)))
+			continue;
+		tried++;
+		uw->rbp_guessed = true;
+		uw->guess_rbp = a;
+		unwind_once(uw, tryr, &last);
+		if (tryr->n > best->n && (!tryr->truncated || tryr->n > out->n + 1)) {
+			*best = *tryr;
+			if (!tryr->truncated)
+				break;
+		}
+	}
+	uw->rbp_guessed = false;
+	*out = *best;
+	free(best);
+	free(tryr);
+}
+
+void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, bool full_regs,
+		     const struct stack_copy *stack, struct unwind_result *out)
+{
+	uw->regs = regs;
+	uw->full_regs = full_regs;
+	uw->stack = stack;
+	uw->stack_used = 0;
+	uw->overrun = false;
+	uw->rbp_wanted = uw->rbp_guessed = false;
+	uint64_t last_sp;
+	unwind_once(uw, out, &last_sp);
+	if (out->truncated && uw->rbp_wanted && out->n < MAX_FRAMES && !uw->overrun)
+		recover_rbp(uw, out, last_sp);
 	out->stack_used = uw->stack_used;
 	out->overrun = uw->overrun;
 }
