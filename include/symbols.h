@@ -15,8 +15,11 @@
 
 struct symbolizer;
 
-/* A pseudo-address: the stack of a sample taken without a stop. */
+/* Pseudo-addresses: the stack of a sample taken without a stop
+ * (--max-overhead), and of a thread that did not stop in time (dump: a
+ * long uninterruptible wait). */
 #define STACK_SKIPPED_ADDR 1
+#define STACK_LATE_ADDR 2
 
 /* Report every module of the address space to libdwfl. */
 struct symbolizer *symbolizer_new(struct addrspace *as);

@@ -150,7 +150,7 @@ struct tracer {
 	mono_ns ev_last_ns; /* when the last traced call stopped, 0 = never */
 
 	double max_overhead; /* --max-overhead as a fraction; 0: no limit */
-	uint32_t skipped_stack; /* the stack id of samples taken without a stop; +1, 0 = none yet */
+	uint32_t marker_stacks[3]; /* stack ids of the pseudo-addresses (symbols.h); +1, 0 = none yet */
 
 	bool ptrace_warned; /* said that the command's own ptrace fails */
 	bool foreign_data_warned; /* said that the command's filter uses our data */
@@ -233,9 +233,17 @@ void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64
  * under PTRACE_SYSCALL (exact tracing of an attached process). */
 void tracer_arm_syscalls(struct tracer *tr);
 
-/* The stack of a sample whose stop was skipped (--max-overhead): one frame
- * at STACK_SKIPPED_ADDR, which the symbolizer names for what it is. */
-uint32_t tracer_skipped_stack(struct tracer *tr);
+/* The stack of a sample whose stop was skipped (--max-overhead) or never
+ * came (STACK_LATE_ADDR): one frame at that pseudo-address, which the
+ * symbolizer names for what it is. */
+uint32_t tracer_marker_stack(struct tracer *tr, uint64_t addr);
+
+/*
+ * For dump: the threads whose stop has not come (a long uninterruptible
+ * wait) get a sample now, in the state they were seen in, with the pc
+ * /proc gave (marked cut short) or no stack at all. Returns how many.
+ */
+size_t tracer_sample_late(struct tracer *tr);
 
 /* Open the per-thread /proc files; false if the thread is gone. */
 bool thread_open_proc(struct tracer *tr, struct thread *t);

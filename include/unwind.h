@@ -19,9 +19,17 @@
 
 #include "maps.h"
 
-#define STACK_COPY_MAX (128u * 1024)
+#define STACK_COPY_MAX (512u * 1024)
 #define STACK_COPY_MIN (8u * 1024)
-#define MAX_FRAMES 128
+/* Frames kept per stack. A deeper one keeps its MAX_FRAMES / 2 innermost
+ * frames, a marker, and its outermost ones: where it started matters as
+ * much as where it is. */
+#define MAX_FRAMES 2048
+/* The marker: a non-canonical address whose low 40 bits count the frames
+ * left out; the symbolizer names it "[N frames elided]". */
+#define STACK_ELIDED_TAG 0xfffff00000000000ULL
+#define STACK_ELIDED_COUNT(addr) ((addr) & 0xffffffffffULL)
+#define STACK_IS_ELIDED(addr) (((addr) & ~0xffffffffffULL) == STACK_ELIDED_TAG)
 
 struct stack_copy {
 	uint64_t base; /* target address of data[0] */

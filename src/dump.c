@@ -350,6 +350,7 @@ int cmd_dump(int argc, char **argv)
 	tr.start = mono_now();
 	sampler_tick(&tr);
 	tracer_wait_pending(&tr, 500 * 1000 * 1000ULL);
+	size_t late = tracer_sample_late(&tr);
 	tr.passive = true;
 	tracer_settle(&tr, 2 * NS_PER_SEC);
 
@@ -371,7 +372,13 @@ int cmd_dump(int argc, char **argv)
 	snapshot_release(&snap);
 	int code = p.n_samples >= n_threads ? EXIT_OK : p.n_samples ? EXIT_PARTIAL : EXIT_FAILURE_;
 	if (code != EXIT_OK)
-		warning("%zu of %zu threads could not be read", n_threads - p.n_samples, n_threads);
+		warning("%zu of %zu threads could not be read (they exited meanwhile, or /proc "
+			"refused)",
+			n_threads - p.n_samples, n_threads);
+	if (late)
+		warning("%zu of %zu threads did not stop within 0.5 s (a long uninterruptible "
+			"wait): shown with the state /proc gave, without their stack",
+			late, n_threads);
 	profile_release(&p);
 	tracer_release(&tr);
 	recorder_release(&rec);

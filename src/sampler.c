@@ -5,6 +5,7 @@
 #include "sampler.h"
 
 #include "locks.h"
+#include "symbols.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -254,8 +255,12 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	struct schedstat prev = t->last_ss;
 	t->last_ss = o.ss;
 	if (o.st.state != 'R' && !o.sc.running) {
+		/* A thread in disk wait cannot be stopped before its wait ends:
+		 * the stop comes late, at the call's return, and disturbs
+		 * nothing (the call is not interrupted). */
 		bool may_stop = !repair_in_flight(t) &&
-				sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc);
+				(o.st.state == 'D' ||
+				 sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc));
 		if (sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
@@ -274,15 +279,24 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		if (!within_budget(tr, t, now)) {
 			/* Over --max-overhead: the state is still sampled, exactly;
 			 * the stack is not, and the profile says so. */
-			tracer_record_snapshot_id(tr, t, tracer_skipped_stack(tr), &o.what, now);
+			tracer_record_snapshot_id(tr, t, tracer_marker_stack(tr, STACK_SKIPPED_ADDR), &o.what, now);
 			tr->rec->stats.stops_skipped++;
 			return false;
 		}
 		*stop = (struct stop_request){t->tid, o.what, false};
 		return true;
 	}
-	/* Stopped by job control, or a state without syscall information:
-	 * keep the last stack if there is one, never stop it. */
+	/* Blocked, but its call could not be read: /proc/TID/syscall says
+	 * "running" when the thread moved while it was read. It is about to
+	 * run or has just run: stop it like a running thread. Stops are
+	 * checked for what they did to a call (repair.h). */
+	if ((o.st.state == 'S' || o.st.state == 'D') && !repair_in_flight(t) &&
+	    within_budget(tr, t, now)) {
+		*stop = (struct stop_request){t->tid, o.what, false};
+		return true;
+	}
+	/* Stopped by job control without syscall information: keep the last
+	 * stack if there is one, never stop it. */
 	if (t->have_last) {
 		tracer_record_snapshot_id(tr, t, t->last_stack, &o.what, now);
 		tr->rec->stats.reused++;

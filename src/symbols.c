@@ -61,8 +61,6 @@ struct symbolizer {
 	size_t n_fn, cap_fn;
 };
 
-/* Frames per symbolized stack: MAX_FRAMES addresses, each with its inlines. */
-#define MAX_FRAMES_SYMBOLIZED 512
 
 static const Dwfl_Callbacks callbacks_template = {
 	/* Modules are reported with their file, so find_elf serves only
@@ -458,9 +456,17 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 /* Expand one address into frames, innermost first. Returns the count. */
 static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, int max)
 {
-	if (addr == STACK_SKIPPED_ADDR) {
-		out[0] = (struct raw_frame){xstrdup("[stack not taken: --max-overhead]"), NULL,
-					    NULL, 0, false};
+	if (STACK_IS_ELIDED(addr)) {
+		out[0] = (struct raw_frame){xasprintf("[%llu frames elided]",
+						      (unsigned long long)STACK_ELIDED_COUNT(addr)),
+					    NULL, NULL, 0, false};
+		return 1;
+	}
+	if (addr == STACK_SKIPPED_ADDR || addr == STACK_LATE_ADDR) {
+		const char *what = addr == STACK_SKIPPED_ADDR
+					   ? "[stack not taken: --max-overhead]"
+					   : "[stack not taken: the thread did not stop in time]";
+		out[0] = (struct raw_frame){xstrdup(what), NULL, NULL, 0, false};
 		return 1;
 	}
 	const struct mapping *map = addrspace_find(s->as, addr);
@@ -695,7 +701,8 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 	strmap_init(&fi.ids);
 	struct stack_table out;
 	stack_table_init(&out);
-	uint64_t *ids = xmalloc(sizeof(uint64_t) * MAX_FRAMES_SYMBOLIZED);
+	uint64_t *ids = NULL; /* the frames of one stack, inlines included */
+	size_t cap_ids = 0;
 	uint32_t *map = xcalloc(raw->n ? raw->n : 1, sizeof(*map));
 
 	for (uint32_t sid = 0; sid < raw->n; sid++) {
@@ -720,7 +727,8 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 					chain[n_chain++] = intern_frame(&fi, &rf[j], addrs[k]);
 				u64map_put(&addr_first, key, at);
 			}
-			for (uint32_t j = 0; j < chain[at] && n < MAX_FRAMES_SYMBOLIZED; j++)
+			GROW(ids, cap_ids, (size_t)n + chain[at]);
+			for (uint32_t j = 0; j < chain[at]; j++)
 				ids[n++] = chain[at + 1 + j];
 		}
 		map[sid] = stack_intern(&out, ids, n, truncated);

@@ -860,13 +860,33 @@ void tracer_drain(struct tracer *tr)
 	}
 }
 
-uint32_t tracer_skipped_stack(struct tracer *tr)
+uint32_t tracer_marker_stack(struct tracer *tr, uint64_t addr)
 {
-	if (!tr->skipped_stack) {
-		uint64_t addr = STACK_SKIPPED_ADDR;
-		tr->skipped_stack = tracer_intern_stack(tr, NULL, &addr, 1, false) + 1;
+	uint32_t *id = &tr->marker_stacks[addr < ARRAY_SIZE(tr->marker_stacks) ? addr : 0];
+	if (!*id)
+		*id = tracer_intern_stack(tr, NULL, &addr, 1, false) + 1;
+	return *id - 1;
+}
+
+size_t tracer_sample_late(struct tracer *tr)
+{
+	size_t n = 0;
+	mono_ns now = mono_now();
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		struct thread *t = tr->threads[i];
+		if (!t->want_stop || t->foreign)
+			continue;
+		uint32_t id;
+		if (!t->last_sc.running && t->last_sc.pc) {
+			uint64_t pc = t->last_sc.pc;
+			id = tracer_intern_stack(tr, t->proc, &pc, 1, true);
+		} else {
+			id = tracer_marker_stack(tr, STACK_LATE_ADDR);
+		}
+		tracer_record_snapshot_id(tr, t, id, &t->pending, now);
+		n++;
 	}
-	return tr->skipped_stack - 1;
+	return n;
 }
 
 void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,

@@ -24,6 +24,13 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 					      unw_dyn_info_t *di, unw_proc_info_t *pi,
 					      int need_unwind_info, void *arg);
 
+/* A stack deeper than MAX_FRAMES keeps HEAD_FRAMES innermost frames, one
+ * marker and TAIL_FRAMES outermost ones. No stack copy holds more frames
+ * than STEP_LIMIT (16 bytes each at least): more is a loop. */
+#define HEAD_FRAMES (MAX_FRAMES / 2)
+#define TAIL_FRAMES (MAX_FRAMES - HEAD_FRAMES - 1)
+#define STEP_LIMIT (STACK_COPY_MAX / 16)
+
 /* Re-read maps for an unknown address at most this often (dlopen, JIT). */
 #define REFRESH_INTERVAL_NS (50 * 1000 * 1000ULL)
 
@@ -41,6 +48,7 @@ struct unwinder {
 	bool rbp_wanted; /* the unwind needed rbp, which a no-stop sample lacks */
 	bool rbp_guessed; /* rbp is guess_rbp: a candidate being tried */
 	uint64_t guess_rbp;
+	uint64_t tail[TAIL_FRAMES]; /* unwind_once's ring of outermost frames */
 };
 
 size_t stack_copy_window(size_t used, bool overrun)
@@ -283,6 +291,8 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 	}
 	uint64_t prev_sp = 0;
 	bool prev_signal = false;
+	uint64_t total = 0; /* frames found, kept or not */
+	uint64_t *tail = uw->tail; /* the outermost frames so far, a ring */
 	for (;;) {
 		unw_word_t ip = 0, sp = 0;
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0) {
@@ -294,16 +304,20 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 		/* libunwind does not validate remote memory when it falls back
 		 * to the frame-pointer chain: check what it found. */
 		const struct mapping *m = find_mapping(uw, ip);
-		if (!m || !m->executable || (out->n > 0 && sp < prev_sp)) {
+		if (!m || !m->executable || (total > 0 && sp < prev_sp)) {
 			out->truncated = true;
 			break;
 		}
 		/* Return addresses point after the call; the call itself is at
 		 * ip - 1, except in the frame a signal interrupted. */
-		uint64_t lookup = (out->n == 0 || prev_signal) ? ip : ip - 1;
-		out->ips[out->n++] = lookup;
+		uint64_t lookup = (total == 0 || prev_signal) ? ip : ip - 1;
+		if (total < HEAD_FRAMES)
+			out->ips[out->n++] = lookup;
+		else
+			tail[(total - HEAD_FRAMES) % TAIL_FRAMES] = lookup;
+		total++;
 		*last_sp = sp;
-		if (out->n == MAX_FRAMES) {
+		if (total == STEP_LIMIT) {
 			out->truncated = true;
 			break;
 		}
@@ -316,6 +330,15 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 			out->truncated = true;
 			break;
 		}
+	}
+	if (total > HEAD_FRAMES) {
+		/* The marker, then the outermost frames in order. */
+		uint64_t kept = total - HEAD_FRAMES < TAIL_FRAMES ? total - HEAD_FRAMES : TAIL_FRAMES;
+		uint64_t elided = total - HEAD_FRAMES - kept;
+		if (elided)
+			out->ips[out->n++] = STACK_ELIDED_TAG | elided;
+		for (uint64_t k = total - kept; k < total; k++)
+			out->ips[out->n++] = tail[(k - HEAD_FRAMES) % TAIL_FRAMES];
 	}
 	if (out->n == 0) {
 		out->ips[out->n++] = regs->rip;
@@ -408,7 +431,7 @@ void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, b
 	uw->rbp_wanted = uw->rbp_guessed = false;
 	uint64_t last_sp;
 	unwind_once(uw, out, &last_sp);
-	if (out->truncated && uw->rbp_wanted && out->n < MAX_FRAMES && !uw->overrun)
+	if (out->truncated && uw->rbp_wanted && !uw->overrun)
 		recover_rbp(uw, out, last_sp);
 	out->stack_used = uw->stack_used;
 	out->overrun = uw->overrun;

@@ -65,7 +65,7 @@ cold = symbolized(cache)
 files = [os.path.join(cache, "symbols", n) for n in os.listdir(os.path.join(cache, "symbols"))]
 wp.check(len(files) >= 2, f"the first dump cached the target and libc by build-id: {len(files)} files")
 heads = [open(f).readline() for f in files]
-wp.check(all(h.startswith("wallprof-symcache 1 ") for h in heads), f"each starts with its header: {heads}")
+wp.check(all(h.startswith("wallprof-symcache 2 ") for h in heads), f"each starts with its header (format 2): {heads}")
 warm = symbolized(cache)
 for name, got in (("cold", cold), ("warm", warm)):
     both = set(got) & set(truth)
@@ -84,11 +84,18 @@ wp.check(len(both) >= 10 and all(again[a] == truth[a] for a in both),
 with open(files[0]) as fh:
     rest = fh.read().split("\n", 1)[1]
 with open(files[0], "w") as fh:
-    fh.write("wallprof-symcache 1 1 1\n" + rest)
+    fh.write("wallprof-symcache 2 1 1\n" + rest)
 stale = symbolized(cache)
 both = set(stale) & set(truth)
 wp.check(all(stale[a] == truth[a] for a in both), "a cache of another build of the file is not used")
 wp.check(open(files[0]).readline() == heads[0], "and it is rewritten for this build")
+# A file of format 1 (before whole inline chains) is not used either.
+with open(files[0], "w") as fh:
+    fh.write(heads[0].replace("symcache 2 ", "symcache 1 ") + rest)
+old = symbolized(cache)
+both = set(old) & set(truth)
+wp.check(all(old[a] == truth[a] for a in both) and open(files[0]).readline() == heads[0],
+         "a cache file of the old format is ignored and rewritten")
 
 for tid, st in wp.task_states(t.pid).items():
     wp.check(st not in ("t", "T"), f"thread {tid} not left stopped: {st}")
