@@ -42,7 +42,7 @@ OBJS     := $(SRCS:%.c=$(B)/%.o) $(GEN_OBJ)
 LIB_OBJS := $(filter-out $(B)/src/main.o,$(OBJS))
 
 TARGET_SRCS := $(wildcard tests/targets/*.c tests/torture/*.c)
-TARGETS     := $(patsubst %.c,$(B)/targets/%,$(notdir $(TARGET_SRCS)))
+TARGETS     := $(patsubst %.c,$(B)/targets/%,$(notdir $(TARGET_SRCS))) $(B)/targets/deep-static
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNITS       := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 BENCH_SRCS  := $(wildcard bench/*.c)
@@ -75,6 +75,12 @@ $(B)/src/views/pprof.o: $(B)/gen/profile.pb-c.h
 $(B)/targets/%: tests/targets/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $< -lpthread
+
+# The same program linked -static: no .eh_frame_hdr, the unwinder builds
+# the table itself.
+$(B)/targets/deep-static: tests/targets/deep.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -static -Wall -Wextra -D_GNU_SOURCE -o $@ $< -lpthread
 
 $(B)/targets/%: tests/torture/%.c
 	@mkdir -p $(dir $@)

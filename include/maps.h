@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ehframe.h"
+
 struct module {
 	char *path; /* as /proc/PID/maps names it; "[vdso]" for the vdso */
 	uint64_t dev, inode;
@@ -27,6 +29,10 @@ struct module {
 	uint64_t eh_hdr_vaddr; /* PT_GNU_EH_FRAME p_vaddr, 0 if none */
 	uint64_t eh_hdr_offset; /* its file offset */
 	uint64_t fde_count;
+	/* Without PT_GNU_EH_FRAME (static binaries): the table built from its
+	 * .eh_frame (ehframe.h), relative to the section's address. */
+	struct eh_entry *own_table;
+	uint64_t own_segbase_vaddr;
 	char build_id[41]; /* hex, "" if none */
 };
 

@@ -34,6 +34,7 @@ void addrspace_init(struct addrspace *as, pid_t pid)
 
 static void module_free(struct module *m)
 {
+	free(m->own_table);
 	if (m->image) {
 		if (m->image_mmapped)
 			munmap((void *)m->image, m->image_size);
@@ -168,6 +169,46 @@ ssize_t target_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return r;
 }
 
+/* The section called name, or NULL. Bounds-checked against the image. */
+static const Elf64_Shdr *find_section(const struct module *m, const Elf64_Ehdr *eh,
+				      const char *name)
+{
+	const uint8_t *img = m->image;
+	size_t size = m->image_size;
+	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > size ||
+	    (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff ||
+	    eh->e_shstrndx >= eh->e_shnum)
+		return NULL;
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+	const Elf64_Shdr *strs = &sh[eh->e_shstrndx];
+	if (strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+		return NULL;
+	size_t want = strlen(name) + 1;
+	for (unsigned i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_name < strs->sh_size && strs->sh_size - sh[i].sh_name >= want &&
+		    !memcmp(img + strs->sh_offset + sh[i].sh_name, name, want))
+			return &sh[i];
+	return NULL;
+}
+
+/*
+ * No PT_GNU_EH_FRAME: gcc -static links without --eh-frame-hdr, and the
+ * .eh_frame is all there is. Build the table the header would have held.
+ */
+static void build_own_table(struct module *m, const Elf64_Ehdr *eh)
+{
+	const Elf64_Shdr *s = find_section(m, eh, ".eh_frame");
+	if (!s || s->sh_type != SHT_PROGBITS || !s->sh_addr || s->sh_offset > m->image_size ||
+	    s->sh_size > m->image_size - s->sh_offset)
+		return;
+	size_t n;
+	if (ehframe_build_table(m->image + s->sh_offset, s->sh_size, s->sh_addr, s->sh_addr,
+				&m->own_table, &n) == 0) {
+		m->own_segbase_vaddr = s->sh_addr;
+		m->fde_count = n;
+	}
+}
+
 /* Facts from the ELF image: program headers, eh_frame_hdr, build-id. */
 static void parse_elf(struct module *m, const struct mapping *first)
 {
@@ -223,6 +264,8 @@ static void parse_elf(struct module *m, const struct mapping *first)
 		m->bias = 0;
 		m->bias_known = true;
 	}
+	if (!m->fde_count)
+		build_own_table(m, eh);
 }
 
 static const struct mapping *first_mapping_of(const struct addrspace *as, const struct module *mod)

@@ -118,6 +118,35 @@ static const struct mapping *find_mapping(struct unwinder *uw, uint64_t addr)
 	return m;
 }
 
+/*
+ * Tables built by ehframe.c are given to libunwind at non-canonical
+ * addresses (bit 63 set, below the kernel's half), which no process can
+ * map: OWN_TABLE_BASE + the module's index << 32 + the offset in the table.
+ */
+#define OWN_TABLE_BASE 0x8000000000000000ULL
+
+static uint64_t own_table_addr(const struct unwinder *uw, const struct module *mod)
+{
+	size_t i = 0;
+	while (i < uw->as->n_mods && uw->as->mods[i] != mod)
+		i++;
+	return OWN_TABLE_BASE + ((uint64_t)i << 32);
+}
+
+static bool read_own_table(const struct unwinder *uw, uint64_t addr, unw_word_t *val)
+{
+	if ((addr & 0xffff000000000000ULL) != OWN_TABLE_BASE)
+		return false;
+	uint64_t i = (addr - OWN_TABLE_BASE) >> 32, off = addr & 0xffffffffULL;
+	if (i >= uw->as->n_mods)
+		return false;
+	const struct module *mod = uw->as->mods[i];
+	if (!mod->own_table || off + sizeof(*val) > mod->fde_count * sizeof(struct eh_entry))
+		return false;
+	memcpy(val, (const uint8_t *)mod->own_table + off, sizeof(*val));
+	return true;
+}
+
 static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *pi,
 			  int need_unwind_info, void *arg)
 {
@@ -133,9 +162,16 @@ static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
 	di.start_ip = mod->lo;
 	di.end_ip = mod->hi;
-	di.u.rti.segbase = mod->bias + mod->eh_hdr_vaddr;
-	/* 12 bytes of header; each table entry is two 4-byte values. */
-	di.u.rti.table_data = di.u.rti.segbase + 12;
+	if (mod->own_table) {
+		/* Our own table (ehframe.h) lives here, not in the target: it
+		 * is read through access_mem at an address no target has. */
+		di.u.rti.segbase = mod->bias + mod->own_segbase_vaddr;
+		di.u.rti.table_data = own_table_addr(uw, mod);
+	} else {
+		di.u.rti.segbase = mod->bias + mod->eh_hdr_vaddr;
+		/* 12 bytes of header; each table entry is two 4-byte values. */
+		di.u.rti.table_data = di.u.rti.segbase + 12;
+	}
 	di.u.rti.table_len = mod->fde_count * 8 / sizeof(unw_word_t);
 	return _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
 }
@@ -163,7 +199,7 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *val, in
 			uw->stack_used = end;
 		return 0;
 	}
-	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)))
+	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)) || read_own_table(uw, addr, val))
 		return 0;
 	/* Beyond our copy of the stack: the live stack has moved on since,
 	 * and reading it would mix two moments. */

@@ -1,0 +1,197 @@
+/*
+ * ehframe.c: the FDE search table of an .eh_frame that came without one.
+ * See ehframe.h.
+ *
+ * .eh_frame is a run of records, each a length, then an id: 0 for a CIE
+ * (the common part: augmentation, and with "zR" the encoding of the FDEs'
+ * addresses), anything else for an FDE, whose id is the distance back to its
+ * CIE and whose first field is the start of the code it covers. The format is
+ * that of DWARF's .debug_frame with the changes the LSB (Linux Standard Base)
+ * describes; the pointer encodings (DW_EH_PE_*) are GCC's.
+ */
+#include "ehframe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define PE_OMIT 0xff
+#define PE_FORMAT(e) ((e) & 0x0f)
+#define PE_APPLY(e) ((e) & 0x70)
+#define PE_PCREL 0x10
+
+/* Bounds-checked reading of one section. */
+struct reader {
+	const uint8_t *base;
+	size_t size, pos;
+	bool bad;
+};
+
+static uint64_t read_bytes(struct reader *r, size_t n)
+{
+	uint64_t v = 0;
+	if (r->pos + n > r->size || n > 8) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->base + r->pos, n); /* little-endian, as x86_64 */
+	r->pos += n;
+	return v;
+}
+
+static uint64_t read_uleb(struct reader *r)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b = (uint8_t)read_bytes(r, 1);
+		if (r->bad)
+			return 0;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+static int64_t read_sleb(struct reader *r)
+{
+	int64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b;
+	do {
+		b = (uint8_t)read_bytes(r, 1);
+		if (r->bad || shift >= 64)
+			return r->bad = true, 0;
+		v |= (int64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	if (shift < 64 && (b & 0x40))
+		v |= -((int64_t)1 << shift);
+	return v;
+}
+
+/* A pointer in encoding enc; vaddr is the section's address, for pcrel. */
+static uint64_t read_encoded(struct reader *r, uint8_t enc, uint64_t vaddr)
+{
+	uint64_t field = vaddr + r->pos, v;
+	switch (PE_FORMAT(enc)) {
+	case 0x00: v = read_bytes(r, 8); break; /* absptr */
+	case 0x01: v = read_uleb(r); break;
+	case 0x02: v = read_bytes(r, 2); break;
+	case 0x03: v = read_bytes(r, 4); break;
+	case 0x04: v = read_bytes(r, 8); break;
+	case 0x09: v = (uint64_t)read_sleb(r); break;
+	case 0x0a: v = (uint64_t)(int64_t)(int16_t)read_bytes(r, 2); break;
+	case 0x0b: v = (uint64_t)(int64_t)(int32_t)read_bytes(r, 4); break;
+	case 0x0c: v = read_bytes(r, 8); break;
+	default: r->bad = true; return 0;
+	}
+	if (PE_APPLY(enc) == PE_PCREL)
+		v += field;
+	else if (PE_APPLY(enc) != 0)
+		r->bad = true; /* textrel, datarel, funcrel: not used in .eh_frame */
+	return v;
+}
+
+/* The FDE pointer encoding of the CIE at offset off; false if unusable. */
+static bool cie_encoding(const uint8_t *sec, size_t size, uint64_t vaddr, size_t off, uint8_t *enc)
+{
+	struct reader r = {sec, size, off, false};
+	uint64_t len = read_bytes(&r, 4);
+	if (len == 0xffffffff)
+		len = read_bytes(&r, 8);
+	size_t end = r.pos + len;
+	if (r.bad || end > size || end < r.pos || read_bytes(&r, 4) != 0)
+		return false;
+	uint8_t version = (uint8_t)read_bytes(&r, 1);
+	const char *aug = (const char *)sec + r.pos;
+	size_t aug_len = strnlen(aug, end - r.pos);
+	if (r.bad || aug_len == end - r.pos || (version != 1 && version != 3))
+		return false;
+	r.pos += aug_len + 1;
+	if (!strncmp(aug, "eh", 2))
+		r.pos += 8;
+	read_uleb(&r); /* code alignment */
+	read_sleb(&r); /* data alignment */
+	if (version == 1)
+		read_bytes(&r, 1);
+	else
+		read_uleb(&r); /* return address register */
+	*enc = 0x00; /* absptr, unless the augmentation says otherwise */
+	if (aug[0] != 'z')
+		return !r.bad && aug_len == 0;
+	read_uleb(&r); /* augmentation data length */
+	for (const char *a = aug + 1; *a && !r.bad; a++) {
+		if (*a == 'R') {
+			*enc = (uint8_t)read_bytes(&r, 1);
+		} else if (*a == 'P') {
+			uint8_t penc = (uint8_t)read_bytes(&r, 1);
+			read_encoded(&r, penc & 0x7f, vaddr); /* the personality */
+		} else if (*a == 'L') {
+			read_bytes(&r, 1);
+		} else if (*a != 'S' && *a != 'B' && *a != 'G') {
+			return false; /* an augmentation we cannot skip */
+		}
+	}
+	return !r.bad && r.pos <= end;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct eh_entry *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_t segbase,
+			struct eh_entry **out, size_t *n_out)
+{
+	struct eh_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	size_t last_cie = SIZE_MAX;
+	uint8_t enc = 0;
+	bool enc_ok = false;
+	struct reader r = {sec, size, 0, false};
+	while (r.pos + 4 <= size) {
+		size_t rec = r.pos;
+		uint64_t len = read_bytes(&r, 4);
+		if (len == 0)
+			break; /* the terminator */
+		if (len == 0xffffffff)
+			len = read_bytes(&r, 8);
+		size_t body = r.pos, end = body + len;
+		if (r.bad || end > size || end < body || len < 4)
+			break;
+		uint32_t id = (uint32_t)read_bytes(&r, 4);
+		if (id != 0) {
+			/* An FDE: its CIE is id bytes before the id field. */
+			if (id > body)
+				break;
+			size_t cie = body - id;
+			if (cie != last_cie) {
+				last_cie = cie;
+				enc_ok = cie_encoding(sec, size, vaddr, cie, &enc);
+			}
+			uint64_t start = enc_ok && enc != PE_OMIT ? read_encoded(&r, enc, vaddr) : 0;
+			uint64_t range = enc_ok ? read_encoded(&r, PE_FORMAT(enc), vaddr) : 0;
+			int64_t s_off = (int64_t)(start - segbase);
+			int64_t f_off = (int64_t)(vaddr + rec - segbase);
+			if (enc_ok && !r.bad && range && s_off == (int32_t)s_off &&
+			    f_off == (int32_t)f_off) {
+				GROW(v, cap, n + 1);
+				v[n++] = (struct eh_entry){(int32_t)s_off, (int32_t)f_off};
+			}
+			r.bad = false;
+		}
+		r.pos = end;
+	}
+	if (!n) {
+		free(v);
+		return -1;
+	}
+	qsort(v, n, sizeof(*v), cmp_entry);
+	*out = v;
+	*n_out = n;
+	return 0;
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Stacks and symbols against eu-stack -i -s -n 0 (elfutils), the oracle,
+on the same live processes, thread by thread: the program's own frames must
+be the same functions, files, lines and inline levels.
+
+tests/targets/deep.c holds threads blocked where stacks are hard: a sleep
+under four always_inline levels, a 600-deep recursion, a frame-pointer
+function in epoll_wait (read without a stop: its CFA needs rbp, which
+/proc does not give), a write+fsync loop; deep-static is the same program
+linked -static (no .eh_frame_hdr). wallprof dump runs first (it disturbs
+nothing), then eu-stack (which stops every thread). A recording of deep
+then has no stack cut short, with or without a stop.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import wp
+
+if not shutil.which("eu-stack"):
+    wp.skip("eu-stack is not installed (Debian package elfutils; 'make deps' installs it)")
+
+SUFFIX = re.compile(r"\.(constprop|isra|part|cold|lto_priv|localalias)(\.\d+)?")
+
+
+def norm(fn):
+    """A function's name without the clones' suffixes GCC adds to symbols
+    (eu-stack names frames from DWARF, which has none)."""
+    return SUFFIX.sub("", fn or "")
+
+
+def eu_stack(pid):
+    """tid -> [(function, module basename, file basename, line, inlined)]"""
+    r = wp.run(["eu-stack", "-i", "-s", "-m", "-n", "0", "-p", str(pid)], timeout=60)
+    threads, cur, last = {}, None, None
+    for line in r.stdout.splitlines():
+        m = re.match(r"TID (\d+):", line)
+        if m:
+            cur = threads.setdefault(int(m.group(1)), [])
+            continue
+        m = re.match(r"#\d+\s+0x([0-9a-f]+)\s+(\S+)(?:\s+-\s+(\S+))?", line)
+        if m and cur is not None:
+            cur.append([int(m.group(1), 16), m.group(2), os.path.basename(m.group(3) or ""), None, 0])
+            continue
+        m = re.match(r"\s+(\S+?):(\d+)(?::\d+)?$", line)
+        if m and cur:
+            cur[-1][3] = os.path.basename(m.group(1))
+            cur[-1][4] = int(m.group(2))
+    out = {}
+    for tid, frames in threads.items():
+        rows = []
+        for i, (addr, fn, mod, f, ln) in enumerate(frames):
+            # With -i, every frame but the last of one address is inlined
+            # (the same function again at the same address is recursion).
+            nxt = frames[i + 1] if i + 1 < len(frames) else None
+            inlined = bool(nxt) and nxt[0] == addr and nxt[1] != fn
+            rows.append((norm(fn), mod, f or "", ln, inlined))
+        out[tid] = rows
+    return out
+
+
+def wallprof_dump(pid):
+    r = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(pid)])
+    wp.check(r.returncode == 0, f"dump exits 0: {r.returncode} {r.stderr.strip()}")
+    d = json.loads(r.stdout)
+    out = {}
+    for t in d["threads"]:
+        out[t["tid"]] = (t, [(norm(f["function"]), f["module"] or "", os.path.basename(f["file"] or ""),
+                              f["line"] or 0, f["inlined"]) for f in t["frames"]])
+    return out
+
+
+def own(frames, module):
+    return [f for f in frames if f[1] == module]
+
+
+def compare(binary, label):
+    d = wp.tmpdir()
+    proc = subprocess.Popen([binary, d], stdout=subprocess.PIPE, text=True)
+    try:
+        wp.check(proc.stdout.readline().strip() == "ready", f"{label}: every thread in place")
+        time.sleep(0.2)
+        ours = wallprof_dump(proc.pid)
+        oracle = eu_stack(proc.pid)
+        module = os.path.basename(binary)
+        names = {tid: t["name"] for tid, (t, _) in ours.items()}
+        for tid, name in sorted(names.items()):
+            t, frames = ours[tid]
+            if name == "disk":
+                # It moves between the two snapshots: compare with the truth.
+                fns = [f[0] for f in frames]
+                wp.check("disk_thread" in fns and fns[-2:] == ["start_thread", "__clone3"]
+                         and not t["truncated"],
+                         f"{label} disk ({t['state']}): whole stack {fns}")
+                continue
+            want = own(oracle.get(tid, []), module)
+            got = own(frames, module)
+            wp.check(got == want and len(want) > 0,
+                     f"{label} {name}: {len(got)} own frames, as eu-stack's {len(want)}"
+                     + ("" if got == want else f"\n  wallprof {got[:8]}\n  eu-stack {want[:8]}"))
+            wp.check(not t["truncated"] and len(frames) >= len(oracle.get(tid, [])) - 1,
+                     f"{label} {name}: not cut short, {len(frames)} frames in all (eu-stack "
+                     f"{len(oracle.get(tid, []))})")
+        inline = [f for tid, (t, fr) in ours.items() if t["name"] == "inline" for f in fr]
+        levels = [(f[0], f[3], f[4]) for f in inline if f[0].startswith("level") or f[0] == "outer"]
+        wp.check([l[0] for l in levels] == ["level4", "level3", "level2", "level1", "outer"]
+                 and all(l[2] for l in levels[:4]) and not levels[4][2],
+                 f"{label}: the whole inline chain, each with its line: {levels}")
+        rec = [f for tid, (t, fr) in ours.items() if t["name"] == "recurse" for f in fr]
+        wp.check(sum(1 for f in rec if f[0] == "recurse") == 601, f"{label}: 601 recurse frames")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+compare(wp.target("deep"), "deep")
+compare(wp.target("deep-static"), "deep -static")
+
+# A recording: no stack cut short, whether read with a stop or without.
+d = wp.tmpdir()
+proc = subprocess.Popen([wp.target("deep"), d], stdout=subprocess.PIPE, text=True)
+try:
+    proc.stdout.readline()
+    prof = os.path.join(d, "deep.json")
+    r = wp.run([wp.WALLPROF, "record", "-q", "-F", "199", "-d", "2", "-o", prof, "-p", str(proc.pid)])
+    wp.check(r.returncode == 0, f"record: {r.returncode} {r.stderr.strip()}")
+finally:
+    proc.kill()
+    proc.wait()
+p = wp.load(prof)
+names = wp.thread_names(p)
+cut = {}
+for row in p["samples"]:
+    n = names[row[1]]
+    c = cut.setdefault(n, [0, 0])
+    c[0] += 1
+    c[1] += p["stacks"][row[2]]["truncated"]
+wp.check(all(c[1] == 0 for c in cut.values()) and len(cut) == 5,
+         f"no stack cut short in any thread (samples, cut short): {cut}")
+wp.check(p["stats"]["nostop"] > 0 and p["stats"]["stops"] > 0,
+         f"both kinds of sample were taken: {p['stats']['nostop']} without a stop, {p['stats']['stops']} stops")
+fp, n = wp.share_with_function(p, "fp", "fp_outer")
+wp.check(n > 300 and fp == 100, f"the frame-pointer thread's samples all reach fp_outer: {fp:.0f}% of {n}")
+wp.done()
