@@ -48,6 +48,7 @@ struct proc {
 	pid_t pid;
 	uint32_t index; /* in tracer.procs */
 	bool gone; /* exited or exec'd: kept for symbolization only */
+	bool compat32; /* a 32-bit program (exec'd by the target): states only */
 	struct addrspace as;
 	struct fd_table fds; /* its descriptors, for attribution */
 	struct unwinder *uw;
@@ -154,6 +155,7 @@ struct tracer {
 
 	bool ptrace_warned; /* said that the command's own ptrace fails */
 	bool foreign_data_warned; /* said that the command's filter uses our data */
+	bool warned_32bit; /* said that a process runs a 32-bit program */
 	bool passive; /* recording is over: resume stops, sample nothing */
 	bool target_exited;
 	int exit_status; /* wallprof's exit status for a launched command */

@@ -82,6 +82,10 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 			o->sc.running = true;
 			o->sc.nr = -1;
 		}
+		/* A 32-bit program's numbers are i386's: not to be named with
+		 * x86_64's table. Blocked, in a call we do not name. */
+		if (t->proc->compat32 && o->sc.nr >= 0)
+			o->sc.nr = -1;
 	}
 	o->what.object = -1;
 	o->what.owner = 0;

@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "symbols.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -199,6 +200,24 @@ bool thread_open_proc(struct tracer *tr, struct thread *t)
 	return true;
 }
 
+/*
+ * A 32-bit (i386 or x32) program: its registers, stack frames and syscall
+ * numbers are not x86_64's, and reading them as such would be silently
+ * wrong. Such targets are refused; one exec'd later is sampled for its
+ * states only (proc.compat32).
+ */
+static bool elf_is_32bit(const char *path)
+{
+	unsigned char id[EI_NIDENT];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool r = read(fd, id, sizeof(id)) == (ssize_t)sizeof(id) && !memcmp(id, ELFMAG, SELFMAG) &&
+		 id[EI_CLASS] == ELFCLASS32;
+	close(fd);
+	return r;
+}
+
 /* A new process to sample: its maps read, its unwinder ready. */
 static struct proc *proc_new(struct tracer *tr, pid_t pid)
 {
@@ -208,6 +227,15 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	pid_t io = live_task(pid);
 	addrspace_reset(&pr->as, io ? io : pid);
 	fd_table_init(&pr->fds, io ? io : pid);
+	char exe[64];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)(io ? io : pid));
+	pr->compat32 = elf_is_32bit(exe);
+	if (pr->compat32 && !tr->warned_32bit) {
+		tr->warned_32bit = true;
+		warning("process %d runs a 32-bit program: its samples have states but no stacks "
+			"or syscalls, and --syscalls does not trace it",
+			(int)pid);
+	}
 	addrspace_refresh(&pr->as);
 	/* Its unwinder (and its caches) is made when it is first unwound:
 	 * with -f, a build forks and execs thousands of processes a tick
@@ -325,8 +353,14 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if (access(path, F_OK) < 0)
 		return error("cannot attach to process %d: no such process", (int)pid);
-	if (!live_task(pid))
+	pid_t io = live_task(pid);
+	if (!io)
 		return error("cannot attach to process %d: it is a kernel thread or a zombie",
+			     (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)io);
+	if (elf_is_32bit(path))
+		return error("cannot profile process %d: it is a 32-bit program, and wallprof "
+			     "reads x86_64 stacks and syscalls only",
 			     (int)pid);
 
 	tr->pid = pid;
@@ -447,6 +481,15 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 	int priv = check_privileged_program(argv[0]);
 	if (priv)
 		return priv;
+	char *prog = find_program(argv[0]);
+	bool is32 = prog && elf_is_32bit(prog);
+	free(prog);
+	if (is32) {
+		error("cannot profile '%s': it is a 32-bit program, and wallprof reads x86_64 "
+		      "stacks and syscalls only",
+		      argv[0]);
+		return EXIT_NOEXEC;
+	}
 	int errpipe[2];
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		return error_errno("cannot create a pipe"), EXIT_FAILURE_;

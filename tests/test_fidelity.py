@@ -144,4 +144,39 @@ wp.check(p["stats"]["nostop"] > 0 and p["stats"]["stops"] > 0,
          f"both kinds of sample were taken: {p['stats']['nostop']} without a stop, {p['stats']['stops']} stops")
 fp, n = wp.share_with_function(p, "fp", "fp_outer")
 wp.check(n > 300 and fp == 100, f"the frame-pointer thread's samples all reach fp_outer: {fp:.0f}% of {n}")
+
+# A 32-bit program is refused with one line, never read as if it were
+# x86_64 (its syscall numbers and frames are not): launched (126), attached
+# and dumped (2). Run by a 64-bit parent under -f, it is sampled for its
+# states only, with a warning. Made with binutils alone: no 32-bit libc.
+d = wp.tmpdir()
+src = os.path.join(d, "t32.s")
+with open(src, "w") as f:
+    f.write("\t.globl _start\n\t.text\n_start:\n"
+            "\tmovl $162, %eax\n\tmovl $ts, %ebx\n\txorl %ecx, %ecx\n\tint $0x80\n"  # nanosleep
+            "\tmovl $1, %eax\n\txorl %ebx, %ebx\n\tint $0x80\n"  # exit(0)
+            "\t.data\nts:\t.long 1, 0\n")
+t32 = os.path.join(d, "t32")
+built = (wp.run(["as", "--32", "-o", t32 + ".o", src]).returncode == 0 and
+         wp.run(["ld", "-m", "elf_i386", "-o", t32, t32 + ".o"]).returncode == 0)
+if not built:
+    print("note: binutils cannot build a 32-bit program here; the 32-bit checks are skipped")
+else:
+    prof = os.path.join(d, "t32.json")
+    r = wp.run([wp.WALLPROF, "record", "-o", prof, "--", t32])
+    wp.check(r.returncode == 126 and "32-bit program" in r.stderr and not os.path.exists(prof),
+             f"launching a 32-bit program is refused: {r.returncode} {r.stderr.strip()}")
+    v = subprocess.Popen([t32])
+    time.sleep(0.2)
+    for cmd in (["record", "-o", prof, "-p", str(v.pid)], ["dump", "-p", str(v.pid)]):
+        r = wp.run([wp.WALLPROF] + cmd)
+        wp.check(r.returncode == 2 and r.stderr.count("\n") == 1 and "32-bit program" in r.stderr,
+                 f"{cmd[0]} -p of a 32-bit process: {r.returncode} {r.stderr.strip()}")
+    v.wait()
+    r = wp.run([wp.WALLPROF, "record", "-q", "-f", "-o", prof, "--", "sh", "-c", f"{t32}; true"])
+    p = wp.load(prof)
+    rows = [row for row in p["samples"] if wp.thread_names(p)[row[1]] == "t32"]
+    wp.check(r.returncode == 0 and "32-bit program" in r.stderr and len(rows) > 50
+             and all(row[4] == -1 for row in rows),
+             f"-f into a 32-bit program: warned, {len(rows)} samples, none with a syscall")
 wp.done()
