@@ -34,6 +34,7 @@ struct module {
 	struct eh_entry *own_table;
 	uint64_t own_segbase_vaddr;
 	char build_id[41]; /* hex, "" if none */
+	bool has_symtab; /* a .symtab section in the file itself */
 };
 
 struct mapping {
@@ -63,6 +64,14 @@ void addrspace_reset(struct addrspace *as, pid_t pid);
 const struct mapping *addrspace_find(const struct addrspace *as, uint64_t addr);
 /* Load a module's image and ELF facts; false if it cannot be read. */
 bool module_load(struct addrspace *as, struct module *mod);
+
+/*
+ * The start (link-time address) of the function holding vaddr, from the
+ * module's unwind table: each FDE covers one function. For code without
+ * symbols, so that a function is one row, not one per address. false if
+ * there is no table (load the module first).
+ */
+bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start);
 
 /*
  * Read target memory at addr from a cached read-only file image. Returns

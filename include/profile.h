@@ -93,6 +93,8 @@ struct profile_binary {
 	char *build_id; /* hex or NULL */
 	uint64_t start, end;
 	bool has_symbols; /* any symbol table at all */
+	bool symtab; /* a full one (.symtab, here or in a debug file), not only .dynsym */
+	bool unwind_tables; /* .eh_frame found (with or without its header) */
 	bool has_debuginfo; /* DWARF found (file:line, inlines) */
 	bool unoptimized; /* DW_AT_producer says -O0 */
 	char *producer; /* one DW_AT_producer, NULL if none */

@@ -266,6 +266,11 @@ static void parse_elf(struct module *m, const struct mapping *first)
 	}
 	if (!m->fde_count)
 		build_own_table(m, eh);
+	/* A full symbol table: .symtab, or the one xz-compressed into
+	 * .gnu_debugdata (MiniDebugInfo, as Fedora ships), which libdwfl reads. */
+	const Elf64_Shdr *st = find_section(m, eh, ".symtab");
+	m->has_symtab = (st && st->sh_type == SHT_SYMTAB && st->sh_size > 0) ||
+			find_section(m, eh, ".gnu_debugdata");
 }
 
 static const struct mapping *first_mapping_of(const struct addrspace *as, const struct module *mod)
@@ -322,6 +327,38 @@ bool module_load(struct addrspace *as, struct module *mod)
 	}
 	parse_elf(mod, first);
 	return true;
+}
+
+bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start)
+{
+	const uint8_t *tab;
+	uint64_t base;
+	if (!m->fde_count) {
+		return false;
+	} else if (m->own_table) {
+		tab = (const uint8_t *)m->own_table;
+		base = m->own_segbase_vaddr;
+	} else if (m->image && m->eh_hdr_offset + 12 + m->fde_count * 8 <= m->image_size) {
+		tab = m->image + m->eh_hdr_offset + 12;
+		base = m->eh_hdr_vaddr;
+	} else {
+		return false;
+	}
+	/* The last row starting at or below vaddr. */
+	uint64_t lo = 0, hi = m->fde_count;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		int32_t rel;
+		memcpy(&rel, tab + mid * 8, sizeof(rel));
+		if (base + (uint64_t)(int64_t)rel <= vaddr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int32_t rel;
+	memcpy(&rel, tab + lo * 8, sizeof(rel));
+	*start = base + (uint64_t)(int64_t)rel;
+	return *start <= vaddr;
 }
 
 bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len)

@@ -100,10 +100,11 @@ static json_t *metadata_json(const struct profile *p)
 		const struct profile_binary *b = &p->binaries[i];
 		json_array_append_new(
 			bins,
-			json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:o}", "path", b->path,
-				  "build_id", str_or_null(b->build_id), "start",
+			json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o}", "path",
+				  b->path, "build_id", str_or_null(b->build_id), "start",
 				  (json_int_t)b->start, "end", (json_int_t)b->end, "has_symbols",
-				  b->has_symbols, "has_debuginfo", b->has_debuginfo, "unoptimized",
+				  b->has_symbols, "symtab", b->symtab, "unwind_tables",
+				  b->unwind_tables, "has_debuginfo", b->has_debuginfo, "unoptimized",
 				  b->unoptimized, "producer", str_or_null(b->producer)));
 	}
 	json_t *m = json_pack("{s:o, s:i, s:s, s:I, s:I, s:i, s:s, s:s, s:i, s:s, s:o}", "command",
@@ -455,6 +456,10 @@ static int read_metadata(struct reader *rd, json_t *m, struct profile *p)
 			pb->build_id = get_str(b, "build_id");
 			pb->producer = get_str(b, "producer");
 			pb->has_symbols = json_is_true(json_object_get(b, "has_symbols"));
+			/* Absent in profiles before format 2's second edition: no
+			 * warning can be based on them. */
+			pb->symtab = !json_is_false(json_object_get(b, "symtab"));
+			pb->unwind_tables = !json_is_false(json_object_get(b, "unwind_tables"));
 			pb->has_debuginfo = json_is_true(json_object_get(b, "has_debuginfo"));
 			pb->unoptimized = json_is_true(json_object_get(b, "unoptimized"));
 			pb->start = get_int(b, "start", 0, INT64_MAX, &v) ? (uint64_t)v : 0;

@@ -334,22 +334,6 @@ static void print_stacks(const struct profile *p, const struct report_opts *o, u
 
 /* ---- trust ---- */
 
-static bool module_in_samples(const struct profile *p, const char *module, uint64_t *samples)
-{
-	*samples = 0;
-	for (size_t k = 0; k < p->n_samples; k++) {
-		const struct profile_stack *st = &p->stacks[p->samples[k].stack];
-		for (uint32_t j = 0; j < st->n; j++) {
-			const struct profile_frame *f = &p->frames[st->frames[j]];
-			if (f->module && !strcmp(f->module, module)) {
-				(*samples)++;
-				break;
-			}
-		}
-	}
-	return *samples > 0;
-}
-
 struct warnings {
 	json_t *list; /* JSON: collect the messages here; NULL: print them */
 	int n;
@@ -384,37 +368,189 @@ static void warn(struct warnings *w, const char *fmt, ...)
 	w->n++;
 }
 
+/* The binary whose code holds addr, or NULL. */
+static const struct profile_binary *binary_at(const struct profile *p, uint64_t addr)
+{
+	for (size_t i = 0; i < p->n_binaries; i++)
+		if (addr >= p->binaries[i].start && addr < p->binaries[i].end)
+			return &p->binaries[i];
+	return NULL;
+}
+
+static const struct profile_binary *binary_named(const struct profile *p, const char *module)
+{
+	for (size_t i = 0; i < p->n_binaries; i++)
+		if (!strcmp(base_name(p->binaries[i].path), module))
+			return &p->binaries[i];
+	return NULL;
+}
+
+/* A frame the symbolizer could only name by its address ("lib+0x1234"). */
+static bool unnamed(const struct profile_frame *f)
+{
+	const char *plus = f->function ? strstr(f->function, "+0x") : NULL;
+	return f->function && (!strncmp(f->function, "[unknown ", 9) ||
+			       (plus && f->module && !strncmp(f->function, f->module, strlen(f->module)) &&
+				plus == f->function + strlen(f->module)));
+}
+
+/* Per binary with code in the samples: its frames, and those unnamed. */
+struct binary_use {
+	const struct profile_binary *b;
+	uint64_t frames, unnamed;
+};
+
+static struct binary_use *binary_uses(const struct profile *p, uint64_t *all_frames)
+{
+	struct binary_use *u = xcalloc(p->n_binaries + 1, sizeof(*u));
+	*all_frames = 0;
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_stack *st = &p->stacks[p->samples[k].stack];
+		for (uint32_t j = 0; j < st->n; j++) {
+			const struct profile_frame *f = &p->frames[st->frames[j]];
+			const struct profile_binary *b = f->module ? binary_named(p, f->module) : NULL;
+			(*all_frames)++;
+			if (!b)
+				continue;
+			struct binary_use *x = &u[b - p->binaries];
+			x->b = b;
+			x->frames++;
+			x->unnamed += unnamed(f);
+		}
+	}
+	return u;
+}
+
+/* "a (12%), b (3%) and 2 more" of the binaries picked by which. */
+static void list_binaries(char *buf, size_t size, const struct binary_use *u, size_t n,
+			  bool (*which)(const struct binary_use *), uint64_t all_frames)
+{
+	size_t len = 0, shown = 0, more = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!u[i].b || !which(&u[i]))
+			continue;
+		if (shown == 4) {
+			more++;
+			continue;
+		}
+		len += (size_t)snprintf(buf + len, size > len ? size - len : 0, "%s%s (%.0f%% of frames)",
+					shown ? ", " : "", base_name(u[i].b->path),
+					100.0 * (double)u[i].frames / (double)(all_frames ? all_frames : 1));
+		shown++;
+	}
+	if (more)
+		snprintf(buf + len, size > len ? size - len : 0, " and %zu more", more);
+}
+
+static bool no_debuginfo(const struct binary_use *x)
+{
+	return !x->b->has_debuginfo && x->b->path[0] == '/';
+}
+
+/*
+ * Why a stack was cut short, from its outermost frame: in code outside any
+ * file, in a binary without unwind tables, a blocked thread read with its pc
+ * alone, or unwind info that led nowhere.
+ */
+static void warn_truncated(const struct profile *p, struct warnings *w, uint64_t truncated)
+{
+	enum { JIT, NO_TABLES, PC_ONLY, DEAD_END, N_CAUSES };
+	uint64_t n[N_CAUSES] = {0};
+	const struct profile_binary *where[N_CAUSES] = {NULL};
+	const char *fn[N_CAUSES] = {NULL};
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_stack *st = &p->stacks[p->samples[k].stack];
+		if (!st->truncated || !st->n)
+			continue;
+		const struct profile_frame *last = &p->frames[st->frames[st->n - 1]];
+		const struct profile_binary *b = binary_at(p, last->address);
+		int c = !b			? JIT
+			: !b->unwind_tables	? NO_TABLES
+			: st->n == 1 && p->samples[k].state != ST_ONCPU ? PC_ONLY
+						: DEAD_END;
+		n[c]++;
+		where[c] = b;
+		fn[c] = last->function;
+	}
+	char buf[1024];
+	size_t len = 0;
+	if (n[JIT])
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"\n    %llu in code outside any file (JIT or generated code, which "
+					"has no unwind tables),",
+					(unsigned long long)n[JIT]);
+	if (n[NO_TABLES])
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"\n    %llu in %s, which has no unwind tables (.eh_frame): "
+					"rebuild it with -fasynchronous-unwind-tables,",
+					(unsigned long long)n[NO_TABLES], where[NO_TABLES]->path);
+	if (n[PC_ONLY] && len < sizeof(buf))
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"\n    %llu of blocked threads that kept moving while they were "
+					"read without a stop: only their pc,",
+					(unsigned long long)n[PC_ONLY]);
+	if (n[DEAD_END] && len < sizeof(buf))
+		snprintf(buf + len, sizeof(buf) - len,
+			 "\n    %llu at %s in %s, whose unwind info led no further (hand-written "
+			 "assembly, or a stack being torn down),",
+			 (unsigned long long)n[DEAD_END], fn[DEAD_END],
+			 where[DEAD_END] ? base_name(where[DEAD_END]->path) : "?");
+	warn(w,
+	     "%llu of %zu samples (%.1f%%) have stacks cut short:%s\n"
+	     "    their time is still counted, under the frames that were found.",
+	     (unsigned long long)truncated, p->n_samples,
+	     100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1), buf);
+}
+
 static void collect_warnings(const struct profile *p, uint64_t total, struct warnings *w)
 {
-	const char *advice = "profile an optimised build that keeps its symbols: for C/C++ -O2 -g; "
+	const char *advice = "for C/C++ build with -O2 -g; "
 			     "for Rust a Cargo [profile.profiling] with inherits = \"release\", "
 			     "debug = true, strip = false";
 	uint64_t truncated = 0;
 	for (size_t k = 0; k < p->n_samples; k++)
 		truncated += p->stacks[p->samples[k].stack].truncated;
 	if (truncated)
-		warn(w,
-		     "%llu of %zu samples (%.1f%%) have stacks cut short: unwind information was\n"
-		     "    missing or unusable for some frame (stripped binary, code without CFI, a JIT).\n"
-		     "    Their time is still counted, under the frames that were found.",
-		     (unsigned long long)truncated, p->n_samples,
-		     100.0 * (double)truncated / (double)(p->n_samples ? p->n_samples : 1));
+		warn_truncated(p, w, truncated);
+
+	/* One warning per cause, each listing the binaries it concerns. */
+	uint64_t all_frames;
+	struct binary_use *u = binary_uses(p, &all_frames);
+	uint64_t unnamed_frames = 0;
+	char names[768] = "", debug[768];
+	size_t len = 0;
 	for (size_t i = 0; i < p->n_binaries; i++) {
-		const struct profile_binary *b = &p->binaries[i];
-		uint64_t in;
-		if (b->path[0] != '/' || !module_in_samples(p, base_name(b->path), &in))
+		if (!u[i].unnamed)
 			continue;
-		if (!b->has_symbols)
-			warn(w,
-			     "%s has no symbols (stripped): %llu samples show addresses only;\n"
-			     "    install its debug symbols (a -dbg or -dbgsym package) or %s.",
-			     b->path, (unsigned long long)in, advice);
-		else if (b->unoptimized)
+		unnamed_frames += u[i].unnamed;
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s (%s)",
+						len ? ", " : "", base_name(u[i].b->path),
+						u[i].b->symtab	    ? "no symbol covers them"
+						: u[i].b->has_symbols ? "only its dynamic symbols"
+								      : "stripped");
+	}
+	if (unnamed_frames)
+		warn(w,
+		     "%.1f%% of frames have no function name, only an address: %s;\n"
+		     "    install their debug symbols (Debian: the -dbgsym packages, or debuginfod), "
+		     "or %s.",
+		     100.0 * (double)unnamed_frames / (double)(all_frames ? all_frames : 1), names,
+		     advice);
+	list_binaries(debug, sizeof(debug), u, p->n_binaries, no_debuginfo, all_frames);
+	if (debug[0])
+		warn(w,
+		     "no debug info for %s: their frames have no file:line and no inlined\n"
+		     "    functions; install their debug symbols, or %s.",
+		     debug, advice);
+	for (size_t i = 0; i < p->n_binaries; i++)
+		if (u[i].b && u[i].b->unoptimized)
 			warn(w,
 			     "%s was built without optimisation (-O0 in DW_AT_producer);\n"
 			     "    its costs differ from a release build: %s.",
-			     b->path, advice);
-	}
+			     u[i].b->path, advice);
+	free(u);
 	if (total && total < 400) {
 		/* 95% binomial half-width at a share of 50%, the worst case. */
 		double margin = 100.0 * 1.96 * sqrt(0.25 / (double)total);

@@ -522,6 +522,22 @@ static int innermost_chain(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **out)
 	return found ? dwarf_getscopes_die(&inner, out) : 0;
 }
 
+/*
+ * An address without a symbol is named by the start of its function as the
+ * unwind table knows it ("postgres+0x3f7c60"), so that one function of a
+ * stripped binary is one frame however many addresses were sampled in it,
+ * as perf groups them. The address itself if the table does not cover it.
+ */
+static uint64_t function_start(struct symbolizer *s, const struct mapping *map, uint64_t addr)
+{
+	struct module *m = map->mod;
+	uint64_t start;
+	if (!module_load(s->as, m) || !m->bias_known ||
+	    !module_function_start(m, addr - m->bias, &start) || start + m->bias < map->start)
+		return addr;
+	return start + m->bias;
+}
+
 /* lookup() without the cache. */
 static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mapping *map,
 			const char *modname, struct raw_frame *out, int max)
@@ -579,7 +595,8 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 			name = symbol_function_name(sym);
 		else if (map && map->mod)
 			name = xasprintf("%s+0x%llx", modname,
-					 (unsigned long long)(addr - map->start + map->offset));
+					 (unsigned long long)(function_start(s, map, addr) - map->start +
+							      map->offset));
 		else
 			name = xasprintf("[unknown 0x%llx]", (unsigned long long)addr);
 		out[n++] = (struct raw_frame){name, modname, file ? xstrdup(file) : NULL, line, false};
@@ -664,15 +681,20 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 		if (!dm)
 			continue;
 		b->has_symbols = dwfl_module_getsymtab(dm) > 0;
+		module_load(as, m);
+		b->unwind_tables = m->fde_count > 0;
 		Dwarf_Addr bias;
-		if (!module_used(addrs, proc, m))
+		if (!module_used(addrs, proc, m)) {
+			b->symtab = b->has_symbols;
 			continue;
+		}
 		struct symcache *cache = cache_of(s, m);
 		const struct symcache_binary *known = symcache_binary(cache);
 		if (known && known->known) {
 			b->has_debuginfo = known->has_debuginfo;
 			b->unoptimized = known->unoptimized;
 			b->producer = known->producer ? xstrdup(known->producer) : NULL;
+			b->symtab = m->has_symtab || b->has_debuginfo;
 			continue;
 		}
 		b->has_debuginfo = dwfl_module_getdwarf(dm, &bias) != NULL;
@@ -687,6 +709,7 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 					 (strstr(prod, " -O0") || !strstr(prod, " -O"));
 		}
 		symcache_set_binary(cache, b->has_debuginfo, b->unoptimized, b->producer);
+		b->symtab = m->has_symtab || b->has_debuginfo;
 	}
 }
 

@@ -345,8 +345,10 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 			break;
 		}
 		/* Return addresses point after the call; the call itself is at
-		 * ip - 1, except in the frame a signal interrupted. */
-		uint64_t lookup = (total == 0 || prev_signal) ? ip : ip - 1;
+		 * ip - 1, except in the frame a signal interrupted and in the
+		 * signal trampoline (__restore_rt), which nothing called. */
+		bool signal_frame = unw_is_signal_frame(&c) > 0;
+		uint64_t lookup = (total == 0 || prev_signal || signal_frame) ? ip : ip - 1;
 		if (total < HEAD_FRAMES)
 			out->ips[out->n++] = lookup;
 		else
@@ -357,7 +359,7 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 			out->truncated = true;
 			break;
 		}
-		prev_signal = unw_is_signal_frame(&c) > 0;
+		prev_signal = signal_frame;
 		prev_sp = sp;
 		int r = unw_step(&c);
 		if (r == 0)

@@ -65,7 +65,7 @@ cold = symbolized(cache)
 files = [os.path.join(cache, "symbols", n) for n in os.listdir(os.path.join(cache, "symbols"))]
 wp.check(len(files) >= 2, f"the first dump cached the target and libc by build-id: {len(files)} files")
 heads = [open(f).readline() for f in files]
-wp.check(all(h.startswith("wallprof-symcache 2 ") for h in heads), f"each starts with its header (format 2): {heads}")
+wp.check(all(h.startswith("wallprof-symcache 3 ") for h in heads), f"each starts with its header (format 3): {heads}")
 warm = symbolized(cache)
 for name, got in (("cold", cold), ("warm", warm)):
     both = set(got) & set(truth)
@@ -84,14 +84,14 @@ wp.check(len(both) >= 10 and all(again[a] == truth[a] for a in both),
 with open(files[0]) as fh:
     rest = fh.read().split("\n", 1)[1]
 with open(files[0], "w") as fh:
-    fh.write("wallprof-symcache 2 1 1\n" + rest)
+    fh.write("wallprof-symcache 3 1 1\n" + rest)
 stale = symbolized(cache)
 both = set(stale) & set(truth)
 wp.check(all(stale[a] == truth[a] for a in both), "a cache of another build of the file is not used")
 wp.check(open(files[0]).readline() == heads[0], "and it is rewritten for this build")
-# A file of format 1 (before whole inline chains) is not used either.
+# A file of format 2 (before functions of stripped code were one frame) is not used either.
 with open(files[0], "w") as fh:
-    fh.write(heads[0].replace("symcache 2 ", "symcache 1 ") + rest)
+    fh.write(heads[0].replace("symcache 3 ", "symcache 2 ") + rest)
 old = symbolized(cache)
 both = set(old) & set(truth)
 wp.check(all(old[a] == truth[a] for a in both) and open(files[0]).readline() == heads[0],

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The report's "Before trusting this report" says what is missing, once
+per cause, with the binaries it concerns and what fixes it; and nothing
+when nothing is. The same CPU-bound program (tests/targets/spin.c) built
+three ways, each recorded for about 1.5 s:
+
+- -O2 -g: no warning about symbols, debug info or stacks;
+- -O2 without -g: functions named from .symtab, but "no debug info" (no
+  file:line, no inlines), once;
+- -O2 -g, then strip: a PIE keeps only its dynamic symbols, so its frames
+  have addresses only; said once, as "only its dynamic symbols", and the
+  hot function is one row (named by its start from the unwind table), not
+  one row per sampled address.
+"""
+import os
+import re
+
+import wp
+
+SRC = os.path.join(wp.ROOT, "tests", "targets", "spin.c")
+d = wp.tmpdir()
+
+
+def build(name, flags, strip=False):
+    out = os.path.join(d, name)
+    r = wp.run(["cc", "-O2", "-D_GNU_SOURCE", "-o", out, SRC, "-lpthread"] + flags)
+    wp.check(r.returncode == 0, f"built {name}: {r.stderr.strip()[:200]}")
+    if strip:
+        wp.run(["strip", out])
+    return out
+
+
+def report(binary):
+    prof = binary + ".json"
+    r = wp.run([wp.WALLPROF, "record", "-q", "-F", "199", "-o", prof, "--", binary, "1400"])
+    wp.check(r.returncode == 0, f"recorded {os.path.basename(binary)}: {r.returncode}")
+    return wp.run([wp.WALLPROF, "report", prof]).stdout
+
+
+def trust(text):
+    m = re.search(r"Before trusting this report\n(.*?)\n\n", text + "\n\n", re.S)
+    return m.group(1) if m else ""
+
+
+full = report(build("spin-g", ["-g"]))
+t = trust(full)
+wp.check("no function name" not in t and "no debug info" not in t and "cut short" not in t,
+         f"-O2 -g: nothing to say about symbols or stacks: {t!r}")
+wp.check(re.search(r"spin_work\s+9\d\.\d%", full) is not None, "-O2 -g: spin_work is the hot function")
+
+nodebug = report(build("spin-nodebug", []))
+t = trust(nodebug)
+wp.check(t.count("no debug info for") == 1 and "spin-nodebug" in t and "no function name" not in t,
+         f"-O2: 'no debug info' once, naming the binary, names still there: {t!r}")
+wp.check(re.search(r"spin_work\s+9\d\.\d%", nodebug) is not None, "-O2: spin_work still named (.symtab)")
+
+stripped = report(build("spin-stripped", ["-g"], strip=True))
+t = trust(stripped)
+wp.check(t.count("no function name") == 1 and "spin-stripped (only its dynamic symbols)" in t,
+         f"stripped: addresses only, said once with the cause: {t!r}")
+wp.check(t.count("no debug info for") == 1, "stripped: and no debug info, once")
+self_rows = re.search(r"Top functions by self wall time.*?\n((?:    .*\n)+)", stripped)
+rows = [l for l in (self_rows.group(1) if self_rows else "").splitlines() if "spin-stripped+0x" in l]
+nm = wp.run(["nm", build("spin-ref", ["-g"])]).stdout
+start = int(re.search(r"^([0-9a-f]+) t spin_work$", nm, re.M).group(1), 16)
+wp.check(len(rows) == 1 and f"spin-stripped+0x{start:x}" in rows[0],
+         f"the stripped hot function is one row, at spin_work's start 0x{start:x}: {rows}")
+wp.done()
