@@ -792,20 +792,25 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 char *symbolize_data(struct symbolizer *s, uint64_t addr)
 {
 	const struct mapping *map = addrspace_find(s->as, addr);
-	Dwfl_Module *mod = map && map->mod ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	/* A module's .bss goes on past its last file page, into a mapping
+	 * /proc/PID/maps shows as anonymous; libdwfl knows the module's extent
+	 * from its program headers (p_memsz), so ask it first. */
+	Dwfl_Module *mod = map ? dwfl_addrmodule(s->dwfl, addr) : NULL;
 	if (mod) {
 		const struct sym_entry *se = sym_lookup(s, mod, addr);
-		const char *sym = se ? se->name : NULL;
-		uint64_t off = se ? addr - se->addr : 0;
 		/* Only a data object that covers the address names it. */
-		if (sym && se->type == STT_OBJECT && (addr < se->end || off == 0)) {
-			char *name = demangle(sym);
-			char *out = off ? xasprintf("%s+%llu", name ? name : sym,
+		if (se && se->type == STT_OBJECT && addr >= se->addr &&
+		    (addr < se->end || addr == se->addr)) {
+			char *name = demangle(se->name);
+			uint64_t off = addr - se->addr;
+			char *out = off ? xasprintf("%s+%llu", name ? name : se->name,
 						    (unsigned long long)off)
-					: xstrdup(name ? name : sym);
+					: xstrdup(name ? name : se->name);
 			free(name);
 			return out;
 		}
+	}
+	if (mod && map->mod) {
 		return xasprintf("%s+0x%llx", base_name(map->mod->path),
 				 (unsigned long long)(addr - map->start + map->offset));
 	}

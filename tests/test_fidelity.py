@@ -6,7 +6,8 @@ be the same functions, files, lines and inline levels.
 tests/targets/deep.c holds threads blocked where stacks are hard: a sleep
 under four always_inline levels, a 600-deep recursion, a frame-pointer
 function in epoll_wait (read without a stop: its CFA needs rbp, which
-/proc does not give), a write+fsync loop; deep-static is the same program
+/proc does not give), a write+fsync loop, a wait for a mutex that lies in
+.bss past the file-backed pages; deep-static is the same program
 linked -static (no .eh_frame_hdr). wallprof dump runs first (it disturbs
 nothing), then eu-stack (which stops every thread). A recording of deep
 then has no stack cut short, with or without a stop.
@@ -109,6 +110,13 @@ def compare(binary, label):
         wp.check([l[0] for l in levels] == ["level4", "level3", "level2", "level1", "outer"]
                  and all(l[2] for l in levels[:4]) and not levels[4][2],
                  f"{label}: the whole inline chain, each with its line: {levels}")
+        # A mutex 1 MiB into a .bss object, past the file-backed pages: named
+        # by its object, with its owner.
+        waiter = [t for tid, (t, fr) in ours.items() if t["name"] == "bsswait"][0]
+        holder = [tid for tid, (t, fr) in ours.items() if t["name"] == "holder"][0]
+        wf = waiter.get("waiting_for") or {}
+        wp.check(wf.get("symbol") == "big+1048576" and wf.get("owner_tid") == holder,
+                 f"{label}: the .bss lock is big+1048576, held by holder ({holder}): {wf}")
         rec = [f for tid, (t, fr) in ours.items() if t["name"] == "recurse" for f in fr]
         wp.check(sum(1 for f in rec if f[0] == "recurse") == 601, f"{label}: 601 recurse frames")
     finally:
@@ -138,7 +146,7 @@ for row in p["samples"]:
     c = cut.setdefault(n, [0, 0])
     c[0] += 1
     c[1] += p["stacks"][row[2]]["truncated"]
-wp.check(all(c[1] == 0 for c in cut.values()) and len(cut) == 5,
+wp.check(all(c[1] == 0 for c in cut.values()) and len(cut) == 7,
          f"no stack cut short in any thread (samples, cut short): {cut}")
 wp.check(p["stats"]["nostop"] > 0 and p["stats"]["stops"] > 0,
          f"both kinds of sample were taken: {p['stats']['nostop']} without a stop, {p['stats']['stops']} stops")

@@ -12,6 +12,9 @@
  *             is a call wallprof reads without a stop
  *   disk      write + fsync of 64 KiB in a loop on a file in DIR: often in
  *             disk wait (state D)
+ *   holder    holds big.lock, a mutex 1 MiB into a .bss object: past the
+ *             file-backed part of the mapping, which /proc shows anonymous
+ *   bsswait   waits for big.lock
  *
  * Prints "ready" once every thread is in place.
  *
@@ -124,6 +127,34 @@ static void *fp_thread(void *arg)
 	return (void *)(long)fp_outer(1);
 }
 
+/* ---- a lock in .bss ---- */
+
+struct {
+	char pad[1 << 20];
+	pthread_mutex_t lock;
+} big = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *holder_thread(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "holder");
+	pthread_mutex_lock(&big.lock);
+	ready++;
+	block_forever();
+	return NULL;
+}
+
+static void *bsswait_thread(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "bsswait");
+	while (ready < 5)
+		usleep(1000);
+	ready++;
+	pthread_mutex_lock(&big.lock);
+	return NULL;
+}
+
 /* ---- disk ---- */
 
 __attribute__((noinline)) static void sync_block(int fd, const char *buf, size_t len)
@@ -163,12 +194,14 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	if (pipe(block_pipe) < 0)
 		return 2;
-	pthread_t t[4];
+	pthread_t t[6];
 	pthread_create(&t[0], NULL, inline_thread, NULL);
 	pthread_create(&t[1], NULL, recurse_thread, NULL);
 	pthread_create(&t[2], NULL, fp_thread, NULL);
 	pthread_create(&t[3], NULL, disk_thread, NULL);
-	while (ready < 4)
+	pthread_create(&t[4], NULL, holder_thread, NULL);
+	pthread_create(&t[5], NULL, bsswait_thread, NULL);
+	while (ready < 6)
 		usleep(1000);
 	usleep(20000);
 	printf("ready\n");
