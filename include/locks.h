@@ -28,13 +28,15 @@ uint64_t futex_wait_address(pid_t pid, long nr, const uint64_t *args, bool *pi);
 /*
  * Who the wait at futex word addr waits for: for PI futexes the tid in the
  * word; for pthread_join the joined thread, whose tid is the word itself;
- * for a glibc mutex the __owner field at addr + 8. Candidates that are not
- * threads of the process (is_thread) or are the waiter (self) are dropped;
- * returns 0 if none. Only meaningful for the kinds lock_kind_has_owner()
+ * for a glibc mutex the __owner field at addr + 8. These are thread ids as
+ * the target sees them, in its own PID namespace: to_thread turns one into
+ * the id of a thread of the process as wallprof sees it, or 0 if it is none
+ * (then the candidate is dropped, as is the waiter itself, self). Returns
+ * 0 if none is left. Only meaningful for the kinds lock_kind_has_owner()
  * accepts, which the stack decides later.
  */
 pid_t futex_owner(pid_t pid, uint64_t addr, bool pi, pid_t self,
-		  bool (*is_thread)(void *ctx, pid_t tid), void *ctx);
+		  pid_t (*to_thread)(void *ctx, pid_t id), void *ctx);
 
 /*
  * The kind of a futex wait from the function names on its stack (innermost

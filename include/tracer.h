@@ -49,6 +49,7 @@ struct proc {
 	uint32_t index; /* in tracer.procs */
 	bool gone; /* exited or exec'd: kept for symbolization only */
 	bool compat32; /* a 32-bit program (exec'd by the target): states only */
+	bool other_pidns; /* in another PID namespace: its threads' ids differ there */
 	struct addrspace as;
 	struct fd_table fds; /* its descriptors, for attribution */
 	struct unwinder *uw;
@@ -70,6 +71,7 @@ struct thread {
 	struct thread *hash_next;
 	size_t index; /* in tracer.threads */
 	int fd_stat, fd_schedstat, fd_syscall; /* /proc files kept open; -1 until opened */
+	pid_t ns_tid; /* its id in its process's PID namespace, 0 until read */
 	uint32_t info; /* recorder thread record */
 	char comm[64];
 

@@ -39,7 +39,7 @@ uint64_t futex_wait_address(pid_t pid, long nr, const uint64_t *args, bool *pi)
 }
 
 pid_t futex_owner(pid_t pid, uint64_t addr, bool pi, pid_t self,
-		  bool (*is_thread)(void *ctx, pid_t tid), void *ctx)
+		  pid_t (*to_thread)(void *ctx, pid_t id), void *ctx)
 {
 	/* int __lock; unsigned __count; int __owner: pthread_mutex_t's head. */
 	uint32_t w[3];
@@ -48,16 +48,16 @@ pid_t futex_owner(pid_t pid, uint64_t addr, bool pi, pid_t self,
 		return 0;
 	pid_t cand;
 	if (pi)
-		return (pid_t)(w[0] & FUTEX_TID_MASK_);
+		return to_thread(ctx, (pid_t)(w[0] & FUTEX_TID_MASK_));
 	/* pthread_join waits on a word that holds the joined thread's tid;
 	 * a mutex word is 0, 1 or 2 and its owner sits at +8. */
-	cand = (pid_t)w[0];
-	if (cand > 2 && cand != self && is_thread(ctx, cand))
+	cand = w[0] > 2 ? to_thread(ctx, (pid_t)w[0]) : 0;
+	if (cand > 0 && cand != self)
 		return cand;
 	if (n < (ssize_t)sizeof(w))
 		return 0;
-	cand = (pid_t)w[2];
-	return cand > 0 && cand != self && is_thread(ctx, cand) ? cand : 0;
+	cand = (pid_t)w[2] > 0 ? to_thread(ctx, (pid_t)w[2]) : 0;
+	return cand > 0 && cand != self ? cand : 0;
 }
 
 /* Function-name fragments that identify a wait, most specific first. */

@@ -227,9 +227,12 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	pid_t io = live_task(pid);
 	addrspace_reset(&pr->as, io ? io : pid);
 	fd_table_init(&pr->fds, io ? io : pid);
-	char exe[64];
+	char exe[64], ns[64], ours[64];
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)(io ? io : pid));
 	pr->compat32 = elf_is_32bit(exe);
+	snprintf(exe, sizeof(exe), "/proc/%d/ns/pid", (int)(io ? io : pid));
+	ssize_t a = readlink(exe, ns, sizeof(ns) - 1), b = readlink("/proc/self/ns/pid", ours, sizeof(ours) - 1);
+	pr->other_pidns = a > 0 && b > 0 && (a != b || memcmp(ns, ours, (size_t)a));
 	if (pr->compat32 && !tr->warned_32bit) {
 		tr->warned_32bit = true;
 		warning("process %d runs a 32-bit program: its samples have states but no stacks "
@@ -760,10 +763,50 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	}
 }
 
-static bool is_our_thread(void *ctx, pid_t tid)
+struct owner_ctx {
+	struct tracer *tr;
+	struct proc *pr;
+};
+
+/* The thread's id inside its own PID namespace: the last field of NSpid
+ * in /proc/TID/status (one per namespace level, ours first). */
+static pid_t ns_tid_of(struct thread *t)
 {
-	const struct thread *t = tracer_find(ctx, tid);
-	return t && !t->foreign;
+	if (t->ns_tid)
+		return t->ns_tid;
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->proc->as.pid, (int)t->tid);
+	char *text = read_small_file(path, 1 << 16, NULL);
+	const char *p = text ? strstr(text, "\nNSpid:") : NULL;
+	if (p) {
+		char *end = strchr(p + 1, '\n');
+		if (end)
+			*end = '\0';
+		const char *last = strrchr(p, '\t');
+		t->ns_tid = last ? (pid_t)atoi(last + 1) : 0;
+	}
+	free(text);
+	return t->ns_tid;
+}
+
+/*
+ * glibc keeps a mutex owner's tid as the target sees it: in a container
+ * attached from the host, that is its id in the container's PID namespace.
+ * Map it to ours through NSpid.
+ */
+static pid_t our_thread(void *ctx, pid_t id)
+{
+	const struct owner_ctx *c = ctx;
+	if (!c->pr->other_pidns) {
+		const struct thread *t = tracer_find(c->tr, id);
+		return t && !t->foreign ? id : 0;
+	}
+	for (size_t i = 0; i < c->tr->n_threads; i++) {
+		struct thread *t = c->tr->threads[i];
+		if (t->proc == c->pr && ns_tid_of(t) == id)
+			return t->tid;
+	}
+	return 0;
 }
 
 void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
@@ -790,7 +833,8 @@ void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64
 	char name[32];
 	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
 	what->object = recorder_object(tr->rec, "lock", name, -1, addr, t->proc->index);
-	what->owner = futex_owner(t->proc->pid, addr, pi, t->tid, is_our_thread, tr);
+	struct owner_ctx ctx = {tr, t->proc};
+	what->owner = futex_owner(t->proc->as.pid, addr, pi, t->tid, our_thread, &ctx);
 }
 
 void tracer_arm_syscalls(struct tracer *tr)

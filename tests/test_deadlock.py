@@ -2,6 +2,8 @@
 """dump on an ABBA deadlock (tests/targets/deadlock.c): the cycle, both
 threads and both locks named, in text and JSON; the target untouched."""
 import json
+import os
+import shutil
 import subprocess
 import time
 
@@ -50,4 +52,34 @@ try:
 finally:
     t.kill()
     t.wait()
+
+# The same deadlock in a PID namespace of its own (a container), dumped from
+# outside: glibc's __owner holds the namespace's tids, mapped through NSpid.
+if os.geteuid() != 0 or not shutil.which("unshare"):
+    print("note: not root or no unshare(1): the PID namespace case is not run")
+else:
+    u = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", wp.target("deadlock")],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    kids = []
+    try:
+        wp.check(u.stdout.readline().strip() == "deadlock: ready", "in a PID namespace: ready")
+        kids = [int(x) for x in os.popen(f"pgrep -P {u.pid}").read().split()]
+        pid = kids[0] if kids else 0
+        with open(f"/proc/{pid}/status") as f:
+            nspid = [l for l in f if l.startswith("NSpid:")][0].split()[1:]
+        wp.check(len(nspid) == 2 and nspid[1] == "1", f"it is pid 1 in its namespace: NSpid {nspid}")
+        wp.wait_for(lambda: all(s == "S" for s in wp.task_states(pid).values()), timeout=5)
+        time.sleep(0.3)
+        r = wp.run([wp.WALLPROF, "dump", "-p", str(pid)])
+        line = [l for l in r.stdout.splitlines() if l.startswith("deadlock:")]
+        wp.check(len(line) == 1 and "teller-one" in line[0] and "teller-two" in line[0],
+                 f"the deadlock is found across the namespace: {line}")
+    finally:
+        u.kill()
+        for k in kids:
+            try:
+                os.kill(k, 9)
+            except OSError:
+                pass
+        u.wait()
 wp.done()
