@@ -45,4 +45,44 @@ sl, _ = wp.shares(p, "holder")
 wp.near(sl.get("sleep", 0), 100, 10, "holder sleeping %")
 bins = [b for b in p["metadata"]["binaries"] if b["path"].endswith("/rust-locks")]
 wp.check(bins and bins[0]["has_debuginfo"], "the Rust binary has debug info (profile keeps it)")
+
+# The program's own frames against eu-stack -i -s on the same live process:
+# the same files, lines and inline levels (eu-stack leaves Rust names
+# mangled, so names are compared only where they read the same), and a
+# file:line on every frame for which eu-stack has one.
+if shutil.which("eu-stack"):
+    import json
+    import subprocess
+    import time
+    v = subprocess.Popen([exe, "3"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.7)
+        dj = json.loads(wp.run([wp.WALLPROF, "dump", "--json", "-p", str(v.pid)]).stdout)
+        eu = wp.run(["eu-stack", "-i", "-s", "-m", "-n", "0", "-p", str(v.pid)], timeout=60).stdout
+    finally:
+        v.wait()
+    oracle, cur = {}, None
+    for line in eu.splitlines():
+        m = re.match(r"TID (\d+):", line)
+        if m:
+            cur = oracle.setdefault(int(m.group(1)), [])
+            continue
+        m = re.match(r"#\d+\s+0x([0-9a-f]+)\s+(\S*)\s+-\s+(\S+)", line)
+        if m and cur is not None:
+            cur.append([m.group(3).endswith("/rust-locks"), None, 0])
+            continue
+        m = re.match(r"\s+(\S+?):(\d+)(?::\d+)?$", line)
+        if m and cur:
+            cur[-1][1], cur[-1][2] = os.path.basename(m.group(1)), int(m.group(2))
+    for t in dj["threads"]:
+        if t["name"] not in ("holder", "waiter"):
+            continue
+        ours = [(os.path.basename(f["file"] or ""), f["line"] or 0) for f in t["frames"]
+                if (f["module"] or "") == "rust-locks"]
+        theirs = [(f or "", ln) for own, f, ln in oracle.get(t["tid"], []) if own]
+        wp.check(ours == theirs and ours and all(f for f, _ in ours),
+                 f"{t['name']}: own frames with file:line as eu-stack's ({len(ours)}):\n"
+                 f"  wallprof {ours}\n  eu-stack {theirs}")
+else:
+    print("note: eu-stack is not installed: the comparison with it is skipped")
 wp.done()
