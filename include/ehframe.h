@@ -8,6 +8,7 @@
 #ifndef WALLPROF_EHFRAME_H
 #define WALLPROF_EHFRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,5 +27,16 @@ struct eh_entry {
  */
 int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_t segbase,
 			struct eh_entry **out, size_t *n_out);
+
+/*
+ * .debug_frame holds the same CFI in DWARF's own format (Go binaries, and
+ * code built with -fno-asynchronous-unwind-tables -g, have no other).
+ * Rewrite it as .eh_frame records (absolute 8-byte addresses, runtime ones:
+ * bias added) into *out, to be served to the unwinder at address base
+ * (within 2 GiB of the code), and build their table relative to base.
+ * 0, or -1 if nothing usable. Never reads outside sec.
+ */
+int ehframe_from_debug_frame(const uint8_t *sec, size_t size, uint64_t bias, uint64_t base,
+			     uint8_t **out, size_t *out_len, struct eh_entry **table, size_t *n_out);
 
 #endif

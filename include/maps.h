@@ -33,6 +33,14 @@ struct module {
 	 * .eh_frame (ehframe.h), relative to the section's address. */
 	struct eh_entry *own_table;
 	uint64_t own_segbase_vaddr;
+	/* Its .debug_frame, for code no .eh_frame covers (Go): rewritten as
+	 * .eh_frame records (ehframe.h) served to the unwinder at debug_base,
+	 * an unmapped address 1 GiB above the module, with their table. */
+	uint8_t *debug_frame;
+	size_t debug_frame_len;
+	uint64_t debug_base;
+	struct eh_entry *debug_table;
+	size_t debug_count;
 	char build_id[41]; /* hex, "" if none */
 	bool has_symtab; /* a .symtab section in the file itself */
 };
@@ -64,6 +72,12 @@ void addrspace_reset(struct addrspace *as, pid_t pid);
 const struct mapping *addrspace_find(const struct addrspace *as, uint64_t addr);
 /* Load a module's image and ELF facts; false if it cannot be read. */
 bool module_load(struct addrspace *as, struct module *mod);
+
+/*
+ * Read len bytes at addr from a module's rewritten .debug_frame, if addr is
+ * there and no mapping of the target is (maps.h, struct module).
+ */
+bool addrspace_read_debug_frame(const struct addrspace *as, uint64_t addr, void *buf, size_t len);
 
 /*
  * The start (link-time address) of the function holding vaddr, from the

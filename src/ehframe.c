@@ -195,3 +195,177 @@ int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_
 	*n_out = n;
 	return 0;
 }
+
+/* ---- .debug_frame ---- */
+
+/* A growing output buffer. */
+struct writer {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+	GROW(w->buf, w->cap, w->len + n);
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void put_u32(struct writer *w, uint32_t v)
+{
+	put(w, &v, 4);
+}
+
+static void put_u64(struct writer *w, uint64_t v)
+{
+	put(w, &v, 8);
+}
+
+static void put_uleb(struct writer *w, uint64_t v)
+{
+	do {
+		uint8_t b = v & 0x7f;
+		v >>= 7;
+		if (v)
+			b |= 0x80;
+		put(w, &b, 1);
+	} while (v);
+}
+
+static void put_sleb(struct writer *w, int64_t v)
+{
+	for (;;) {
+		uint8_t b = v & 0x7f;
+		v >>= 7; /* arithmetic on gcc and clang */
+		bool done = (v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40));
+		if (!done)
+			b |= 0x80;
+		put(w, &b, 1);
+		if (done)
+			return;
+	}
+}
+
+/* Where a .debug_frame CIE went in the output. */
+struct cie_map {
+	size_t in, out;
+	bool ok;
+};
+
+/*
+ * Write the .debug_frame CIE at offset `in` as an .eh_frame CIE: id 0,
+ * augmentation "zR" saying FDE addresses are absolute 8-byte values, then
+ * its own instructions, unchanged (the two formats share them).
+ */
+static bool convert_cie(const uint8_t *sec, size_t size, size_t in, struct writer *w, size_t *out)
+{
+	struct reader r = {sec, size, in, false};
+	uint64_t len = read_bytes(&r, 4);
+	bool is64 = len == 0xffffffff;
+	if (is64)
+		len = read_bytes(&r, 8);
+	size_t end = r.pos + len;
+	uint64_t id = read_bytes(&r, is64 ? 8 : 4);
+	if (r.bad || end > size || end < r.pos || id != (is64 ? ~0ULL : 0xffffffffULL))
+		return false;
+	uint8_t version = (uint8_t)read_bytes(&r, 1);
+	if (r.bad || r.pos >= end || sec[r.pos] != '\0' || version < 1 || version > 4)
+		return false; /* an augmentation, which .debug_frame seldom has */
+	r.pos++;
+	if (version == 4 && (read_bytes(&r, 1) != 8 || read_bytes(&r, 1) != 0))
+		return false; /* address and segment selector sizes */
+	uint64_t code_align = read_uleb(&r);
+	int64_t data_align = read_sleb(&r);
+	uint64_t ra = version == 1 ? read_bytes(&r, 1) : read_uleb(&r);
+	if (r.bad || r.pos > end)
+		return false;
+	*out = w->len;
+	size_t at = w->len;
+	put_u32(w, 0); /* length, filled in below */
+	put_u32(w, 0); /* a CIE */
+	uint8_t v = ra < 256 ? 1 : 3;
+	put(w, &v, 1);
+	put(w, "zR", 3);
+	put_uleb(w, code_align);
+	put_sleb(w, data_align);
+	if (v == 1) {
+		uint8_t b = (uint8_t)ra;
+		put(w, &b, 1);
+	} else {
+		put_uleb(w, ra);
+	}
+	put_uleb(w, 1);
+	uint8_t enc = 0x04; /* DW_EH_PE_udata8, absolute */
+	put(w, &enc, 1);
+	put(w, sec + r.pos, end - r.pos);
+	uint32_t rec_len = (uint32_t)(w->len - at - 4);
+	memcpy(w->buf + at, &rec_len, 4);
+	return true;
+}
+
+int ehframe_from_debug_frame(const uint8_t *sec, size_t size, uint64_t bias, uint64_t base,
+			     uint8_t **out, size_t *out_len, struct eh_entry **table, size_t *n_out)
+{
+	struct writer w = {NULL, 0, 0};
+	struct cie_map *cies = NULL;
+	size_t n_cies = 0, cap_cies = 0;
+	struct eh_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	struct reader r = {sec, size, 0, false};
+	while (r.pos + 4 <= size) {
+		uint64_t len = read_bytes(&r, 4);
+		bool is64 = len == 0xffffffff;
+		if (is64)
+			len = read_bytes(&r, 8);
+		size_t body = r.pos, end = body + len;
+		if (r.bad || end > size || end < body)
+			break;
+		uint64_t id = read_bytes(&r, is64 ? 8 : 4);
+		if (r.bad || id == (is64 ? ~0ULL : 0xffffffffULL) || id >= size) {
+			r.pos = end; /* a CIE, converted when an FDE needs it */
+			continue;
+		}
+		size_t k = 0;
+		while (k < n_cies && cies[k].in != id)
+			k++;
+		if (k == n_cies) {
+			GROW(cies, cap_cies, n_cies + 1);
+			cies[n_cies].in = id;
+			cies[n_cies].ok = convert_cie(sec, size, id, &w, &cies[n_cies].out);
+			n_cies++;
+		}
+		uint64_t start = read_bytes(&r, 8), range = read_bytes(&r, 8);
+		int64_t s_off = (int64_t)(bias + start - base);
+		if (!cies[k].ok || r.bad || !range || r.pos > end || s_off != (int32_t)s_off ||
+		    w.len > INT32_MAX) {
+			r.bad = false;
+			r.pos = end;
+			continue;
+		}
+		size_t at = w.len;
+		put_u32(&w, 0);
+		put_u32(&w, (uint32_t)(w.len - cies[k].out)); /* back to its CIE */
+		put_u64(&w, bias + start);
+		put_u64(&w, range);
+		put_uleb(&w, 0); /* no augmentation data */
+		put(&w, sec + r.pos, end - r.pos);
+		uint32_t rec_len = (uint32_t)(w.len - at - 4);
+		memcpy(w.buf + at, &rec_len, 4);
+		GROW(v, cap, n + 1);
+		v[n++] = (struct eh_entry){(int32_t)s_off, (int32_t)at};
+		r.pos = end;
+	}
+	free(cies);
+	if (!n) {
+		free(v);
+		free(w.buf);
+		return -1;
+	}
+	put_u32(&w, 0); /* the terminator */
+	qsort(v, n, sizeof(*v), cmp_entry);
+	*out = w.buf;
+	*out_len = w.len;
+	*table = v;
+	*n_out = n;
+	return 0;
+}

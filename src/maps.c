@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "procfs.h"
 #include "util.h"
@@ -35,6 +36,8 @@ void addrspace_init(struct addrspace *as, pid_t pid)
 static void module_free(struct module *m)
 {
 	free(m->own_table);
+	free(m->debug_frame);
+	free(m->debug_table);
 	if (m->image) {
 		if (m->image_mmapped)
 			munmap((void *)m->image, m->image_size);
@@ -209,6 +212,66 @@ static void build_own_table(struct module *m, const Elf64_Ehdr *eh)
 	}
 }
 
+/* Largest .debug_frame inflated. */
+#define DEBUG_FRAME_MAX (64u << 20)
+
+/*
+ * The contents of a section, inflated if SHF_COMPRESSED (Go compresses its
+ * DWARF). *owned is set if the result is malloc'ed. NULL if unusable.
+ */
+static const uint8_t *section_data(const struct module *m, const Elf64_Shdr *s, size_t *len,
+				   uint8_t **owned)
+{
+	*owned = NULL;
+	if (s->sh_type == SHT_NOBITS || s->sh_offset > m->image_size ||
+	    s->sh_size > m->image_size - s->sh_offset)
+		return NULL;
+	const uint8_t *raw = m->image + s->sh_offset;
+	if (!(s->sh_flags & SHF_COMPRESSED)) {
+		*len = s->sh_size;
+		return raw;
+	}
+	Elf64_Chdr ch;
+	if (s->sh_size < sizeof(ch))
+		return NULL;
+	memcpy(&ch, raw, sizeof(ch));
+	if (ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size == 0 || ch.ch_size > DEBUG_FRAME_MAX)
+		return NULL;
+	uLongf out_len = (uLongf)ch.ch_size;
+	uint8_t *out = xmalloc(ch.ch_size);
+	if (uncompress(out, &out_len, raw + sizeof(ch), (uLong)(s->sh_size - sizeof(ch))) != Z_OK ||
+	    out_len != ch.ch_size) {
+		free(out);
+		return NULL;
+	}
+	*owned = out;
+	*len = ch.ch_size;
+	return out;
+}
+
+/*
+ * A .debug_frame in the file itself (Go binaries have no .eh_frame; code
+ * built with -g and without unwind tables neither): rewritten for the
+ * unwinder, which reads .eh_frame records only (ehframe.h). Served 1 GiB
+ * above the module, where the table's 32-bit offsets reach the code.
+ */
+static void build_debug_frame(struct module *m, const Elf64_Ehdr *eh)
+{
+	const Elf64_Shdr *s = find_section(m, eh, ".debug_frame");
+	if (!s || !m->bias_known || m->hi <= m->lo)
+		return;
+	size_t len;
+	uint8_t *owned;
+	const uint8_t *data = section_data(m, s, &len, &owned);
+	if (!data)
+		return;
+	m->debug_base = ((m->hi + 0xfff) & ~0xfffULL) + (1ULL << 30);
+	if (ehframe_from_debug_frame(data, len, m->bias, m->debug_base, &m->debug_frame,
+				     &m->debug_frame_len, &m->debug_table, &m->debug_count) < 0)
+		m->debug_base = 0;
+	free(owned);
+}
+
 /* Facts from the ELF image: program headers, eh_frame_hdr, build-id. */
 static void parse_elf(struct module *m, const struct mapping *first)
 {
@@ -266,6 +329,7 @@ static void parse_elf(struct module *m, const struct mapping *first)
 	}
 	if (!m->fde_count)
 		build_own_table(m, eh);
+	build_debug_frame(m, eh);
 	/* A full symbol table: .symtab, or the one xz-compressed into
 	 * .gnu_debugdata (MiniDebugInfo, as Fedora ships), which libdwfl reads. */
 	const Elf64_Shdr *st = find_section(m, eh, ".symtab");
@@ -327,6 +391,21 @@ bool module_load(struct addrspace *as, struct module *mod)
 	}
 	parse_elf(mod, first);
 	return true;
+}
+
+bool addrspace_read_debug_frame(const struct addrspace *as, uint64_t addr, void *buf, size_t len)
+{
+	for (size_t i = 0; i < as->n_mods; i++) {
+		const struct module *m = as->mods[i];
+		if (!m->debug_frame || addr < m->debug_base ||
+		    addr - m->debug_base + len > m->debug_frame_len)
+			continue;
+		if (addrspace_find(as, addr))
+			return false; /* the target mapped something there since */
+		memcpy(buf, m->debug_frame + (addr - m->debug_base), len);
+		return true;
+	}
+	return false;
 }
 
 bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start)

@@ -133,17 +133,22 @@ static uint64_t own_table_addr(const struct unwinder *uw, const struct module *m
 	return OWN_TABLE_BASE + ((uint64_t)i << 32);
 }
 
+/* In an own_table_addr: the table of the module's .debug_frame instead. */
+#define DEBUG_TABLE_BIT (1ULL << 31)
+
 static bool read_own_table(const struct unwinder *uw, uint64_t addr, unw_word_t *val)
 {
 	if ((addr & 0xffff000000000000ULL) != OWN_TABLE_BASE)
 		return false;
-	uint64_t i = (addr - OWN_TABLE_BASE) >> 32, off = addr & 0xffffffffULL;
+	uint64_t i = (addr - OWN_TABLE_BASE) >> 32, off = addr & 0x7fffffffULL;
 	if (i >= uw->as->n_mods)
 		return false;
 	const struct module *mod = uw->as->mods[i];
-	if (!mod->own_table || off + sizeof(*val) > mod->fde_count * sizeof(struct eh_entry))
+	const struct eh_entry *t = addr & DEBUG_TABLE_BIT ? mod->debug_table : mod->own_table;
+	size_t n = addr & DEBUG_TABLE_BIT ? mod->debug_count : mod->fde_count;
+	if (!t || off + sizeof(*val) > n * sizeof(struct eh_entry))
 		return false;
-	memcpy(val, (const uint8_t *)mod->own_table + off, sizeof(*val));
+	memcpy(val, (const uint8_t *)t + off, sizeof(*val));
 	return true;
 }
 
@@ -155,13 +160,22 @@ static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *
 	if (!m || !m->mod || !module_load(uw->as, m->mod))
 		return -UNW_ENOINFO;
 	struct module *mod = m->mod;
-	if (!mod->fde_count || !mod->bias_known)
+	if ((!mod->fde_count && !mod->debug_count) || !mod->bias_known)
 		return -UNW_ENOINFO;
 	unw_dyn_info_t di;
 	memset(&di, 0, sizeof(di));
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
 	di.start_ip = mod->lo;
 	di.end_ip = mod->hi;
+	if (!mod->fde_count) {
+		if (!mod->debug_count)
+			return -UNW_ENOINFO;
+		/* Only .debug_frame: its rewritten records (maps.h). */
+		di.u.rti.segbase = mod->debug_base;
+		di.u.rti.table_data = own_table_addr(uw, mod) | DEBUG_TABLE_BIT;
+		di.u.rti.table_len = mod->debug_count * 8 / sizeof(unw_word_t);
+		return _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
+	}
 	if (mod->own_table) {
 		/* Our own table (ehframe.h) lives here, not in the target: it
 		 * is read through access_mem at an address no target has. */
@@ -199,7 +213,8 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *val, in
 			uw->stack_used = end;
 		return 0;
 	}
-	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)) || read_own_table(uw, addr, val))
+	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)) || read_own_table(uw, addr, val) ||
+	    addrspace_read_debug_frame(uw->as, addr, val, sizeof(*val)))
 		return 0;
 	/* Beyond our copy of the stack: the live stack has moved on since,
 	 * and reading it would mix two moments. */
@@ -312,6 +327,18 @@ void unwinder_flush(struct unwinder *uw)
 	uw->last_refresh = 0;
 }
 
+/*
+ * Is ip the kernel's way back from a signal handler: glibc's __restore_rt,
+ * "mov $15, %rax; syscall" (rt_sigreturn)? libunwind knows only once it
+ * has stepped through it, too late to look the frame up at ip, not ip - 1.
+ */
+static bool is_sigreturn(struct unwinder *uw, uint64_t ip)
+{
+	static const uint8_t code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+	uint8_t b[sizeof(code)];
+	return addrspace_read_image(uw->as, ip, b, sizeof(b)) && !memcmp(b, code, sizeof(b));
+}
+
 /* One unwind from the registers in uw; see unwinder_unwind. */
 static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t *last_sp)
 {
@@ -347,7 +374,7 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 		/* Return addresses point after the call; the call itself is at
 		 * ip - 1, except in the frame a signal interrupted and in the
 		 * signal trampoline (__restore_rt), which nothing called. */
-		bool signal_frame = unw_is_signal_frame(&c) > 0;
+		bool signal_frame = unw_is_signal_frame(&c) > 0 || is_sigreturn(uw, ip);
 		uint64_t lookup = (total == 0 || prev_signal || signal_frame) ? ip : ip - 1;
 		if (total < HEAD_FRAMES)
 			out->ips[out->n++] = lookup;

@@ -1,0 +1,3 @@
+module go-waits
+
+go 1.19
