@@ -682,7 +682,7 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 			continue;
 		b->has_symbols = dwfl_module_getsymtab(dm) > 0;
 		module_load(as, m);
-		b->unwind_tables = m->fde_count > 0;
+		b->unwind_tables = m->fde_count > 0 || m->debug_count > 0;
 		Dwarf_Addr bias;
 		if (!module_used(addrs, proc, m)) {
 			b->symtab = b->has_symbols;

@@ -144,8 +144,14 @@ prof3 = os.path.join(d, "parked.json")
 wp.run([wp.WALLPROF, "record", "-q", "-o", prof3, "--", wp.target("parked"), "10", "500"])
 same = wp.run([wp.WALLPROF, "diff", prof, prof2])
 wp.check(same.returncode == 0 and "By state" in same.stdout, "diff of two runs of mixed")
-moves = [abs(float(m)) for m in re.findall(r"^\s+([+-]\d+\.\d) pts\s+\S+\s", same.stdout.split("Functions")[0], re.M)]
-wp.check(moves and max(moves) <= 5, f"same program: every state share within 5 points: {moves}")
+by_state = {st: float(m) for m, st in
+            re.findall(r"^\s+([+-]\d+\.\d) pts\s+(\S+)\s", same.stdout.split("Functions")[0], re.M)}
+# On a loaded machine a busy thread waits for a CPU more in one run than in
+# the other: on-cpu and runnable trade places, their sum does not move.
+busy = by_state.pop("on-cpu", 0.0) + by_state.pop("runnable", 0.0)
+moves = [abs(busy)] + [abs(v) for v in by_state.values()]
+wp.check(len(moves) > 3 and max(moves) <= 5,
+         f"same program: every state share within 5 points (on-cpu and runnable together): {moves}")
 out = os.path.join(d, "diff.svg")
 other = wp.run([wp.WALLPROF, "diff", "--top", "50", "-o", out, prof, prof3])
 grew = other.stdout.split("Functions that grew")[1].split("Functions that shrank")[0]
