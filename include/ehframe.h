@@ -37,6 +37,7 @@ int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_
  * 0, or -1 if nothing usable. Never reads outside sec.
  */
 int ehframe_from_debug_frame(const uint8_t *sec, size_t size, uint64_t bias, uint64_t base,
-			     uint8_t **out, size_t *out_len, struct eh_entry **table, size_t *n_out);
+			     uint8_t **out, size_t *out_len, struct eh_entry **table,
+			     size_t *n_out);
 
 #endif

@@ -153,7 +153,8 @@ struct tracer {
 	mono_ns ev_last_ns; /* when the last traced call stopped, 0 = never */
 
 	double max_overhead; /* --max-overhead as a fraction; 0: no limit */
-	uint32_t marker_stacks[3]; /* stack ids of the pseudo-addresses (symbols.h); +1, 0 = none yet */
+	uint32_t marker_stacks
+		[3]; /* stack ids of the pseudo-addresses (symbols.h); +1, 0 = none yet */
 
 	bool ptrace_warned; /* said that the command's own ptrace fails */
 	bool foreign_data_warned; /* said that the command's filter uses our data */

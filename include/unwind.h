@@ -28,7 +28,7 @@
 /* The marker: a non-canonical address whose low 40 bits count the frames
  * left out; the symbolizer names it "[N frames elided]". */
 #define STACK_ELIDED_TAG 0xfffff00000000000ULL
-#define STACK_ELIDED_COUNT(addr) ((addr) & 0xffffffffffULL)
+#define STACK_ELIDED_COUNT(addr) ((addr)&0xffffffffffULL)
 #define STACK_IS_ELIDED(addr) (((addr) & ~0xffffffffffULL) == STACK_ELIDED_TAG)
 
 struct stack_copy {

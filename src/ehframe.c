@@ -17,8 +17,8 @@
 #include "util.h"
 
 #define PE_OMIT 0xff
-#define PE_FORMAT(e) ((e) & 0x0f)
-#define PE_APPLY(e) ((e) & 0x70)
+#define PE_FORMAT(e) ((e)&0x0f)
+#define PE_APPLY(e) ((e)&0x70)
 #define PE_PCREL 0x10
 
 /* Bounds-checked reading of one section. */
@@ -173,7 +173,8 @@ int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_
 				last_cie = cie;
 				enc_ok = cie_encoding(sec, size, vaddr, cie, &enc);
 			}
-			uint64_t start = enc_ok && enc != PE_OMIT ? read_encoded(&r, enc, vaddr) : 0;
+			uint64_t start =
+				enc_ok && enc != PE_OMIT ? read_encoded(&r, enc, vaddr) : 0;
 			uint64_t range = enc_ok ? read_encoded(&r, PE_FORMAT(enc), vaddr) : 0;
 			int64_t s_off = (int64_t)(start - segbase);
 			int64_t f_off = (int64_t)(vaddr + rec - segbase);

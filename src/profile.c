@@ -99,13 +99,13 @@ static json_t *metadata_json(const struct profile *p)
 	for (size_t i = 0; i < p->n_binaries; i++) {
 		const struct profile_binary *b = &p->binaries[i];
 		json_array_append_new(
-			bins,
-			json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o}", "path",
-				  b->path, "build_id", str_or_null(b->build_id), "start",
-				  (json_int_t)b->start, "end", (json_int_t)b->end, "has_symbols",
-				  b->has_symbols, "symtab", b->symtab, "unwind_tables",
-				  b->unwind_tables, "has_debuginfo", b->has_debuginfo, "unoptimized",
-				  b->unoptimized, "producer", str_or_null(b->producer)));
+			bins, json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o}",
+					"path", b->path, "build_id", str_or_null(b->build_id),
+					"start", (json_int_t)b->start, "end", (json_int_t)b->end,
+					"has_symbols", b->has_symbols, "symtab", b->symtab,
+					"unwind_tables", b->unwind_tables, "has_debuginfo",
+					b->has_debuginfo, "unoptimized", b->unoptimized, "producer",
+					str_or_null(b->producer)));
 	}
 	json_t *m = json_pack("{s:o, s:i, s:s, s:I, s:I, s:i, s:s, s:s, s:i, s:s, s:o}", "command",
 			      argv, "pid", p->pid, "mode", p->mode ? p->mode : "attach",

@@ -389,9 +389,10 @@ static const struct profile_binary *binary_named(const struct profile *p, const 
 static bool unnamed(const struct profile_frame *f)
 {
 	const char *plus = f->function ? strstr(f->function, "+0x") : NULL;
-	return f->function && (!strncmp(f->function, "[unknown ", 9) ||
-			       (plus && f->module && !strncmp(f->function, f->module, strlen(f->module)) &&
-				plus == f->function + strlen(f->module)));
+	return f->function &&
+	       (!strncmp(f->function, "[unknown ", 9) ||
+		(plus && f->module && !strncmp(f->function, f->module, strlen(f->module)) &&
+		 plus == f->function + strlen(f->module)));
 }
 
 /* Per binary with code in the samples: its frames, and those unnamed. */
@@ -408,7 +409,8 @@ static struct binary_use *binary_uses(const struct profile *p, uint64_t *all_fra
 		const struct profile_stack *st = &p->stacks[p->samples[k].stack];
 		for (uint32_t j = 0; j < st->n; j++) {
 			const struct profile_frame *f = &p->frames[st->frames[j]];
-			const struct profile_binary *b = f->module ? binary_named(p, f->module) : NULL;
+			const struct profile_binary *b =
+				f->module ? binary_named(p, f->module) : NULL;
 			(*all_frames)++;
 			if (!b)
 				continue;
@@ -434,9 +436,10 @@ static void list_binaries(char *buf, size_t size, const struct binary_use *u, si
 			more++;
 			continue;
 		}
-		len += (size_t)snprintf(buf + len, size > len ? size - len : 0, "%s%s (%.0f%% of frames)",
-					shown ? ", " : "", base_name(u[i].b->path),
-					100.0 * (double)u[i].frames / (double)(all_frames ? all_frames : 1));
+		len += (size_t)snprintf(
+			buf + len, size > len ? size - len : 0, "%s%s (%.0f%% of frames)",
+			shown ? ", " : "", base_name(u[i].b->path),
+			100.0 * (double)u[i].frames / (double)(all_frames ? all_frames : 1));
 		shown++;
 	}
 	if (more)
@@ -465,10 +468,10 @@ static void warn_truncated(const struct profile *p, struct warnings *w, uint64_t
 			continue;
 		const struct profile_frame *last = &p->frames[st->frames[st->n - 1]];
 		const struct profile_binary *b = binary_at(p, last->address);
-		int c = !b			? JIT
-			: !b->unwind_tables	? NO_TABLES
+		int c = !b						? JIT
+			: !b->unwind_tables				? NO_TABLES
 			: st->n == 1 && p->samples[k].state != ST_ONCPU ? PC_ONLY
-						: DEAD_END;
+									: DEAD_END;
 		n[c]++;
 		where[c] = b;
 		fn[c] = last->function;
@@ -476,20 +479,22 @@ static void warn_truncated(const struct profile *p, struct warnings *w, uint64_t
 	char buf[1024];
 	size_t len = 0;
 	if (n[JIT])
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-					"\n    %llu in code outside any file (JIT or generated code, which "
-					"has no unwind tables),",
-					(unsigned long long)n[JIT]);
+		len += (size_t)snprintf(
+			buf + len, sizeof(buf) - len,
+			"\n    %llu in code outside any file (JIT or generated code, which "
+			"has no unwind tables),",
+			(unsigned long long)n[JIT]);
 	if (n[NO_TABLES])
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
 					"\n    %llu in %s, which has no unwind tables (.eh_frame): "
 					"rebuild it with -fasynchronous-unwind-tables,",
 					(unsigned long long)n[NO_TABLES], where[NO_TABLES]->path);
 	if (n[PC_ONLY] && len < sizeof(buf))
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-					"\n    %llu of blocked threads that kept moving while they were "
-					"read without a stop: only their pc,",
-					(unsigned long long)n[PC_ONLY]);
+		len += (size_t)snprintf(
+			buf + len, sizeof(buf) - len,
+			"\n    %llu of blocked threads that kept moving while they were "
+			"read without a stop: only their pc,",
+			(unsigned long long)n[PC_ONLY]);
 	if (n[DEAD_END] && len < sizeof(buf))
 		snprintf(buf + len, sizeof(buf) - len,
 			 "\n    %llu at %s in %s, whose unwind info led no further (hand-written "
@@ -527,7 +532,7 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 		if (len < sizeof(names))
 			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s (%s)",
 						len ? ", " : "", base_name(u[i].b->path),
-						u[i].b->symtab	    ? "no symbol covers them"
+						u[i].b->symtab	      ? "no symbol covers them"
 						: u[i].b->has_symbols ? "only its dynamic symbols"
 								      : "stripped");
 	}

@@ -283,7 +283,8 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		if (!within_budget(tr, t, now)) {
 			/* Over --max-overhead: the state is still sampled, exactly;
 			 * the stack is not, and the profile says so. */
-			tracer_record_snapshot_id(tr, t, tracer_marker_stack(tr, STACK_SKIPPED_ADDR), &o.what, now);
+			tracer_record_snapshot_id(
+				tr, t, tracer_marker_stack(tr, STACK_SKIPPED_ADDR), &o.what, now);
 			tr->rec->stats.stops_skipped++;
 			return false;
 		}

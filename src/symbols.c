@@ -61,7 +61,6 @@ struct symbolizer {
 	size_t n_fn, cap_fn;
 };
 
-
 static const Dwfl_Callbacks callbacks_template = {
 	/* Modules are reported with their file, so find_elf serves only
 	 * separate debug files found by build-id. */
@@ -72,10 +71,12 @@ static const Dwfl_Callbacks callbacks_template = {
 
 static Dwfl_Callbacks callbacks;
 
-/* The vdso has no file; libdwfl gets a copy of its image in a memfd. */
-static void report_vdso(struct symbolizer *s, const struct module *m)
+/* The vdso has no file, and a deleted binary none we can open by name
+ * (maps.c read it through /proc/PID/map_files): libdwfl gets a copy of
+ * the image in a memfd. */
+static void report_image(struct symbolizer *s, const struct module *m)
 {
-	int fd = memfd_create("vdso", MFD_CLOEXEC);
+	int fd = memfd_create(base_name(m->path), MFD_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (write(fd, m->image, m->image_size) != (ssize_t)m->image_size) {
@@ -104,12 +105,11 @@ struct symbolizer *symbolizer_new(struct addrspace *as)
 		struct module *m = as->mods[i];
 		if (m->hi <= m->lo || !module_load(as, m) || !m->bias_known)
 			continue;
-		if (!strcmp(m->path, "[vdso]")) {
-			report_vdso(s, m);
-			continue;
-		}
-		char *path = module_open_path(as, m);
-		dwfl_report_elf(s->dwfl, m->path, path, -1, m->bias, true);
+		char *path = strcmp(m->path, "[vdso]") ? module_open_path(as, m) : NULL;
+		if (path && access(path, R_OK) == 0)
+			dwfl_report_elf(s->dwfl, m->path, path, -1, m->bias, true);
+		else
+			report_image(s, m);
 		free(path);
 	}
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -595,11 +595,12 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 			name = symbol_function_name(sym);
 		else if (map && map->mod)
 			name = xasprintf("%s+0x%llx", modname,
-					 (unsigned long long)(function_start(s, map, addr) - map->start +
-							      map->offset));
+					 (unsigned long long)(function_start(s, map, addr) -
+							      map->start + map->offset));
 		else
 			name = xasprintf("[unknown 0x%llx]", (unsigned long long)addr);
-		out[n++] = (struct raw_frame){name, modname, file ? xstrdup(file) : NULL, line, false};
+		out[n++] =
+			(struct raw_frame){name, modname, file ? xstrdup(file) : NULL, line, false};
 	}
 	return n;
 }

@@ -201,8 +201,8 @@ struct symcache *symcache_open(const char *build_id, const char *path)
 	bool on_disk = dir != NULL;
 	free(dir);
 	char *debug = xasprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", build_id, build_id + 2);
-	char *header =
-		xasprintf("wallprof-symcache %d %lld %lld", SYMCACHE_FORMAT, file_size(path), file_size(debug));
+	char *header = xasprintf("wallprof-symcache %d %lld %lld", SYMCACHE_FORMAT, file_size(path),
+				 file_size(debug));
 	free(debug);
 	pthread_mutex_lock(&open_lock);
 	struct symcache *c = open_caches;

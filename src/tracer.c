@@ -231,7 +231,8 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)(io ? io : pid));
 	pr->compat32 = elf_is_32bit(exe);
 	snprintf(exe, sizeof(exe), "/proc/%d/ns/pid", (int)(io ? io : pid));
-	ssize_t a = readlink(exe, ns, sizeof(ns) - 1), b = readlink("/proc/self/ns/pid", ours, sizeof(ours) - 1);
+	ssize_t a = readlink(exe, ns, sizeof(ns) - 1),
+		b = readlink("/proc/self/ns/pid", ours, sizeof(ours) - 1);
 	pr->other_pidns = a > 0 && b > 0 && (a != b || memcmp(ns, ours, (size_t)a));
 	if (pr->compat32 && !tr->warned_32bit) {
 		tr->warned_32bit = true;

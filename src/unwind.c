@@ -213,7 +213,8 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *val, in
 			uw->stack_used = end;
 		return 0;
 	}
-	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)) || read_own_table(uw, addr, val) ||
+	if (addrspace_read_image(uw->as, addr, val, sizeof(*val)) ||
+	    read_own_table(uw, addr, val) ||
 	    addrspace_read_debug_frame(uw->as, addr, val, sizeof(*val)))
 		return 0;
 	/* Beyond our copy of the stack: the live stack has moved on since,
@@ -398,7 +399,8 @@ static void unwind_once(struct unwinder *uw, struct unwind_result *out, uint64_t
 	}
 	if (total > HEAD_FRAMES) {
 		/* The marker, then the outermost frames in order. */
-		uint64_t kept = total - HEAD_FRAMES < TAIL_FRAMES ? total - HEAD_FRAMES : TAIL_FRAMES;
+		uint64_t kept =
+			total - HEAD_FRAMES < TAIL_FRAMES ? total - HEAD_FRAMES : TAIL_FRAMES;
 		uint64_t elided = total - HEAD_FRAMES - kept;
 		if (elided)
 			out->ips[out->n++] = STACK_ELIDED_TAG | elided;

@@ -35,30 +35,16 @@ def norm(fn):
 
 def eu_stack(pid):
     """tid -> [(function, module basename, file basename, line, inlined)]"""
-    r = wp.run(["eu-stack", "-i", "-s", "-m", "-n", "0", "-p", str(pid)], timeout=60)
-    threads, cur, last = {}, None, None
-    for line in r.stdout.splitlines():
-        m = re.match(r"TID (\d+):", line)
-        if m:
-            cur = threads.setdefault(int(m.group(1)), [])
-            continue
-        m = re.match(r"#\d+\s+0x([0-9a-f]+)\s+(\S+)(?:\s+-\s+(\S+))?", line)
-        if m and cur is not None:
-            cur.append([int(m.group(1), 16), m.group(2), os.path.basename(m.group(3) or ""), None, 0])
-            continue
-        m = re.match(r"\s+(\S+?):(\d+)(?::\d+)?$", line)
-        if m and cur:
-            cur[-1][3] = os.path.basename(m.group(1))
-            cur[-1][4] = int(m.group(2))
     out = {}
-    for tid, frames in threads.items():
+    for tid, frames in wp.eu_stack(pid).items():
         rows = []
-        for i, (addr, fn, mod, f, ln) in enumerate(frames):
+        for i, f in enumerate(frames):
             # With -i, every frame but the last of one address is inlined
             # (the same function again at the same address is recursion).
             nxt = frames[i + 1] if i + 1 < len(frames) else None
-            inlined = bool(nxt) and nxt[0] == addr and nxt[1] != fn
-            rows.append((norm(fn), mod, f or "", ln, inlined))
+            inlined = bool(nxt) and nxt["address"] == f["address"] and nxt["function"] != f["function"]
+            rows.append((norm(f["function"]), os.path.basename(f["module"]),
+                         os.path.basename(f["file"] or ""), f["line"], inlined))
         out[tid] = rows
     return out
 
@@ -187,4 +173,49 @@ else:
     wp.check(r.returncode == 0 and "32-bit program" in r.stderr and len(rows) > 50
              and all(row[4] == -1 for row in rows),
              f"-f into a 32-bit program: warned, {len(rows)} samples, none with a syscall")
+
+# Where the binary is not where its path says: deleted after it started
+# (read through /proc/PID/map_files), or in a mount namespace of its own
+# (read through /proc/PID/root). Names and lines as before.
+
+
+def dumped_names(pid):
+    r = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(pid)])
+    d = json.loads(r.stdout) if r.returncode == 0 else {"threads": []}
+    return {t["name"]: t for t in d["threads"]}
+
+
+def inline_ok(threads):
+    t = threads.get("inline")
+    fr = [(f["function"], f["line"] or 0) for f in t["frames"]] if t else []
+    return any(f == "level3" and ln > 0 for f, ln in fr) and any(f == "outer" for f, _ in fr)
+
+
+d = wp.tmpdir()
+copy = os.path.join(d, "deep-gone")
+shutil.copy(wp.target("deep"), copy)
+v = subprocess.Popen([copy, d], stdout=subprocess.PIPE, text=True)
+try:
+    v.stdout.readline()
+    os.unlink(copy)
+    wp.check(inline_ok(dumped_names(v.pid)), "a deleted binary: names and lines still found")
+finally:
+    v.kill()
+    v.wait()
+
+if os.geteuid() != 0 or not shutil.which("unshare"):
+    print("note: not root or no unshare(1): the mount namespace case is not run")
+else:
+    hidden = os.path.join(d, "hidden")
+    os.makedirs(hidden)
+    v = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                          f"mount -t tmpfs none {hidden} && cp {wp.target('deep')} {hidden}/deep && "
+                          f"exec {hidden}/deep {d}"], stdout=subprocess.PIPE, text=True)
+    try:
+        wp.check(v.stdout.readline().strip() == "ready", "a binary in a mount namespace of its own runs")
+        wp.check(not os.path.exists(os.path.join(hidden, "deep")), "and is not visible from here")
+        wp.check(inline_ok(dumped_names(v.pid)), "another mount namespace: names and lines found")
+    finally:
+        v.kill()
+        v.wait()
 wp.done()

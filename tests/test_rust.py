@@ -58,22 +58,11 @@ if shutil.which("eu-stack"):
     try:
         time.sleep(0.7)
         dj = json.loads(wp.run([wp.WALLPROF, "dump", "--json", "-p", str(v.pid)]).stdout)
-        eu = wp.run(["eu-stack", "-i", "-s", "-m", "-n", "0", "-p", str(v.pid)], timeout=60).stdout
+        eu = wp.eu_stack(v.pid)
     finally:
         v.wait()
-    oracle, cur = {}, None
-    for line in eu.splitlines():
-        m = re.match(r"TID (\d+):", line)
-        if m:
-            cur = oracle.setdefault(int(m.group(1)), [])
-            continue
-        m = re.match(r"#\d+\s+0x([0-9a-f]+)\s+(\S*)\s+-\s+(\S+)", line)
-        if m and cur is not None:
-            cur.append([m.group(3).endswith("/rust-locks"), None, 0])
-            continue
-        m = re.match(r"\s+(\S+?):(\d+)(?::\d+)?$", line)
-        if m and cur:
-            cur[-1][1], cur[-1][2] = os.path.basename(m.group(1)), int(m.group(2))
+    oracle = {tid: [[f["module"].endswith("/rust-locks"), os.path.basename(f["file"] or ""), f["line"]]
+                    for f in frames] for tid, frames in eu.items()}
     for t in dj["threads"]:
         if t["name"] not in ("holder", "waiter"):
             continue

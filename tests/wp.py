@@ -145,3 +145,28 @@ def task_states(pid):
     except OSError:
         pass
     return out
+
+
+def eu_stack(pid):
+    """Stacks of a live process as `eu-stack -i -s -m -n 0` (elfutils, the
+    oracle) prints them: tid -> [frame], innermost first, each frame a dict
+    with address, function ("" if it has none), module (the binary's path,
+    "" if none), file and line (None and 0 when it has no line)."""
+    import re
+    r = run(["eu-stack", "-i", "-s", "-m", "-n", "0", "-p", str(pid)], timeout=60)
+    threads, cur = {}, None
+    for line in r.stdout.splitlines():
+        m = re.match(r"TID (\d+):", line)
+        if m:
+            cur = threads.setdefault(int(m.group(1)), [])
+            continue
+        m = re.match(r"#\d+[ \t]+0x([0-9a-f]+)[ \t]*(\S*)(?:[ \t]+-[ \t]+(\S+))?", line)
+        if m and cur is not None:
+            fn = m.group(2) if m.group(2) != "-" else ""
+            cur.append({"address": int(m.group(1), 16), "function": fn,
+                        "module": m.group(3) or "", "file": None, "line": 0})
+            continue
+        m = re.match(r"\s+(\S+?):(\d+)(?::\d+)?$", line)
+        if m and cur:
+            cur[-1]["file"], cur[-1]["line"] = m.group(1), int(m.group(2))
+    return threads
