@@ -47,6 +47,9 @@ pid_t futex_owner(pid_t pid, uint64_t addr, bool pi, pid_t self,
 const char *lock_classify(const char *const *functions, size_t n);
 /* Does a wait of this kind have an owner (mutex) or awaited thread (join)? */
 bool lock_kind_has_owner(const char *kind);
+/* Is a wait of this kind idleness (a condition variable, parking, a
+ * barrier: waiting for work) rather than contention for a held lock? */
+bool lock_kind_is_idle(const char *kind);
 
 /*
  * Cycles in a wait-for graph. waits_for[i] is the index of the thread that

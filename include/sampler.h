@@ -19,11 +19,21 @@
 #include "tracer.h"
 
 /*
- * The state of a thread from its /proc state letter and syscall, and for
- * 'R' from its schedstat since prev (NULL: first sample, taken as on-CPU).
+ * The state of a thread from its /proc state letter and syscall. For 'R'
+ * (on a CPU or waiting for one) from how its time split between the two
+ * over the recording: *split, to which the schedstat deltas since prev are
+ * added (NULL prev: the first sample). 't' (a stop of ours) is decided by
+ * the caller.
  */
 enum sample_state sampler_classify(char state, const struct syscall_state *sc,
-				   const struct schedstat *prev, const struct schedstat *now);
+				   struct run_split *split, const struct schedstat *prev,
+				   const struct schedstat *now);
+
+/* Add the schedstat deltas from..to to a thread's split. */
+void run_split_add(struct run_split *r, const struct schedstat *from, const struct schedstat *to);
+
+/* One more R sample of t, its split brought up to date by the caller. */
+enum sample_state sampler_run_state(struct thread *t);
 
 /* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? */
 bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc);

@@ -30,6 +30,16 @@
 #include "unwind.h"
 #include "util.h"
 
+/*
+ * A thread's time on a CPU and waiting for one (schedstat deltas summed
+ * over the recording), and its samples in state R, on a CPU so far: how
+ * its R samples are split (sampler.c).
+ */
+struct run_split {
+	uint64_t run_ns, wait_ns;
+	uint64_t samples, oncpu;
+};
+
 /* What a thread is doing in one sample, besides its stack. */
 struct activity {
 	uint8_t state; /* enum sample_state */
@@ -97,6 +107,10 @@ struct thread {
 	uint32_t owed;
 	struct activity pending;
 	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
+	/* Seen running: its schedstat just before the interrupt (intr_ss),
+	 * to account the time until a late stop to its run split. */
+	bool decide_running;
+	struct schedstat intr_ss;
 	/* The call our stop interrupted; the kernel resumes some calls as
 	 * restart_syscall, which is still that call to the user. */
 	struct activity restarted; /* .syscall -1: none */
@@ -123,6 +137,7 @@ struct thread {
 	mono_ns budget_t;
 
 	bool group_stopped; /* resumed with PTRACE_LISTEN */
+	struct run_split run_split; /* its R time and samples (sampler.c) */
 	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 };
 

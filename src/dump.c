@@ -348,6 +348,9 @@ int cmd_dump(int argc, char **argv)
 	}
 	size_t n_threads = tr.n_threads;
 	tr.start = mono_now();
+	/* A process stopped by job control re-traps at the seize: take that
+	 * group-stop first, so its threads are sampled as stopped. */
+	tracer_drain(&tr);
 	sampler_tick(&tr);
 	tracer_wait_pending(&tr, 500 * 1000 * 1000ULL);
 	size_t late = tracer_sample_late(&tr);

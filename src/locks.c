@@ -107,6 +107,15 @@ const char *lock_classify(const char *const *functions, size_t n)
 	return "futex";
 }
 
+bool lock_kind_is_idle(const char *kind)
+{
+	/* Condition variables, parking and barriers wait for something to do,
+	 * not for a lock someone holds: a pool of workers waits there for
+	 * work. Their time is idleness, not contention. */
+	return kind && (!strcmp(kind, "condvar") || !strcmp(kind, "rust-condvar") ||
+			!strcmp(kind, "park") || !strcmp(kind, "barrier"));
+}
+
 bool lock_kind_has_owner(const char *kind)
 {
 	return !strcmp(kind, "mutex") || !strcmp(kind, "join");

@@ -286,6 +286,7 @@ static void event_loop(struct session *s, int sfd)
 	 * its /proc files and unwinds every blocked stack (a few hundred
 	 * milliseconds with a thousand threads); later ticks reuse all that. */
 	s->rec.stats.ticks++;
+	tracer_drain(tr); /* group-stops of a process stopped when seized */
 	sampler_tick(tr);
 	tracer_drain(tr);
 	int tfd = make_timer(s->opts.frequency_hz);

@@ -115,6 +115,7 @@ static void print_syscalls(const struct profile *p, const bool *keep, unsigned t
 /* Per object: sampled samples, and the thread most often waiting on it. */
 struct object_use {
 	uint64_t samples;
+	uint64_t held; /* samples whose lock another thread held */
 	uint32_t stack; /* a waiting sample's stack */
 	int tid;
 	int waiters[8]; /* distinct tids, up to 8 */
@@ -139,6 +140,18 @@ static void print_tid_list(const struct profile *p, const int *tids, unsigned n)
 		       profile_thread_name(profile_find_thread(p, tids[i])), tids[i]);
 }
 
+static bool idle_wait(const struct profile *p, const struct profile_sample *s)
+{
+	return s->object >= 0 && s->object < (int32_t)p->n_objects &&
+	       lock_kind_is_idle(p->objects[s->object].lock_kind);
+}
+
+/* A mutex's waits count while its owner is known to hold it. */
+static bool ranks_by_holder(const char *kind)
+{
+	return kind && !strcmp(kind, "mutex");
+}
+
 static void print_objects(const struct profile *p, const bool *keep, unsigned top)
 {
 	if (!p->n_objects)
@@ -154,27 +167,40 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 		u->stack = s->stack;
 		note_tid(u->waiters, &u->n_waiters, s->tid);
 		const char *kind = p->objects[s->object].lock_kind;
-		if (s->owner && kind && lock_kind_has_owner(kind))
+		if (s->owner && kind && lock_kind_has_owner(kind)) {
 			note_tid(u->owners, &u->n_owners, s->owner);
+			u->held++;
+		}
 	}
-	for (size_t i = 0; i < p->n_objects; i++)
-		key[i] = ns_of(p, use[i].samples) > p->objects[i].traced_ns
-				 ? ns_of(p, use[i].samples)
-				 : p->objects[i].traced_ns;
+	/* Locks rank by the time threads waited while another held them
+	 * (when the kind has an owner to tell), the rest by time waited. */
+	for (size_t i = 0; i < p->n_objects; i++) {
+		uint64_t waited = ns_of(p, ranks_by_holder(p->objects[i].lock_kind)
+						   ? use[i].held
+						   : use[i].samples);
+		key[i] = waited > p->objects[i].traced_ns ? waited : p->objects[i].traced_ns;
+	}
 	size_t *idx = order_by(key, p->n_objects);
 	char dur[32], t2[32], obj[400];
-	for (int locks = 0; locks < 2; locks++) {
+	/* I/O, then locks, then idle waits (condition variables: a pool
+	 * waiting for work), apart and last so that they hide no contention. */
+	static const char *const titles[] = {
+		"I/O by file and socket (time blocked on it)",
+		"Lock waits by lock (contention: time waited while another thread held it)",
+		"Idle waits (condition variables and parking: threads waiting for work)",
+	};
+	for (int group = 0; group < 3; group++) {
 		bool any = false;
 		unsigned shown = 0;
+		bool locks = group > 0;
 		for (size_t i = 0; i < p->n_objects && shown < top; i++) {
 			const struct profile_object *o = &p->objects[idx[i]];
 			const struct object_use *u = &use[idx[i]];
-			if ((!strcmp(o->kind, "lock")) != locks ||
-			    (!u->samples && !o->traced_calls))
+			int g = strcmp(o->kind, "lock") ? 0 : lock_kind_is_idle(o->lock_kind) ? 2 : 1;
+			if (g != group || (!u->samples && !o->traced_calls))
 				continue;
 			if (!any)
-				printf(locks ? "Lock waits by lock\n"
-					     : "I/O by file and socket (time blocked on it)\n");
+				printf("%s\n", titles[group]);
 			any = true;
 			shown++;
 			printf("    %s\n", object_text(p, (int32_t)idx[i], obj, sizeof(obj)));
@@ -265,7 +291,8 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 		free(key);
 		return;
 	}
-	/* Episodes from consecutive samples of each thread. */
+	/* Episodes from consecutive samples of each thread; idle waits (a pool
+	 * waiting for work) are not what a user looks for here. */
 	struct episode *eps = NULL;
 	size_t n_eps = 0, cap = 0;
 	for (size_t t = 0; t < p->n_threads; t++) {
@@ -286,7 +313,7 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 				eps[n_eps++] = cur;
 				cur.samples = 0;
 			}
-			if (s && waiting(s))
+			if (s && waiting(s) && !idle_wait(p, s))
 				cur = (struct episode){tid,	 s->t_ns,    1,
 						       s->stack, s->syscall, s->object};
 		}

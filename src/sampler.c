@@ -32,24 +32,94 @@ static bool read_schedstat(struct thread *t, struct schedstat *ss)
 	       procfs_parse_schedstat(buf, ss) == 0;
 }
 
-enum sample_state sampler_classify(char state, const struct syscall_state *sc,
-				   const struct schedstat *prev, const struct schedstat *now)
+/*
+ * One more sample of a thread in state R: on a CPU if its on-CPU samples so
+ * far fall short of its share of all its R samples, the share being its
+ * time on a CPU over its time on a CPU or waiting for one, summed over the
+ * whole recording (struct run_split).
+ */
+static enum sample_state run_state(struct run_split *r)
 {
+	r->samples++;
+	double share = r->run_ns + r->wait_ns ? (double)r->run_ns / (double)(r->run_ns + r->wait_ns)
+					      : 1.0;
+	if ((double)r->oncpu + 0.5 <= share * (double)r->samples) {
+		r->oncpu++;
+		return ST_ONCPU;
+	}
+	return ST_RUNNABLE;
+}
+
+void run_split_add(struct run_split *r, const struct schedstat *from, const struct schedstat *to)
+{
+	if (to->run_ns >= from->run_ns && to->wait_ns >= from->wait_ns) {
+		r->run_ns += to->run_ns - from->run_ns;
+		r->wait_ns += to->wait_ns - from->wait_ns;
+	}
+}
+
+enum sample_state sampler_run_state(struct thread *t)
+{
+	return run_state(&t->run_split);
+}
+
+enum sample_state sampler_classify(char state, const struct syscall_state *sc,
+				   struct run_split *split, const struct schedstat *prev,
+				   const struct schedstat *now)
+{
+	if (prev)
+		run_split_add(split, prev, now);
 	switch (state) {
 	case 'R': {
-		/* Running or runnable: whichever it did more of since the
-		 * last sample (schedstat: on-CPU vs runqueue time). */
-		if (!prev)
-			return ST_ONCPU;
-		uint64_t ran = now->run_ns - prev->run_ns;
-		uint64_t waited = now->wait_ns - prev->wait_ns;
-		return waited > ran ? ST_RUNNABLE : ST_ONCPU;
+		/* On a CPU or waiting for one. /proc cannot tell which at this
+		 * instant, and a stop cannot either: on a busy machine our own
+		 * tick takes a CPU from some thread (docs/states.md). schedstat
+		 * tells exactly how the thread's time split between the two
+		 * over the recording, and its R samples are split the same
+		 * way, within one sample, where a vote over the last interval
+		 * gave all of them to the larger side. */
+		return run_state(split);
 	}
 	case 'D': return ST_DISK;
 	case 'S': return sc->nr >= 0 ? syscall_wait_state(sc->nr, sc->args) : ST_OTHER;
-	case 'T':
-	case 't': return ST_STOPPED;
+	case 'T': return ST_STOPPED;
 	default: return ST_OTHER;
+	}
+}
+
+/*
+ * The call a thread resumes as restart_syscall: the kernel keeps it in a
+ * restart block /proc does not show. But the thread's pc is right after the
+ * syscall instruction of the original call, and glibc loads the number
+ * just before it ("mov $NR, %eax; syscall"): read it from the code. -1 if
+ * the code is not that.
+ */
+static long restarted_call(struct addrspace *as, uint64_t pc)
+{
+	uint8_t b[7];
+	if (pc < sizeof(b) || !addrspace_read_image(as, pc - sizeof(b), b, sizeof(b)) ||
+	    b[0] != 0xb8 || b[5] != 0x0f || b[6] != 0x05)
+		return -1;
+	uint32_t nr;
+	memcpy(&nr, b + 1, sizeof(nr));
+	return nr < 1024 && nr != SYS_restart_syscall ? (long)nr : -1;
+}
+
+/*
+ * A thread in a ptrace stop (state t) is in one of ours: tracees have one
+ * tracer. It is not stopped to the program: while a traced call waits for
+ * us it is in that call, a group-stop is the user's Ctrl-Z, and any other
+ * stop (an event, a signal being delivered) came as it ran.
+ */
+static void classify_traced(const struct thread *t, struct observation *o)
+{
+	if (t->group_stopped) {
+		o->what.state = ST_STOPPED;
+	} else if (t->ev.open) {
+		o->what.state = (uint8_t)syscall_wait_state(t->ev.nr, t->ev.args);
+		o->what.syscall = t->ev.nr;
+	} else {
+		o->what.state = ST_ONCPU;
 	}
 }
 
@@ -89,11 +159,18 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 	}
 	o->what.object = -1;
 	o->what.owner = 0;
-	o->what.state = (uint8_t)sampler_classify(o->st.state, &o->sc,
+	if (o->sc.nr == SYS_restart_syscall && t->restarted.syscall < 0) {
+		long nr = restarted_call(&t->proc->as, o->sc.pc);
+		if (nr >= 0)
+			o->sc.nr = nr;
+	}
+	o->what.state = (uint8_t)sampler_classify(o->st.state, &o->sc, &t->run_split,
 						  t->have_last ? &t->last_ss : NULL, &o->ss);
 	o->what.syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0
 				  ? (int16_t)o->sc.nr
 				  : -1;
+	if (o->st.state == 't')
+		classify_traced(t, o);
 	if (o->sc.nr == SYS_restart_syscall && t->restarted.syscall >= 0) {
 		/* Our stop turned the call into restart_syscall: to the
 		 * thread it is still the call it was in. */

@@ -622,6 +622,29 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 		exec_seen = true;
 }
 
+static bool read_schedstat_fd(int fd, struct schedstat *ss)
+{
+	char buf[128];
+	return fd >= 0 && pread_text(fd, buf, sizeof(buf)) > 0 && procfs_parse_schedstat(buf, ss) == 0;
+}
+
+/*
+ * A thread seen running (state R) whose stop came late: it waited for a CPU
+ * (or worked in the kernel) through the ticks it missed. Its schedstat
+ * just before the interrupt and at the stop (read before it is resumed, so
+ * that waiting for a CPU after the stop does not count) is added to its run
+ * split, which labels those ticks' samples (sampler.c, docs/states.md).
+ */
+static void late_run_split(struct thread *t)
+{
+	struct schedstat now;
+	t->decide_running = false;
+	if (t->owed && read_schedstat_fd(t->fd_schedstat, &now)) {
+		run_split_add(&t->run_split, &t->intr_ss, &now);
+		t->last_ss = now;
+	}
+}
+
 static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct *regs)
 {
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, regs) < 0)
@@ -674,6 +697,8 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	bool ours = t->intr_stops > 0;
 	t->intr_stops = event == PTRACE_EVENT_STOP || !t->intr_stops ? 0 : t->intr_stops - 1;
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
+	if (captured && t->decide_running)
+		late_run_split(t);
 	bool repaired = false;
 	if (ours && event != PTRACE_EVENT_EXEC &&
 	    (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0))
@@ -746,8 +771,10 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 			uint32_t id = tracer_unwind_snapshot(tr, t, &regs, true);
 			for (uint32_t k = 0; k <= t->owed; k++) {
 				mono_ns when = t->stop_t0 + k * tr->interval_ns;
-				tracer_record_snapshot_id(tr, t, id, &t->pending,
-							  when < now ? when : now);
+				struct activity what = t->pending;
+				if (k > 0 && (what.state == ST_ONCPU || what.state == ST_RUNNABLE))
+					what.state = (uint8_t)sampler_run_state(t);
+				tracer_record_snapshot_id(tr, t, id, &what, when < now ? when : now);
 			}
 			t->owed = 0;
 		}
@@ -1029,6 +1056,9 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 			continue;
 		t->pending = req[i].what;
 		t->rebaseline = req[i].was_blocked;
+		t->decide_running = (req[i].what.state == ST_ONCPU ||
+				     req[i].what.state == ST_RUNNABLE) &&
+				    read_schedstat_fd(t->fd_schedstat, &t->intr_ss);
 		t->stop_t0 = now;
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
 			tr->rec->stats.threads_lost++;

@@ -25,7 +25,9 @@ try:
     s = screen()
     wp.check("wallprof top: pid" in s and "5 threads" in s, "header: pid and 5 threads")
     wp.check("waiter" in s and "lock wait (futex) on lock" in s, "the waiter shown waiting on the lock 'lock'")
-    wp.check("worker" in s and "blocked: read on pipe:[" in s or "worker           on-CPU" in s, "the worker shown on its pipe or on CPU")
+    rows = [l for l in s.splitlines() if " worker " in f" {l} "]
+    wp.check(any("blocked: read on pipe:[" in l or "on-CPU" in l or "runnable" in l for l in rows),
+             f"the worker shown on its pipe, on CPU or waiting for one: {rows[:2]}")
     wp.check("[blocked: clock_nanosleep]" in s and "burn_cpu" in s, "functions and waits listed")
     subprocess.run(tmux + ["send-keys", "-t", "t", "o"], check=True)
     wp.wait_for(lambda: "on-CPU only" in screen(), timeout=3)
