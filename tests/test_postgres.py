@@ -9,46 +9,19 @@ eu-stack -i -s -n 0 (the oracle) shows it on the same process.
 The server runs on a Unix socket under a temporary directory, and is
 stopped at the end.
 """
-import glob
 import json
-import os
-import pwd
 import re
 import shutil
 import subprocess
 import time
 
 import wp
+from pgserver import Server
 
-bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
-if not bins:
-    wp.skip("PostgreSQL is not installed (Debian package postgresql-15; 'make deps' installs it)")
-for tool in ("psql", "eu-stack"):
-    if not shutil.which(tool):
-        wp.skip(f"{tool} is not installed ('make deps' installs it)")
-bindir = os.path.dirname(bins[-1])
-
-d = wp.tmpdir()
-os.chmod(d, 0o755)
-run_as = []
-if os.geteuid() == 0:
-    # PostgreSQL refuses to run as root.
-    try:
-        pw = pwd.getpwnam("postgres")
-    except KeyError:
-        wp.skip("running as root, and there is no 'postgres' user to run the server as")
-    os.chown(d, pw.pw_uid, pw.pw_gid)
-    run_as = ["runuser", "-u", "postgres", "--"]
-data = os.path.join(d, "data")
-port = "5987"
-r = wp.run(run_as + [os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres"],
-           timeout=120)
-if r.returncode != 0:
-    wp.skip(f"initdb failed here: {r.stderr.strip()[:200]}")
-r = wp.run(run_as + [os.path.join(bindir, "pg_ctl"), "-D", data, "-w", "-l", os.path.join(d, "log"),
-                     "-o", f"-k {d} -c listen_addresses='' -p {port}", "start"], timeout=120)
-wp.check(r.returncode == 0, f"the server starts: {r.stderr.strip()[:200]}")
-psql = ["psql", "-h", d, "-p", port, "-U", "postgres", "-X", "-q", "-At"]
+if not shutil.which("eu-stack"):
+    wp.skip("eu-stack is not installed ('make deps' installs it)")
+pg = Server()
+psql = pg.psql
 holder = waiter = None
 try:
     wp.run(psql + ["-c", "create table t(id int primary key, v int); insert into t values (1, 0);"])
@@ -88,5 +61,5 @@ finally:
         if p:
             p.kill()
             p.wait()
-    wp.run(run_as + [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop"], timeout=60)
+    pg.stop()
 wp.done()
