@@ -11,6 +11,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,72 @@ void addrspace_init(struct addrspace *as, pid_t pid)
 	as->pid = pid;
 }
 
+/*
+ * File images, mapped once however many processes map the file: with -f, a
+ * shell's thousands of children all run libc, and a mapping of it for each
+ * (its pages touched by every unwind) grew wallprof by tens of kilobytes
+ * per child. Keyed by the file's identity, not its path: containers, and
+ * files replaced since. Shared by the tracer and the main thread, hence
+ * the lock.
+ */
+struct image {
+	struct image *next;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	const uint8_t *data;
+	int refs;
+};
+
+static struct image *images;
+static pthread_mutex_t images_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const uint8_t *image_get(int fd, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0)
+		return NULL;
+	pthread_mutex_lock(&images_lock);
+	struct image *im = images;
+	while (im && (im->dev != st.st_dev || im->ino != st.st_ino || im->size != st.st_size ||
+		      im->mtime.tv_sec != st.st_mtim.tv_sec || im->mtime.tv_nsec != st.st_mtim.tv_nsec))
+		im = im->next;
+	if (!im) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			im = xcalloc(1, sizeof(*im));
+			*im = (struct image){images, st.st_dev, st.st_ino, st.st_size, st.st_mtim, p, 0};
+			images = im;
+		}
+	}
+	const uint8_t *data = NULL;
+	if (im) {
+		im->refs++;
+		data = im->data;
+		*len = (size_t)im->size;
+	}
+	pthread_mutex_unlock(&images_lock);
+	return data;
+}
+
+static void image_put(const uint8_t *data)
+{
+	pthread_mutex_lock(&images_lock);
+	for (struct image **p = &images; *p; p = &(*p)->next) {
+		struct image *im = *p;
+		if (im->data != data)
+			continue;
+		if (--im->refs == 0) {
+			*p = im->next;
+			munmap((void *)im->data, (size_t)im->size);
+			free(im);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&images_lock);
+}
+
 static void module_free(struct module *m)
 {
 	free(m->own_table);
@@ -40,7 +107,7 @@ static void module_free(struct module *m)
 	free(m->debug_table);
 	if (m->image) {
 		if (m->image_mmapped)
-			munmap((void *)m->image, m->image_size);
+			image_put(m->image);
 		else
 			free((void *)m->image);
 	}
@@ -376,17 +443,10 @@ bool module_load(struct addrspace *as, struct module *mod)
 		}
 		if (fd < 0)
 			return false;
-		struct stat st;
-		if (fstat(fd, &st) < 0 || st.st_size <= 0) {
-			close(fd);
-			return false;
-		}
-		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		mod->image = image_get(fd, &mod->image_size);
 		close(fd);
-		if (p == MAP_FAILED)
+		if (!mod->image)
 			return false;
-		mod->image = p;
-		mod->image_size = (size_t)st.st_size;
 		mod->image_mmapped = true;
 	}
 	parse_elf(mod, first);

@@ -714,6 +714,46 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 	}
 }
 
+/*
+ * The process whose symbolizer names addresses of the binary at addr in
+ * process proc, and the address there. Every process running a binary has
+ * it at its own load bias, but the names are the same: with -f, 2,000
+ * short-lived children of a shell all run /bin/sleep and libc, and one
+ * libdwfl session for each (each reading libc's symbols and DWARF) took
+ * more than a gigabyte. The first process met with a binary symbolizes it
+ * for all: addresses are moved by the difference of the two biases.
+ */
+struct routes {
+	struct strmap index; /* binary -> owners[i] */
+	struct owner {
+		uint32_t proc;
+		const struct module *mod; /* the binary in that process */
+	} *owners;
+	size_t n, cap;
+};
+
+static uint64_t route(struct routes *r, struct addrspace *const *spaces, uint32_t proc,
+		      uint64_t addr, uint32_t *by)
+{
+	const struct mapping *m = addrspace_find(spaces[proc], addr);
+	*by = proc;
+	if (!m || !m->mod || !m->mod->bias_known || m->mod->path[0] != '/')
+		return addr;
+	const struct module *mod = m->mod;
+	char key[600];
+	snprintf(key, sizeof(key), "%llx:%llx:%s", (unsigned long long)mod->dev,
+		 (unsigned long long)mod->inode, mod->path);
+	uint32_t i;
+	if (!strmap_get(&r->index, key, &i)) {
+		GROW(r->owners, r->cap, r->n + 1);
+		r->owners[r->n] = (struct owner){proc, mod};
+		strmap_put(&r->index, key, (uint32_t)r->n++);
+		return addr;
+	}
+	*by = r->owners[i].proc;
+	return addr - mod->bias + r->owners[i].mod->bias;
+}
+
 uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms, size_t n_syms,
 			   const struct stack_table *raw, struct profile *p)
 {
@@ -728,22 +768,25 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 	uint64_t *ids = NULL; /* the frames of one stack, inlines included */
 	size_t cap_ids = 0;
 	uint32_t *map = xcalloc(raw->n ? raw->n : 1, sizeof(*map));
+	struct routes routes = {.owners = NULL}; /* binary -> the process naming it */
+	strmap_init(&routes.index);
 
 	for (uint32_t sid = 0; sid < raw->n; sid++) {
 		uint32_t len;
 		bool truncated;
 		const uint64_t *addrs = stack_values(raw, sid, &len, &truncated);
 		uint32_t n = 0;
-		/* The first value is the process: its symbolizer. */
+		/* The first value is the process. */
 		uint32_t proc = len && addrs[0] < n_syms ? (uint32_t)addrs[0] : 0;
 		for (uint32_t k = 1; k < len && n_syms; k++) {
-			uint32_t at;
-			uint64_t key = ADDR_KEY(proc, addrs[k]);
+			uint32_t at, by = proc;
+			uint64_t addr = route(&routes, spaces, proc, addrs[k], &by);
+			uint64_t key = ADDR_KEY(by, addr);
 			if (!u64map_get(&addr_first, key, &at)) {
-				if (!syms[proc])
-					syms[proc] = symbolizer_new(spaces[proc]);
+				if (!syms[by])
+					syms[by] = symbolizer_new(spaces[by]);
 				struct raw_frame rf[16];
-				int nf = lookup(syms[proc], addrs[k], rf, (int)ARRAY_SIZE(rf));
+				int nf = lookup(syms[by], addr, rf, (int)ARRAY_SIZE(rf));
 				at = (uint32_t)n_chain;
 				GROW(chain, cap_chain, n_chain + 1 + (size_t)nf);
 				chain[n_chain++] = (uint32_t)nf;
@@ -786,6 +829,8 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 	free(chain);
 	stack_table_release(&out);
 	strmap_release(&fi.ids);
+	strmap_release(&routes.index);
+	free(routes.owners);
 	u64map_release(&addr_first);
 	return map;
 }

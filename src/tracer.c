@@ -258,6 +258,30 @@ struct unwinder *proc_unwinder(struct proc *pr)
 	return pr->uw;
 }
 
+static bool proc_has_threads(const struct tracer *tr, const struct proc *pr)
+{
+	for (size_t i = 0; i < tr->n_threads; i++)
+		if (tr->threads[i]->proc == pr)
+			return true;
+	return false;
+}
+
+/*
+ * A process exited (or exec'd): what it needed to be sampled goes, what
+ * symbolizing its samples needs stays (its maps and the binaries they
+ * name). With -f on a server or a build, processes come and go by the
+ * thousand, and memory must follow the live ones.
+ */
+static void proc_retire(struct proc *pr)
+{
+	sampler_finish_proc(pr);
+	pr->gone = true;
+	unwinder_free(pr->uw);
+	pr->uw = NULL;
+	fd_table_release(&pr->fds);
+	fd_table_init(&pr->fds, pr->pid);
+}
+
 /* The live process with this pid, or NULL. */
 static struct proc *proc_find(struct tracer *tr, pid_t pid)
 {
@@ -612,10 +636,7 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 	t->quiet = t->base_valid = false;
 	t->info = INFO_NONE;
 	if (!tr->passive) {
-		sampler_finish_proc(old);
-		old->gone = true;
-		unwinder_free(old->uw); /* its maps stay, for symbolization */
-		old->uw = NULL;
+		proc_retire(old); /* its maps stay, for symbolization */
 		t->proc = proc_new(tr, old->pid);
 	}
 	if (old->pid == tr->pid)
@@ -672,8 +693,12 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 				tr->exit_status = 128 + WTERMSIG(status);
 			}
 		}
-		if (t)
+		if (t) {
+			struct proc *pr = t->proc;
 			thread_remove(tr, t);
+			if (pr && !proc_has_threads(tr, pr))
+				proc_retire(pr);
+		}
 		return;
 	}
 	if (!WIFSTOPPED(status))
