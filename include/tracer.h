@@ -144,7 +144,10 @@ struct thread {
 #define THREAD_BUCKETS 4096
 
 struct tracer {
-	pid_t pid;
+	pid_t pid; /* the first process given or launched */
+	pid_t *roots; /* every process given or launched; -1 once ended */
+	size_t n_roots, cap_roots, roots_live;
+	bool child_warned; /* said that a child could not be attached (-f) */
 	bool launched;
 	struct thread **threads;
 	size_t n_threads, cap_threads;
@@ -187,10 +190,14 @@ int tracer_set_realtime(int priority);
 void tracer_release(struct tracer *tr);
 
 /*
- * Seize every thread of pid. On failure prints why (with a hint) and
- * returns -1.
+ * Seize every thread of pid, and with -f (follow_forks) every process it
+ * has forked and they have, as they are now. May be called for several
+ * processes: recording ends when all have ended. On failure prints why
+ * (with a hint) and returns -1.
  */
 int tracer_attach(struct tracer *tr, pid_t pid);
+/* Count pid among the processes whose end ends the recording. */
+void tracer_add_root(struct tracer *tr, pid_t pid);
 
 /*
  * Fork and exec argv under ptrace (PTRACE_O_EXITKILL): the child stops

@@ -30,12 +30,15 @@
 #include "util.h"
 #include "views.h"
 
+#define MAX_PIDS 1024
+
 struct record_opts {
 	unsigned frequency_hz;
 	double duration_s; /* 0: until the target exits or Ctrl-C */
 	const char *output;
 	const struct view *view;
-	pid_t pid;
+	pid_t pids[MAX_PIDS]; /* -p, repeated or comma-separated */
+	size_t n_pids;
 	char **argv;
 	bool quiet;
 	struct event_config events; /* method TRACE_NONE unless --syscalls/--locks */
@@ -72,7 +75,8 @@ static const char record_usage[] =
 	"blocked in a syscall, waiting for a lock, sleeping, in disk wait), and\n"
 	"write a profile.\n"
 	"\n"
-	"  -p, --pid PID          attach to a running process (all its threads)\n"
+	"  -p, --pid PID[,PID...] attach to running processes (all their threads); may\n"
+	"                         be repeated. With -f, their children as well\n"
 	"  -F, --frequency HZ     samples per second and thread (default 99, 1-10000)\n"
 	"  -d, --duration SECS    stop after SECS seconds (default: until exit or Ctrl-C)\n"
 	"  -o, --output FILE      where to write (default wallprof-COMM-PID.json)\n"
@@ -114,6 +118,27 @@ static const char record_usage[] =
 	"set-user-ID (or set-group-ID, or has file capabilities) and wallprof lacks\n"
 	"CAP_SYS_PTRACE: traced, it would run without those privileges.\n";
 
+/* "123", "123,456": add to o->pids. -1 with a message on garbage. */
+static int parse_pid_list(const char *arg, struct record_opts *o)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+	int r = 0;
+	char *tok = strtok_r(copy, ",", &save);
+	if (!tok || strspn(arg, ",") == strlen(arg) || strstr(arg, ",,") || arg[strlen(arg) - 1] == ',')
+		r = error("invalid PID list '%s': expected PID or PID,PID,...", arg);
+	for (; tok && !r; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		if (!parse_uint(tok, 1, INT32_MAX, &v))
+			r = error("invalid PID '%s'", tok);
+		else if (o->n_pids == MAX_PIDS)
+			r = error("too many processes: at most %d", MAX_PIDS);
+		else
+			o->pids[o->n_pids++] = (pid_t)v;
+	}
+	free(copy);
+	return r;
+}
+
 static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longopts[] = {
@@ -143,9 +168,8 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	while ((c = getopt_long(argc, argv, "+p:F:d:o:qr::fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!parse_uint(optarg, 1, INT32_MAX, &v))
-				return error("invalid PID '%s'", optarg);
-			o->pid = (pid_t)v;
+			if (parse_pid_list(optarg, o) < 0)
+				return -1;
 			break;
 		case 'F':
 			if (!parse_uint(optarg, 1, 10000, &v))
@@ -205,7 +229,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	}
 	if (optind < argc)
 		o->argv = argv + optind;
-	if (!o->pid == !o->argv)
+	if (!o->n_pids == !o->argv)
 		return error("record: give either -p PID or -- COMMAND");
 	if (format) {
 		if (!(o->view = view_by_name(format)))
@@ -221,6 +245,15 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 }
 
 static int open_output(struct session *s);
+
+/* Attach to every process of -p; fails as a whole, saying which. */
+static int attach_all(struct tracer *tr, const struct record_opts *o)
+{
+	for (size_t i = 0; i < o->n_pids; i++)
+		if (tracer_attach(tr, o->pids[i]) < 0)
+			return -1;
+	return 0;
+}
 
 /* ---- the tracer thread ---- */
 
@@ -390,7 +423,7 @@ static void *tracer_main(void *arg)
 			sem_post(&s->recorded);
 			return NULL;
 		}
-	} else if (tracer_attach(tr, s->opts.pid) < 0) {
+	} else if (attach_all(tr, &s->opts) < 0) {
 		s->result = EXIT_FAILURE_;
 		close(sfd);
 		sem_post(&s->recorded);
@@ -494,7 +527,7 @@ static int setup_events(struct session *s)
 	struct event_config *ev = &s->opts.events;
 	if (!ev->syscalls && !ev->locks)
 		return 0;
-	if (s->opts.pid) {
+	if (s->opts.n_pids) {
 		ev->method = TRACE_PTRACE;
 		if (!s->opts.quiet)
 			warning("exact tracing of an attached process stops every thread at every "

@@ -86,6 +86,7 @@ void tracer_release(struct tracer *tr)
 		free(pr);
 	}
 	free(tr->procs);
+	free(tr->roots);
 	free(tr->stack);
 	free(tr->ev_stack);
 	memset(tr, 0, sizeof(*tr));
@@ -373,29 +374,16 @@ static int attach_error(pid_t pid, int err)
 	return -1;
 }
 
-int tracer_attach(struct tracer *tr, pid_t pid)
+/* Seize every thread of pid into a new proc. Returns how many threads
+ * were seized; *err is the first error worth reporting. */
+static int seize_process(struct tracer *tr, pid_t pid, int *err)
 {
-	if (pid == getpid())
-		return error("cannot profile wallprof itself");
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (access(path, F_OK) < 0)
-		return error("cannot attach to process %d: no such process", (int)pid);
-	pid_t io = live_task(pid);
-	if (!io)
-		return error("cannot attach to process %d: it is a kernel thread or a zombie",
-			     (int)pid);
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)io);
-	if (elf_is_32bit(path))
-		return error("cannot profile process %d: it is a 32-bit program, and wallprof "
-			     "reads x86_64 stacks and syscalls only",
-			     (int)pid);
-
-	tr->pid = pid;
 	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
 	if (tr->follow_forks)
 		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
-	int seized = 0, first_err = 0;
+	size_t first = tr->n_threads;
+	int seized = 0;
+	*err = 0;
 	/* Threads may be born from threads not yet seized: re-scan until a
 	 * pass finds nothing new. */
 	for (int pass = 0;; pass++) {
@@ -411,11 +399,11 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 				thread_add(tr, tids[i], NULL);
 				added++;
 				seized++;
-			} else if (!first_err && errno != ESRCH) {
+			} else if (!*err && errno != ESRCH) {
 				/* EPERM is normal for exiting threads and a
 				 * zombie leader; it matters only if nothing
 				 * at all can be seized. */
-				first_err = errno;
+				*err = errno;
 			}
 		}
 		free(tids);
@@ -423,13 +411,90 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 			break;
 	}
 	if (!seized)
-		return attach_error(pid, first_err ? first_err : ESRCH);
+		return 0;
 	struct proc *pr = proc_new(tr, pid);
-	for (size_t i = 0; i < tr->n_threads; i++) {
+	for (size_t i = first; i < tr->n_threads; i++) {
 		tr->threads[i]->proc = pr;
 		tr->threads[i]->foreign = false;
 	}
+	return seized;
+}
+
+/*
+ * -f on a running process: its children, their children, and so on, as
+ * they are now (each thread's /proc/PID/task/TID/children); those forked
+ * from now on are followed by PTRACE_O_TRACEFORK. A child is read after
+ * its parent is seized, so none forked in between is missed.
+ */
+static void attach_descendants(struct tracer *tr, pid_t pid)
+{
+	pid_t *tids;
+	size_t n;
+	if (procfs_list_tasks(pid, &tids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char path[96];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tids[i]);
+		char *text = read_small_file(path, 1 << 20, NULL);
+		for (char *p = text, *end; p && *p; p = end) {
+			long child = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			int err;
+			if (child > 0 && !proc_find(tr, (pid_t)child) &&
+			    seize_process(tr, (pid_t)child, &err) > 0)
+				attach_descendants(tr, (pid_t)child);
+			else if (child > 0 && !proc_find(tr, (pid_t)child) && err && !tr->child_warned) {
+				tr->child_warned = true;
+				errno = err;
+				warning("cannot attach to process %ld, a child of %d: %s", child, (int)pid,
+					strerror(err));
+			}
+		}
+		free(text);
+	}
+	free(tids);
+}
+
+int tracer_attach(struct tracer *tr, pid_t pid)
+{
+	if (pid == getpid())
+		return error("cannot profile wallprof itself");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (access(path, F_OK) < 0)
+		return error("cannot attach to process %d: no such process", (int)pid);
+	if (proc_find(tr, pid))
+		return 0; /* given twice, or a child of one given before (-f) */
+	pid_t io = live_task(pid);
+	if (!io)
+		return error("cannot attach to process %d: it is a kernel thread or a zombie",
+			     (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)io);
+	if (elf_is_32bit(path))
+		return error("cannot profile process %d: it is a 32-bit program, and wallprof "
+			     "reads x86_64 stacks and syscalls only",
+			     (int)pid);
+
+	if (!tr->pid)
+		tr->pid = pid;
+	int err;
+	if (!seize_process(tr, pid, &err)) {
+		if (tr->pid == pid)
+			tr->pid = 0;
+		return attach_error(pid, err ? err : ESRCH);
+	}
+	tracer_add_root(tr, pid);
+	if (tr->follow_forks)
+		attach_descendants(tr, pid);
 	return 0;
+}
+
+void tracer_add_root(struct tracer *tr, pid_t pid)
+{
+	GROW(tr->roots, tr->cap_roots, tr->n_roots + 1);
+	tr->roots[tr->n_roots++] = pid;
+	tr->roots_live++;
 }
 
 /* ---- launch ---- */
@@ -571,6 +636,7 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		return EXIT_FAILURE_;
 	}
 	tr->pid = pid;
+	tracer_add_root(tr, pid);
 	tr->launched = true;
 	thread_add(tr, pid, proc_new(tr, pid));
 	kill(pid, SIGCONT);
@@ -684,8 +750,14 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 {
 	struct thread *t = tracer_find(tr, tid);
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		/* Recording ends when every process given (or launched) has
+		 * ended; the exit status is the first one's. */
+		for (size_t i = 0; i < tr->n_roots; i++)
+			if (tr->roots[i] == tid && tr->roots_live) {
+				tr->roots[i] = -1;
+				tr->target_exited = --tr->roots_live == 0;
+			}
 		if (tid == tr->pid) {
-			tr->target_exited = true;
 			if (WIFEXITED(status)) {
 				tr->exit_status = WEXITSTATUS(status);
 			} else {
