@@ -56,6 +56,13 @@ int procfs_parse_status_int(const char *text, const char *name, uint64_t *out);
 /* The open flags of /proc/PID/fdinfo/FD ("flags:\t0100002", octal). */
 int procfs_parse_fdinfo_flags(const char *text, uint64_t *out);
 
+/*
+ * A process's title as ps shows it, from the len bytes of its
+ * /proc/PID/cmdline in text (which must hold len + 1): NULs between
+ * arguments become spaces, trailing padding goes. In place.
+ */
+void procfs_title(char *text, size_t len);
+
 /* List the tids of /proc/PID/task into a malloc'ed array; -errno on error. */
 int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out);
 

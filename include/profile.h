@@ -13,6 +13,14 @@
 #define PROFILE_FORMAT "wallprof-profile"
 #define PROFILE_VERSION 2
 
+/* A process sampled: its title as ps shows it (/proc/PID/cmdline, as the
+ * program may have rewritten it) and its executable, as last read. */
+struct profile_process {
+	int pid;
+	char *title; /* owned; "" if never read */
+	char *exe; /* owned; "" if unknown */
+};
+
 struct profile_thread {
 	int tid;
 	int pid; /* its process; 0 if not recorded (older profiles) */
@@ -133,6 +141,8 @@ struct profile {
 
 	struct profile_thread *threads;
 	size_t n_threads;
+	struct profile_process *processes; /* absent in older profiles: 0 */
+	size_t n_processes;
 	struct profile_frame *frames;
 	size_t n_frames;
 	struct profile_stack *stacks;
@@ -175,6 +185,8 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 
 /* The thread with this tid, or NULL. */
 const struct profile_thread *profile_find_thread(const struct profile *p, int tid);
+/* The process record of pid, or NULL. */
+const struct profile_process *profile_find_process(const struct profile *p, int pid);
 /* The thread's display name: its last name, or "?" */
 const char *profile_thread_name(const struct profile_thread *t);
 

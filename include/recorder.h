@@ -32,6 +32,8 @@ struct recorder {
 	uint64_t n_streamed;
 	struct profile_thread *threads;
 	size_t n_threads, cap_threads;
+	struct profile_process *processes;
+	size_t n_processes, cap_processes;
 	struct syscall_acc stops; /* stop durations: the same histogram, for p50/p99 */
 	struct profile_stats stats;
 
@@ -60,6 +62,10 @@ void recorder_init(struct recorder *r);
  */
 void recorder_stream(struct recorder *r, FILE *f);
 void recorder_release(struct recorder *r);
+
+/* The title and executable of process pid, as last read (kept when it
+ * exits); "" leaves a field as it was. */
+void recorder_process(struct recorder *r, int pid, const char *title, const char *exe);
 
 /* A new thread record (tid, first name, first seen). Returns its index. */
 uint32_t recorder_thread(struct recorder *r, int tid, int pid, const char *name, uint64_t t_ns);

@@ -73,6 +73,11 @@ struct proc {
 	timer_t group_timer; /* keeps the clock O(1) to read, see sampler.c */
 	bool group_timer_set;
 	bool vouched; /* this tick: its quiet threads did not run */
+
+	/* Its title and executable, read again after title_period (which
+	 * doubles up to a second: a process sets its title soon after its
+	 * fork, if ever). */
+	mono_ns title_ns, title_period;
 };
 
 struct thread {

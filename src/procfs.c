@@ -247,3 +247,16 @@ int procfs_parse_fdinfo_flags(const char *text, uint64_t *out)
 {
 	return parse_number_at(line_value(text, "flags"), 8, out);
 }
+
+void procfs_title(char *text, size_t len)
+{
+	/* Arguments are NUL-separated; a program that rewrote its title
+	 * (setproctitle, PostgreSQL, nginx) leaves padding: NULs or spaces
+	 * up to the end of its old arguments. */
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\0')
+			text[i] = ' ';
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\n'))
+		len--;
+	text[len] = '\0';
+}

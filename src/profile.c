@@ -39,6 +39,11 @@ void profile_release(struct profile *p)
 		free(p->threads[i].names);
 	}
 	free(p->threads);
+	for (size_t i = 0; i < p->n_processes; i++) {
+		free(p->processes[i].title);
+		free(p->processes[i].exe);
+	}
+	free(p->processes);
 	for (size_t i = 0; i < p->n_frames; i++) {
 		free(p->frames[i].function);
 		free(p->frames[i].module);
@@ -75,6 +80,14 @@ const struct profile_thread *profile_find_thread(const struct profile *p, int ti
 	for (size_t i = 0; i < p->n_threads; i++)
 		if (p->threads[i].tid == tid)
 			return &p->threads[i];
+	return NULL;
+}
+
+const struct profile_process *profile_find_process(const struct profile *p, int pid)
+{
+	for (size_t i = 0; i < p->n_processes; i++)
+		if (p->processes[i].pid == pid)
+			return &p->processes[i];
 	return NULL;
 }
 
@@ -133,6 +146,18 @@ static json_t *threads_json(const struct profile *p)
 		if (t->pid)
 			json_object_set_new(o, "pid", json_integer(t->pid));
 		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *processes_json(const struct profile *p)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n_processes; i++) {
+		const struct profile_process *pp = &p->processes[i];
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s}", "pid", pp->pid, "title",
+						   pp->title ? pp->title : "", "exe",
+						   pp->exe ? pp->exe : ""));
 	}
 	return a;
 }
@@ -361,6 +386,7 @@ int profile_write_json(const struct profile *p, FILE *f)
 	fputs("],\n", f);
 	r |= put_member(f, "metadata", metadata_json(p), true);
 	r |= put_member(f, "threads", threads_json(p), false);
+	r |= put_member(f, "processes", processes_json(p), false);
 	r |= put_member(f, "frames", frames_json(p), false);
 	r |= put_member(f, "stacks", stacks_json(p), false);
 	r |= put_member(f, "states", states, false);
@@ -494,6 +520,28 @@ static int read_threads(struct reader *rd, json_t *a, struct profile *p)
 				t->names[t->n_names++] = xstrdup(json_string_value(nm));
 		}
 		p->n_threads++;
+	}
+	return 0;
+}
+
+/* Optional: profiles before it have none. */
+static int read_processes(struct reader *rd, json_t *a, struct profile *p)
+{
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return fail(rd, "processes: not an array");
+	size_t n = json_array_size(a);
+	p->processes = xcalloc(n + 1, sizeof(*p->processes));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(a, i);
+		long long v;
+		if (!json_is_object(o) || !get_int(o, "pid", 1, INT32_MAX, &v))
+			return fail(rd, "processes[%zu]: missing pid", i);
+		struct profile_process *pp = &p->processes[p->n_processes++];
+		pp->pid = (int)v;
+		pp->title = get_str(o, "title");
+		pp->exe = get_str(o, "exe");
 	}
 	return 0;
 }
@@ -1044,6 +1092,7 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 		fail(&rd, "samples: not an array");
 	} else if (!read_metadata(&rd, json_object_get(root, "metadata"), p) &&
 		   !read_threads(&rd, json_object_get(root, "threads"), p) &&
+		   !read_processes(&rd, json_object_get(root, "processes"), p) &&
 		   !read_frames(&rd, json_object_get(root, "frames"), p) &&
 		   !read_stacks(&rd, json_object_get(root, "stacks"), p) &&
 		   !read_objects(&rd, json_object_get(root, "objects"), p) &&

@@ -37,6 +37,11 @@ void recorder_release(struct recorder *r)
 		free(r->objects[i].lock_kind);
 	}
 	free(r->objects);
+	for (size_t i = 0; i < r->n_processes; i++) {
+		free(r->processes[i].title);
+		free(r->processes[i].exe);
+	}
+	free(r->processes);
 	free(r->object_stack);
 	free(r->object_owner);
 	free(r->object_proc);
@@ -46,6 +51,27 @@ void recorder_release(struct recorder *r)
 	free(r->acc);
 	free(r->events);
 	memset(r, 0, sizeof(*r));
+}
+
+void recorder_process(struct recorder *r, int pid, const char *title, const char *exe)
+{
+	struct profile_process *pp = NULL;
+	for (size_t i = r->n_processes; i-- > 0 && !pp;)
+		if (r->processes[i].pid == pid)
+			pp = &r->processes[i];
+	if (!pp) {
+		GROW(r->processes, r->cap_processes, r->n_processes + 1);
+		pp = &r->processes[r->n_processes++];
+		*pp = (struct profile_process){pid, xstrdup(""), xstrdup("")};
+	}
+	if (title && *title && strcmp(pp->title, title)) {
+		free(pp->title);
+		pp->title = xstrdup(title);
+	}
+	if (exe && *exe && strcmp(pp->exe, exe)) {
+		free(pp->exe);
+		pp->exe = xstrdup(exe);
+	}
 }
 
 uint32_t recorder_thread(struct recorder *r, int tid, int pid, const char *name, uint64_t t_ns)
@@ -388,6 +414,10 @@ void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t
 	p->n_threads = r->n_threads;
 	r->threads = NULL;
 	r->n_threads = r->cap_threads = 0;
+	p->processes = r->processes;
+	p->n_processes = r->n_processes;
+	r->processes = NULL;
+	r->n_processes = r->cap_processes = 0;
 	p->objects = r->objects;
 	p->n_objects = r->n_objects;
 	r->objects = NULL;

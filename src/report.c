@@ -26,6 +26,7 @@ struct report_opts {
 	const char *thread; /* tid or name; NULL for all */
 	unsigned top;
 	bool json;
+	bool by_process; /* every thread of every process, not per program */
 };
 
 static const char report_usage[] =
@@ -35,6 +36,8 @@ static const char report_usage[] =
 	"\n"
 	"  -t, --thread TID|NAME  only this thread (by tid or name)\n"
 	"  -n, --top N            rows per table (default 10)\n"
+	"  -P, --by-process       every thread of every process (a recording of\n"
+	"                         several processes is shown per program otherwise)\n"
 	"      --format FMT       text (default) or json, for scripts\n"
 	"  -h, --help             this help\n"
 	"\n"
@@ -183,8 +186,136 @@ static bool thread_selected(const struct profile *p, const struct report_opts *o
 	return false;
 }
 
+/* Threads of more processes than this are shown per program. */
+#define THREADS_SHOWN 64
+
+/* Per thread of the profile: its program ("postgres" for its executable
+ * /usr/lib/postgresql/15/bin/postgres, else the thread's name) and its
+ * process title; found by tid in O(1). */
+struct identities {
+	struct u64map by_tid; /* tid -> index in the profile's threads */
+	const char **program, **title;
+};
+
+static void identities_init(struct identities *id, const struct profile *p)
+{
+	u64map_init(&id->by_tid);
+	id->program = xcalloc(p->n_threads + 1, sizeof(*id->program));
+	id->title = xcalloc(p->n_threads + 1, sizeof(*id->title));
+	for (size_t i = 0; i < p->n_threads; i++) {
+		const struct profile_thread *t = &p->threads[i];
+		const struct profile_process *pp = t->pid ? profile_find_process(p, t->pid) : NULL;
+		id->program[i] = pp && pp->exe && *pp->exe ? base_name(pp->exe) : profile_thread_name(t);
+		id->title[i] = pp && pp->title && *pp->title ? pp->title : "?";
+		u64map_put(&id->by_tid, (uint64_t)(uint32_t)t->tid, (uint32_t)i);
+	}
+}
+
+static void identities_release(struct identities *id)
+{
+	u64map_release(&id->by_tid);
+	free(id->program);
+	free(id->title);
+}
+
+/* The thread index of a sample, or n_threads if unknown. */
+static size_t thread_of(const struct identities *id, const struct profile *p,
+			const struct profile_sample *s)
+{
+	uint32_t i;
+	return u64map_get(&id->by_tid, (uint64_t)(uint32_t)s->tid, &i) ? i : p->n_threads;
+}
+
+/*
+ * A server is many processes of one program: the postmaster and its
+ * backends, nginx's master and workers. Their samples are shown per
+ * program, then per role (the process title, as ps shows it), each with its
+ * states; --by-process lists every thread instead.
+ */
+static void print_programs(const struct profile *p, const struct report_opts *o)
+{
+	struct counter progs = {.own_names = true}, roles = {.own_names = true},
+		       procs = {.own_names = true};
+	struct identities id;
+	identities_init(&id, p);
+	id.program[p->n_threads] = id.title[p->n_threads] = "?";
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if (!thread_selected(p, o, s->tid))
+			continue;
+		size_t t = thread_of(&id, p, s);
+		char key[600];
+		counter_add(&progs, id.program[t], 1);
+		snprintf(key, sizeof(key), "%s\x1f%s", id.program[t], id.title[t]);
+		counter_add(&roles, key, 1);
+		snprintf(key, sizeof(key), "%s\x1f%s\x1f%d", id.program[t], id.title[t],
+			 t < p->n_threads ? p->threads[t].pid : 0);
+		counter_add(&procs, key, 1);
+	}
+	printf("Programs: wall time by state, then by role (process title)\n");
+	size_t *pi = sorted(&progs), *ri = sorted(&roles);
+	for (size_t a = 0; a < progs.n && a < o->top; a++) {
+		const char *prog = progs.names[pi[a]];
+		size_t n_procs = 0;
+		for (size_t i = 0; i < procs.n; i++)
+			n_procs += !strncmp(procs.names[i], prog, strlen(prog)) &&
+				   procs.names[i][strlen(prog)] == '\x1f';
+		char dur[32];
+		printf("\n  %s: %zu processes, %llu samples, %s\n", prog, n_procs,
+		       (unsigned long long)progs.counts[pi[a]],
+		       fmt_duration(dur, sizeof(dur),
+				    (uint64_t)((double)progs.counts[pi[a]] * sample_ns(p))));
+		struct counter st = {.own_names = true};
+		for (size_t k = 0; k < p->n_samples; k++) {
+			const struct profile_sample *s = &p->samples[k];
+			char buf[96];
+			if (thread_selected(p, o, s->tid) && !strcmp(id.program[thread_of(&id, p, s)], prog))
+				counter_add(&st, sample_state_text(s, buf, sizeof(buf)), 1);
+		}
+		size_t *si = sorted(&st);
+		for (size_t k = 0; k < st.n && k < o->top; k++)
+			print_share(p, st.names[si[k]], st.counts[si[k]], progs.counts[pi[a]]);
+		free(si);
+		counter_release(&st);
+		unsigned shown = 0;
+		for (size_t r = 0; r < roles.n && shown < o->top; r++) {
+			const char *key = roles.names[ri[r]];
+			size_t plen = strlen(prog);
+			if (strncmp(key, prog, plen) || key[plen] != '\x1f')
+				continue;
+			size_t in_role = 0;
+			for (size_t i = 0; i < procs.n; i++)
+				in_role += !strncmp(procs.names[i], key, strlen(key)) &&
+					   procs.names[i][strlen(key)] == '\x1f';
+			printf("    role %-44.*s %5.1f%%  (%zu process%s, %llu samples)\n", 44,
+			       key + plen + 1,
+			       100.0 * (double)roles.counts[ri[r]] / (double)progs.counts[pi[a]],
+			       in_role, in_role == 1 ? "" : "es",
+			       (unsigned long long)roles.counts[ri[r]]);
+			shown++;
+		}
+	}
+	printf("\n");
+	free(pi);
+	free(ri);
+	identities_release(&id);
+	counter_release(&progs);
+	counter_release(&roles);
+	counter_release(&procs);
+}
+
 static void print_threads(const struct profile *p, const struct report_opts *o)
 {
+	size_t pids = 0;
+	for (size_t i = 0; i < p->n_processes; i++)
+		pids += p->processes[i].pid != 0;
+	if (pids > 1 && !o->thread)
+		print_programs(p, o);
+	if (p->n_threads > THREADS_SHOWN && !o->by_process && !o->thread) {
+		printf("Threads: %zu threads in %zu processes; 'report --by-process' lists each\n\n",
+		       p->n_threads, pids);
+		return;
+	}
 	printf("Threads: wall time by state (share of the thread's samples)\n");
 	for (size_t i = 0; i < p->n_threads; i++) {
 		const struct profile_thread *t = &p->threads[i];
@@ -202,8 +333,10 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 		}
 		char dur[32];
 		printf("\n  %s (%d", profile_thread_name(t), t->tid);
-		if (t->pid && t->pid != p->pid)
-			printf(", process %d", t->pid); /* a child, recorded with -f */
+		const struct profile_process *pp = t->pid ? profile_find_process(p, t->pid) : NULL;
+		if (t->pid && t->pid != p->pid) /* a child, recorded with -f */
+			printf(", process %d%s%s", t->pid, pp && pp->title && *pp->title ? ": " : "",
+			       pp && pp->title ? pp->title : "");
 		printf("): %llu samples, %s", (unsigned long long)total,
 		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)total * sample_ns(p))));
 		if (t->n_names > 1) {
@@ -700,6 +833,7 @@ static int parse_report_opts(int argc, char **argv, struct report_opts *o)
 		{"thread", required_argument, NULL, 't'},
 		{"top", required_argument, NULL, 'n'},
 		{"format", required_argument, NULL, 'f'},
+		{"by-process", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -709,9 +843,10 @@ static int parse_report_opts(int argc, char **argv, struct report_opts *o)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "t:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:n:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->thread = optarg; break;
+		case 'P': o->by_process = true; break;
 		case 'n':
 			if (!parse_uint(optarg, 1, 100000, &v))
 				return error("invalid --top '%s': expected a positive number",

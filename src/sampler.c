@@ -508,6 +508,28 @@ static bool group_check(struct tracer *tr, struct proc *pr)
 	return false;
 }
 
+/* Read a process's title and executable into the recording. */
+static void read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
+{
+	if (pr->title_ns && now - pr->title_ns < pr->title_period)
+		return;
+	pr->title_period = !pr->title_period ? 10 * 1000 * 1000ULL
+			   : pr->title_period < NS_PER_SEC ? 2 * pr->title_period
+							 : NS_PER_SEC;
+	pr->title_ns = now;
+	char path[64], exe[4096];
+	size_t len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pr->as.pid);
+	char *title = read_small_file(path, 4096, &len);
+	if (title)
+		procfs_title(title, len);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pr->as.pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	recorder_process(tr->rec, pr->pid, title, exe);
+	free(title);
+}
+
 void sampler_tick(struct tracer *tr)
 {
 	static struct stop_request *stops;
@@ -525,6 +547,9 @@ void sampler_tick(struct tracer *tr)
 	}
 	tr->rec->stats.clock_vouched += all_vouched;
 	mono_ns now = mono_now();
+	for (size_t i = 0; i < tr->n_procs; i++)
+		if (!tr->procs[i]->gone)
+			read_identity(tr, tr->procs[i], now);
 	/* Observe everyone first, then stop those that need it, each stop
 	 * lasting only for its own thread's snapshot. */
 	for (size_t i = 0; i < tr->n_threads; i++) {
