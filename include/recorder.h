@@ -87,6 +87,10 @@ int32_t recorder_object(struct recorder *r, const char *kind, const char *name, 
 void recorder_object_call(struct recorder *r, int32_t object, uint64_t duration_ns, uint64_t read,
 			  uint64_t written);
 
+/* Bytes a traced call on another object moved through this one too
+ * (sendfile's input file), not counted as a call of its own. */
+void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, uint64_t written);
+
 /* One finished traced call: counted always, kept if long enough. */
 void recorder_syscall(struct recorder *r, const struct profile_event *e);
 /* Would an event of this duration be kept (so its stack is wanted)? */

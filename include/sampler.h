@@ -38,6 +38,10 @@ enum sample_state sampler_run_state(struct thread *t);
 /* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? */
 bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc);
 
+/* Read a process's title and executable into the recording, unless it was
+ * read less than its title period ago. */
+void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now);
+
 /* Take one sample of every thread. */
 void sampler_tick(struct tracer *tr);
 

@@ -48,6 +48,13 @@ enum sample_state syscall_wait_state(long nr, const uint64_t args[6]);
  */
 bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check);
 
+/*
+ * Is this call one that fails with EINTR when interrupted, waiting with no
+ * timeout? Then the rewind of repair.c gives the program exactly the call it
+ * made, and a stop is safe (the arming of exact tracing uses that).
+ */
+bool syscall_waits_forever(long nr, const uint64_t *args);
+
 /* A set of x86_64 syscall numbers. */
 #define SYSCALL_SET_MAX 512
 struct syscall_set {

@@ -261,6 +261,10 @@ void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t sta
 void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
 		      struct activity *what);
 
+/* The recorder object (file, socket, pipe...) behind descriptor fd of t's
+ * process, -1 if it cannot be told. */
+int32_t tracer_fd_object(struct tracer *tr, struct thread *t, int fd);
+
 /* Interrupt every thread that can be interrupted safely, so that it runs on
  * under PTRACE_SYSCALL (exact tracing of an attached process). */
 void tracer_arm_syscalls(struct tracer *tr);

@@ -156,6 +156,72 @@ static uint64_t rel_ns(const struct tracer *tr, mono_ns t)
 	return t > tr->start ? t - tr->start : 0;
 }
 
+/* sendmmsg and recvmmsg return how many messages; the bytes are each
+ * message's msg_len in the target's mmsghdr array (at +56 of 64 bytes). */
+static uint64_t mmsg_bytes(const struct thread *t, uint64_t vec, int64_t count)
+{
+	uint64_t sum = 0;
+	for (int64_t i = 0; i < count && i < 1024; i++) {
+		uint32_t len;
+		if (target_read(t->tid, vec + (uint64_t)i * 64 + 56, &len, sizeof(len)) !=
+		    (ssize_t)sizeof(len))
+			break;
+		sum += len;
+	}
+	return sum;
+}
+
+/*
+ * The bytes a finished call moved, to the object it worked on (its first
+ * descriptor) and, for calls with two (sendfile's input, splice's and
+ * copy_file_range's output), to the other one too: nginx's sendfile moves
+ * a file's bytes to a socket, and both deserve them.
+ */
+static void count_bytes(struct tracer *tr, struct thread *t, const struct open_event *ev,
+			int64_t result, uint64_t duration_ns, bool at_exit_stop)
+{
+	long nr = ev->nr;
+	uint64_t moved = result > 0 ? (uint64_t)result : 0;
+	bool rd = false, wr = false;
+	int other = -1; /* the argument holding the second descriptor */
+	bool other_rd = false;
+	switch (nr) {
+	case SYS_read:
+	case SYS_pread64:
+	case SYS_readv:
+	case SYS_preadv:
+	case SYS_preadv2:
+	case SYS_recvfrom:
+	case SYS_recvmsg: rd = true; break;
+	case SYS_write:
+	case SYS_pwrite64:
+	case SYS_writev:
+	case SYS_pwritev:
+	case SYS_pwritev2:
+	case SYS_sendto:
+	case SYS_sendmsg: wr = true; break;
+	case SYS_recvmmsg:
+		rd = true;
+		moved = at_exit_stop && result > 0 ? mmsg_bytes(t, ev->args[1], result) : 0;
+		break;
+	case SYS_sendmmsg:
+		wr = true;
+		moved = at_exit_stop && result > 0 ? mmsg_bytes(t, ev->args[1], result) : 0;
+		break;
+	case SYS_sendfile: wr = true, other = 1, other_rd = true; break;
+	case SYS_splice:
+	case SYS_copy_file_range: rd = true, other = 2; break;
+	case SYS_tee: rd = true, other = 1; break;
+	default: break;
+	}
+	recorder_object_call(tr->rec, ev->object, duration_ns, rd ? moved : 0, wr ? moved : 0);
+	int32_t second = other >= 0 && moved && !t->foreign
+				 ? tracer_fd_object(tr, t, (int)ev->args[other])
+				 : -1;
+	if (second >= 0 && second != ev->object)
+		recorder_object_bytes(tr->rec, second, other_rd ? moved : 0, other_rd ? 0 : moved);
+}
+
 /* Count the call and keep it if long enough; its stack is taken now (the
  * thread sits at its syscall-exit stop, the stack still that of the call)
  * and unwound once it runs again. */
@@ -176,16 +242,8 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 	};
 	memcpy(e.args, ev->args, sizeof(e.args));
 	ev->open = ev->restarting = false;
-	if (ev->object >= 0 && !unfinished) {
-		long nr = e.syscall;
-		bool rd = nr == SYS_read || nr == SYS_pread64 || nr == SYS_readv ||
-			  nr == SYS_preadv || nr == SYS_recvfrom || nr == SYS_recvmsg;
-		bool wr = nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev ||
-			  nr == SYS_pwritev || nr == SYS_sendto || nr == SYS_sendmsg;
-		uint64_t moved = result > 0 ? (uint64_t)result : 0;
-		recorder_object_call(tr->rec, ev->object, e.duration_ns, rd ? moved : 0,
-				     wr ? moved : 0);
-	}
+	if (ev->object >= 0 && !unfinished)
+		count_bytes(tr, t, ev, result, e.duration_ns, at_exit_stop);
 	if (at_exit_stop && recorder_keeps(tr->rec, e.duration_ns) && !t->foreign &&
 	    ptrace(PTRACE_GETREGS, t->tid, 0, &tr->ev_regs) == 0) {
 		stack_copy_read(t->tid, tr->ev_regs.rsp, t->copy_window, tr->ev_stack);

@@ -167,6 +167,14 @@ void recorder_object_call(struct recorder *r, int32_t object, uint64_t duration_
 	o->bytes_written += written;
 }
 
+void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, uint64_t written)
+{
+	if (object < 0 || (size_t)object >= r->n_objects)
+		return;
+	r->objects[object].bytes_read += read;
+	r->objects[object].bytes_written += written;
+}
+
 static unsigned latency_bucket(uint64_t ns)
 {
 	if (ns < 32)

@@ -508,8 +508,7 @@ static bool group_check(struct tracer *tr, struct proc *pr)
 	return false;
 }
 
-/* Read a process's title and executable into the recording. */
-static void read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
+void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
 {
 	if (pr->title_ns && now - pr->title_ns < pr->title_period)
 		return;
@@ -549,7 +548,7 @@ void sampler_tick(struct tracer *tr)
 	mono_ns now = mono_now();
 	for (size_t i = 0; i < tr->n_procs; i++)
 		if (!tr->procs[i]->gone)
-			read_identity(tr, tr->procs[i], now);
+			sampler_read_identity(tr, tr->procs[i], now);
 	/* Observe everyone first, then stop those that need it, each stop
 	 * lasting only for its own thread's snapshot. */
 	for (size_t i = 0; i < tr->n_threads; i++) {

@@ -114,6 +114,25 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 	}
 }
 
+bool syscall_waits_forever(long nr, const uint64_t *args)
+{
+	/* An interrupt fails these with EINTR, which wallprof rewinds
+	 * (repair.c); with no timeout the call run again is exactly the
+	 * call that was interrupted. */
+	switch (nr) {
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait: return (int)args[3] < 0;
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2: return args[3] == 0;
+#endif
+	case SYS_rt_sigtimedwait: return args[2] == 0;
+	case SYS_semop: return true;
+	case SYS_semtimedop: return args[3] == 0;
+	case SYS_io_getevents: return args[4] == 0;
+	default: return false;
+	}
+}
+
 /* ---- sets and classes ---- */
 
 static const char *const class_file[] = {

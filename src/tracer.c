@@ -249,6 +249,10 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	tr->procs[tr->n_procs++] = pr;
 	if (pid == tr->pid)
 		tr->main = pr;
+	/* Every process is in the profile with its title, however short its
+	 * life: read now, and again as it goes on (sampler_tick). */
+	if (!tr->passive)
+		sampler_read_identity(tr, pr, mono_now());
 	return pr;
 }
 
@@ -444,7 +448,10 @@ static void attach_descendants(struct tracer *tr, pid_t pid)
 			if (child > 0 && !proc_find(tr, (pid_t)child) &&
 			    seize_process(tr, (pid_t)child, &err) > 0)
 				attach_descendants(tr, (pid_t)child);
-			else if (child > 0 && !proc_find(tr, (pid_t)child) && err && !tr->child_warned) {
+			else if (child > 0 && !proc_find(tr, (pid_t)child) && err && !tr->child_warned &&
+				 live_task((pid_t)child)) {
+				/* (A child exiting meanwhile refuses with EPERM
+				 * too: that is no news.) */
 				tr->child_warned = true;
 				errno = err;
 				warning("cannot attach to process %ld, a child of %d: %s", child, (int)pid,
@@ -934,21 +941,28 @@ static pid_t our_thread(void *ctx, pid_t id)
 	return 0;
 }
 
+int32_t tracer_fd_object(struct tracer *tr, struct thread *t, int fd)
+{
+	struct fd_desc d;
+	int32_t object;
+	/* While tracing, every close and dup2 is seen: the cache holds. */
+	if (tr->events && (object = fd_table_cached(&t->proc->fds, fd)) >= 0)
+		return object;
+	object = fd_describe(&t->proc->fds, fd, &d) == 0
+			 ? recorder_object(tr->rec, d.kind, d.name, fd, 0, 0)
+			 : -1;
+	if (tr->events)
+		fd_table_remember(&t->proc->fds, fd, object);
+	return object;
+}
+
 void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
 		      struct activity *what)
 {
 	what->object = -1;
 	what->owner = 0;
 	if (syscall_takes_fd(nr)) {
-		struct fd_desc d;
-		int fd = (int)args[0];
-		/* While tracing, every close and dup2 is seen: the cache holds. */
-		if (tr->events && (what->object = fd_table_cached(&t->proc->fds, fd)) >= 0)
-			return;
-		if (fd_describe(&t->proc->fds, fd, &d) == 0)
-			what->object = recorder_object(tr->rec, d.kind, d.name, fd, 0, 0);
-		if (tr->events)
-			fd_table_remember(&t->proc->fds, fd, what->object);
+		what->object = tracer_fd_object(tr, t, (int)args[0]);
 		return;
 	}
 	bool pi;
@@ -965,26 +979,30 @@ void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64
 void tracer_arm_syscalls(struct tracer *tr)
 {
 	/* A running thread, or one blocked in a call that restarts after an
-	 * interrupt, can be stopped once without the program noticing; one
-	 * in epoll_wait and the like is armed at its next stop instead
-	 * (the sampler stops it when it runs). */
+	 * interrupt, or in epoll_wait and the like with no timeout (the
+	 * interrupt's EINTR is rewound: repair.c), can be stopped once without
+	 * the program noticing; one in a timed epoll_wait is armed at its
+	 * next stop instead (the sampler stops it when it runs). */
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
 		char path[96], buf[512];
 		struct task_stat st;
 		struct syscall_state sc = {.running = true, .nr = -1};
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tr->pid, (int)t->tid);
+		if (!t->proc)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->proc->as.pid, (int)t->tid);
 		char *text = read_small_file(path, 4096, NULL);
 		bool ok = text && procfs_parse_stat(text, &st) == 0;
 		free(text);
 		if (!ok)
 			continue;
 		if (st.state != 'R') {
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)tr->pid,
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)t->proc->as.pid,
 				 (int)t->tid);
 			text = read_small_file(path, sizeof(buf), NULL);
 			if (!text || procfs_parse_syscall(text, &sc) < 0 ||
-			    !sampler_interrupt_is_safe(tr->pid, st.state, &sc)) {
+			    !(sampler_interrupt_is_safe(t->proc->as.pid, st.state, &sc) ||
+			      (st.state == 'S' && syscall_waits_forever(sc.nr, sc.args)))) {
 				free(text);
 				continue;
 			}
