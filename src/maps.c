@@ -62,14 +62,16 @@ static const uint8_t *image_get(int fd, size_t *len)
 		return NULL;
 	pthread_mutex_lock(&images_lock);
 	struct image *im = images;
-	while (im && (im->dev != st.st_dev || im->ino != st.st_ino || im->size != st.st_size ||
-		      im->mtime.tv_sec != st.st_mtim.tv_sec || im->mtime.tv_nsec != st.st_mtim.tv_nsec))
+	while (im &&
+	       (im->dev != st.st_dev || im->ino != st.st_ino || im->size != st.st_size ||
+		im->mtime.tv_sec != st.st_mtim.tv_sec || im->mtime.tv_nsec != st.st_mtim.tv_nsec))
 		im = im->next;
 	if (!im) {
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p != MAP_FAILED) {
 			im = xcalloc(1, sizeof(*im));
-			*im = (struct image){images, st.st_dev, st.st_ino, st.st_size, st.st_mtim, p, 0};
+			*im = (struct image){images,	 st.st_dev, st.st_ino, st.st_size,
+					     st.st_mtim, p,	    0};
 			images = im;
 		}
 	}

@@ -124,7 +124,8 @@ static int parse_pid_list(const char *arg, struct record_opts *o)
 	char *copy = xstrdup(arg), *save = NULL;
 	int r = 0;
 	char *tok = strtok_r(copy, ",", &save);
-	if (!tok || strspn(arg, ",") == strlen(arg) || strstr(arg, ",,") || arg[strlen(arg) - 1] == ',')
+	if (!tok || strspn(arg, ",") == strlen(arg) || strstr(arg, ",,") ||
+	    arg[strlen(arg) - 1] == ',')
 		r = error("invalid PID list '%s': expected PID or PID,PID,...", arg);
 	for (; tok && !r; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;

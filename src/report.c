@@ -205,7 +205,8 @@ static void identities_init(struct identities *id, const struct profile *p)
 	for (size_t i = 0; i < p->n_threads; i++) {
 		const struct profile_thread *t = &p->threads[i];
 		const struct profile_process *pp = t->pid ? profile_find_process(p, t->pid) : NULL;
-		id->program[i] = pp && pp->exe && *pp->exe ? base_name(pp->exe) : profile_thread_name(t);
+		id->program[i] =
+			pp && pp->exe && *pp->exe ? base_name(pp->exe) : profile_thread_name(t);
 		id->title[i] = pp && pp->title && *pp->title ? pp->title : "?";
 		u64map_put(&id->by_tid, (uint64_t)(uint32_t)t->tid, (uint32_t)i);
 	}
@@ -269,7 +270,8 @@ static void print_programs(const struct profile *p, const struct report_opts *o)
 		for (size_t k = 0; k < p->n_samples; k++) {
 			const struct profile_sample *s = &p->samples[k];
 			char buf[96];
-			if (thread_selected(p, o, s->tid) && !strcmp(id.program[thread_of(&id, p, s)], prog))
+			if (thread_selected(p, o, s->tid) &&
+			    !strcmp(id.program[thread_of(&id, p, s)], prog))
 				counter_add(&st, sample_state_text(s, buf, sizeof(buf)), 1);
 		}
 		size_t *si = sorted(&st);
@@ -335,7 +337,8 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 		printf("\n  %s (%d", profile_thread_name(t), t->tid);
 		const struct profile_process *pp = t->pid ? profile_find_process(p, t->pid) : NULL;
 		if (t->pid && t->pid != p->pid) /* a child, recorded with -f */
-			printf(", process %d%s%s", t->pid, pp && pp->title && *pp->title ? ": " : "",
+			printf(", process %d%s%s", t->pid,
+			       pp && pp->title && *pp->title ? ": " : "",
 			       pp && pp->title ? pp->title : "");
 		printf("): %llu samples, %s", (unsigned long long)total,
 		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)total * sample_ns(p))));
@@ -830,12 +833,9 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 static int parse_report_opts(int argc, char **argv, struct report_opts *o)
 {
 	static const struct option longopts[] = {
-		{"thread", required_argument, NULL, 't'},
-		{"top", required_argument, NULL, 'n'},
-		{"format", required_argument, NULL, 'f'},
-		{"by-process", no_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"thread", required_argument, NULL, 't'}, {"top", required_argument, NULL, 'n'},
+		{"format", required_argument, NULL, 'f'}, {"by-process", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->top = 10;

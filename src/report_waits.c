@@ -96,6 +96,18 @@ static void print_syscalls(const struct profile *p, const bool *keep, unsigned t
 		return;
 	printf("Traced syscalls (exact, %s; latency p50/p99 within 2%%)\n",
 	       p->tracing.method ? p->tracing.method : "?");
+	/* A traced call is timed from its entry stop to its exit stop, and
+	 * the exit stop keeps the thread waiting for wallprof: a short call's
+	 * latency is mostly that. The fastest call's median is the floor. */
+	uint64_t floor_ns = UINT64_MAX;
+	for (size_t i = 0; i < p->n_syscalls; i++)
+		if (p->syscalls[i].count && p->syscalls[i].p50_ns < floor_ns)
+			floor_ns = p->syscalls[i].p50_ns;
+	char fl[32];
+	if (floor_ns != UINT64_MAX)
+		printf("    durations include wallprof's stop at each call's exit: the fastest call\n"
+		       "    here took %s at p50, about what the tracing adds to every call\n",
+		       fmt_duration(fl, sizeof(fl), floor_ns));
 	printf("    %-20s %10s %8s %10s %10s %10s %10s\n", "syscall", "calls", "errors", "total",
 	       "p50", "p99", "max");
 	for (size_t i = 0; i < p->n_syscalls && i < top; i++) {
@@ -175,9 +187,8 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 	/* Locks rank by the time threads waited while another held them
 	 * (when the kind has an owner to tell), the rest by time waited. */
 	for (size_t i = 0; i < p->n_objects; i++) {
-		uint64_t waited = ns_of(p, ranks_by_holder(p->objects[i].lock_kind)
-						   ? use[i].held
-						   : use[i].samples);
+		uint64_t waited = ns_of(
+			p, ranks_by_holder(p->objects[i].lock_kind) ? use[i].held : use[i].samples);
 		key[i] = waited > p->objects[i].traced_ns ? waited : p->objects[i].traced_ns;
 	}
 	size_t *idx = order_by(key, p->n_objects);
@@ -196,7 +207,9 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 		for (size_t i = 0; i < p->n_objects && shown < top; i++) {
 			const struct profile_object *o = &p->objects[idx[i]];
 			const struct object_use *u = &use[idx[i]];
-			int g = strcmp(o->kind, "lock") ? 0 : lock_kind_is_idle(o->lock_kind) ? 2 : 1;
+			int g = strcmp(o->kind, "lock")		  ? 0
+				: lock_kind_is_idle(o->lock_kind) ? 2
+								  : 1;
 			if (g != group || (!u->samples && !o->traced_calls))
 				continue;
 			if (!any)

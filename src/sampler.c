@@ -41,8 +41,8 @@ static bool read_schedstat(struct thread *t, struct schedstat *ss)
 static enum sample_state run_state(struct run_split *r)
 {
 	r->samples++;
-	double share = r->run_ns + r->wait_ns ? (double)r->run_ns / (double)(r->run_ns + r->wait_ns)
-					      : 1.0;
+	double share =
+		r->run_ns + r->wait_ns ? (double)r->run_ns / (double)(r->run_ns + r->wait_ns) : 1.0;
 	if ((double)r->oncpu + 0.5 <= share * (double)r->samples) {
 		r->oncpu++;
 		return ST_ONCPU;
@@ -512,9 +512,9 @@ void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
 {
 	if (pr->title_ns && now - pr->title_ns < pr->title_period)
 		return;
-	pr->title_period = !pr->title_period ? 10 * 1000 * 1000ULL
+	pr->title_period = !pr->title_period		   ? 10 * 1000 * 1000ULL
 			   : pr->title_period < NS_PER_SEC ? 2 * pr->title_period
-							 : NS_PER_SEC;
+							   : NS_PER_SEC;
 	pr->title_ns = now;
 	char path[64], exe[4096];
 	size_t len = 0;

@@ -772,7 +772,7 @@ struct routes {
 	struct owner {
 		uint32_t proc;
 		const struct module *mod; /* the binary in that process */
-	} *owners;
+	} * owners;
 	size_t n, cap;
 };
 

@@ -52,6 +52,7 @@ static const char top_usage[] =
 
 struct fn_stat {
 	uint64_t recent, total;
+	bool wait; /* a call or lock waited in (off-CPU self time), not a function */
 };
 
 struct top {
@@ -67,6 +68,7 @@ struct top {
 	size_t n_fn, cap_fn, cap_stat;
 	bool oncpu_only, by_total, inclusive;
 	uint64_t interval_counted, total_counted; /* samples counted, for inclusive shares */
+	struct u64map busy; /* tid -> on-CPU or runnable samples of the last interval */
 	unsigned hz;
 	double interval_s;
 	struct termios saved;
@@ -106,7 +108,7 @@ static struct fn_stat *fn_of(struct top *t, const char *name)
 		GROW(t->fn_names, t->cap_fn, t->n_fn + 1);
 		GROW(t->fn, t->cap_stat, t->n_fn + 1);
 		t->fn_names[t->n_fn] = xstrdup(name);
-		t->fn[t->n_fn] = (struct fn_stat){0, 0};
+		t->fn[t->n_fn] = (struct fn_stat){0, 0, false};
 		i = (uint32_t)t->n_fn++;
 		strmap_put(&t->fn_index, name, i);
 	}
@@ -126,8 +128,14 @@ static void absorb(struct top *t)
 	for (size_t i = 0; i < t->n_fn; i++)
 		t->fn[i].recent = 0;
 	t->interval_counted = 0;
+	u64map_release(&t->busy);
+	u64map_init(&t->busy);
 	for (size_t k = t->drawn; k < t->rec.n_samples; k++) {
 		const struct profile_sample *s = &t->rec.samples[k];
+		uint32_t b = 0;
+		u64map_get(&t->busy, (uint64_t)(uint32_t)s->tid, &b);
+		u64map_put(&t->busy, (uint64_t)(uint32_t)s->tid,
+			   b + (s->state == ST_ONCPU || s->state == ST_RUNNABLE));
 		if (t->oncpu_only && s->state != ST_ONCPU)
 			continue;
 		t->interval_counted++;
@@ -144,6 +152,7 @@ static void absorb(struct top *t)
 			struct fn_stat *f = fn_of(t, sample_leaf_label(s, label, sizeof(label)));
 			f->recent++;
 			f->total++;
+			f->wait = true;
 			continue;
 		}
 		const char *seen[64];
@@ -179,6 +188,18 @@ static int by_stat(const void *a, const void *b)
 	return (x->total < y->total) - (x->total > y->total);
 }
 
+static int by_busy(const void *a, const void *b)
+{
+	const struct thread *x = *(const struct thread *const *)a,
+			    *y = *(const struct thread *const *)b;
+	uint32_t bx = 0, by = 0;
+	u64map_get(&sort_top->busy, (uint64_t)(uint32_t)x->tid, &bx);
+	u64map_get(&sort_top->busy, (uint64_t)(uint32_t)y->tid, &by);
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static int term_rows(void)
 {
 	struct winsize ws;
@@ -199,35 +220,46 @@ static void draw(struct top *t, mono_ns now)
 	       "[q] quit\n\n",
 	       t->oncpu_only ? "on-CPU only" : "all states", t->inclusive ? "inclusive" : "self",
 	       t->by_total ? "total" : "last interval");
-	/* Threads: what each is doing at its latest sample. */
-	printf("%-8s %-16s %s\n", "TID", "THREAD", "NOW");
-	int budget = rows / 3;
-	for (size_t i = 0; i < t->tr.n_threads && budget > 0; i++) {
-		const struct thread *th = t->tr.threads[i];
-		if (th->foreign || !th->have_last)
-			continue;
+	/* Threads: what each is doing at its latest sample, the busiest of
+	 * the last interval first; half the screen at most. */
+	size_t n_th = 0;
+	const struct thread **th = xmalloc((t->tr.n_threads + 1) * sizeof(*th));
+	for (size_t i = 0; i < t->tr.n_threads; i++)
+		if (!t->tr.threads[i]->foreign && t->tr.threads[i]->have_last)
+			th[n_th++] = t->tr.threads[i];
+	sort_top = t;
+	qsort(th, n_th, sizeof(*th), by_busy);
+	int budget = (rows - 6) / 2;
+	printf("%-8s %-16s %6s  %s\n", "TID", "THREAD", "BUSY", "NOW");
+	size_t shown_th = 0;
+	for (; shown_th < n_th && (int)shown_th < budget; shown_th++) {
+		const struct thread *h = th[shown_th];
 		struct profile_sample s = {0,
-					   th->tid,
-					   th->last_stack,
-					   th->last.state,
-					   th->last.syscall,
-					   th->last.object,
-					   th->last.owner};
+					   h->tid,
+					   h->last_stack,
+					   h->last.state,
+					   h->last.syscall,
+					   h->last.object,
+					   h->last.owner};
 		char state[96], obj[200] = "";
-		if (th->last.object >= 0 && (size_t)th->last.object < t->rec.n_objects) {
-			const struct profile_object *o = &t->rec.objects[th->last.object];
+		if (h->last.object >= 0 && (size_t)h->last.object < t->rec.n_objects) {
+			const struct profile_object *o = &t->rec.objects[h->last.object];
 			char *name =
 				o->address && t->sym ? symbolize_data(t->sym, o->address) : NULL;
 			snprintf(obj, sizeof(obj), " on %s", name ? name : o->name);
 			free(name);
 		}
-		printf("%-8d %-16.16s %s%s\n", (int)th->tid, th->comm,
+		uint32_t busy = 0;
+		u64map_get(&t->busy, (uint64_t)(uint32_t)h->tid, &busy);
+		printf("%-8d %-16.16s %6u  %s%s\n", (int)h->tid, h->comm, busy,
 		       sample_state_text(&s, state, sizeof(state)), obj);
-		budget--;
 	}
-	printf("\n%8s %8s  %s\n", "LAST %", "TOTAL %", "FUNCTION (or the call waited in)");
+	if (shown_th < n_th)
+		printf("... %zu more threads, less busy\n", n_th - shown_th);
+	free(th);
 	/* Shares: of the samples counted (self time adds up to 100%; an
-	 * inclusive share is of the samples whose stack holds the function). */
+	 * inclusive share is of the samples whose stack holds the function).
+	 * Functions, then apart the calls and waits off-CPU time went to. */
 	uint64_t interval_samples = 0, total = 0;
 	for (size_t i = 0; i < t->n_fn; i++) {
 		interval_samples += t->fn[i].recent;
@@ -240,18 +272,26 @@ static void draw(struct top *t, mono_ns now)
 	size_t *idx = xmalloc((t->n_fn + 1) * sizeof(*idx));
 	for (size_t i = 0; i < t->n_fn; i++)
 		idx[i] = i;
-	sort_top = t;
 	qsort(idx, t->n_fn, sizeof(*idx), by_stat);
 	uint64_t denom_recent = interval_samples ? interval_samples : 1;
-	int lines = rows - budget - (int)t->tr.n_threads - 10;
-	if (lines < 5)
-		lines = 5;
-	for (size_t k = 0; k < t->n_fn && (int)k < lines; k++) {
-		const struct fn_stat *f = &t->fn[idx[k]];
-		if (!f->recent && !f->total)
-			break; /* sorted: the rest are empty too */
-		printf("%7.1f%% %7.1f%%  %s\n", 100.0 * (double)f->recent / (double)denom_recent,
-		       100.0 * (double)f->total / (double)(total ? total : 1), t->fn_names[idx[k]]);
+	int lines = rows - 6 - (int)shown_th - (shown_th < n_th) - 4;
+	if (lines < 6)
+		lines = 6;
+	for (int wait = 0; wait < 2; wait++) {
+		printf("\n%8s %8s %8s  %s\n", "LAST %", "TOTAL %", "SAMPLES",
+		       wait ? "WAITING IN (off-CPU: the call or lock)" : "FUNCTION");
+		int left = wait ? lines / 3 : lines - lines / 3;
+		for (size_t k = 0; k < t->n_fn && left > 0; k++) {
+			const struct fn_stat *f = &t->fn[idx[k]];
+			if (f->wait != wait || (!f->recent && !f->total))
+				continue;
+			printf("%7.1f%% %7.1f%% %8llu  %s\n",
+			       100.0 * (double)f->recent / (double)denom_recent,
+			       100.0 * (double)f->total / (double)(total ? total : 1),
+			       (unsigned long long)(t->by_total ? f->total : f->recent),
+			       t->fn_names[idx[k]]);
+			left--;
+		}
 	}
 	free(idx);
 	fflush(stdout);
@@ -283,7 +323,7 @@ static bool handle_keys(struct top *t)
 	}
 	/* Counts depend on the view: the totals start again. */
 	for (size_t i = 0; i < t->n_fn; i++)
-		t->fn[i] = (struct fn_stat){0, 0};
+		t->fn[i].recent = t->fn[i].total = 0;
 	t->total_counted = 0;
 	return true;
 }
@@ -402,6 +442,7 @@ int cmd_top(int argc, char **argv)
 	recorder_init(&t->rec);
 	tracer_init(&t->tr, &t->rec);
 	strmap_init(&t->fn_index);
+	u64map_init(&t->busy);
 	int code = EXIT_OK;
 	int r = cmd ? tracer_launch(&t->tr, cmd, &orig)
 		    : (tracer_attach(&t->tr, pid) < 0 ? EXIT_FAILURE_ : 0);
@@ -443,6 +484,7 @@ int cmd_top(int argc, char **argv)
 	free(t->fn_names);
 	free(t->fn);
 	strmap_release(&t->fn_index);
+	u64map_release(&t->busy);
 	tracer_release(&t->tr);
 	recorder_release(&t->rec);
 	if (sfd >= 0)

@@ -448,14 +448,14 @@ static void attach_descendants(struct tracer *tr, pid_t pid)
 			if (child > 0 && !proc_find(tr, (pid_t)child) &&
 			    seize_process(tr, (pid_t)child, &err) > 0)
 				attach_descendants(tr, (pid_t)child);
-			else if (child > 0 && !proc_find(tr, (pid_t)child) && err && !tr->child_warned &&
-				 live_task((pid_t)child)) {
+			else if (child > 0 && !proc_find(tr, (pid_t)child) && err &&
+				 !tr->child_warned && live_task((pid_t)child)) {
 				/* (A child exiting meanwhile refuses with EPERM
 				 * too: that is no news.) */
 				tr->child_warned = true;
 				errno = err;
-				warning("cannot attach to process %ld, a child of %d: %s", child, (int)pid,
-					strerror(err));
+				warning("cannot attach to process %ld, a child of %d: %s", child,
+					(int)pid, strerror(err));
 			}
 		}
 		free(text);
@@ -719,7 +719,8 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 static bool read_schedstat_fd(int fd, struct schedstat *ss)
 {
 	char buf[128];
-	return fd >= 0 && pread_text(fd, buf, sizeof(buf)) > 0 && procfs_parse_schedstat(buf, ss) == 0;
+	return fd >= 0 && pread_text(fd, buf, sizeof(buf)) > 0 &&
+	       procfs_parse_schedstat(buf, ss) == 0;
 }
 
 /*
@@ -878,7 +879,8 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 				struct activity what = t->pending;
 				if (k > 0 && (what.state == ST_ONCPU || what.state == ST_RUNNABLE))
 					what.state = (uint8_t)sampler_run_state(t);
-				tracer_record_snapshot_id(tr, t, id, &what, when < now ? when : now);
+				tracer_record_snapshot_id(tr, t, id, &what,
+							  when < now ? when : now);
 			}
 			t->owed = 0;
 		}
@@ -990,15 +992,16 @@ void tracer_arm_syscalls(struct tracer *tr)
 		struct syscall_state sc = {.running = true, .nr = -1};
 		if (!t->proc)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->proc->as.pid, (int)t->tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->proc->as.pid,
+			 (int)t->tid);
 		char *text = read_small_file(path, 4096, NULL);
 		bool ok = text && procfs_parse_stat(text, &st) == 0;
 		free(text);
 		if (!ok)
 			continue;
 		if (st.state != 'R') {
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)t->proc->as.pid,
-				 (int)t->tid);
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall",
+				 (int)t->proc->as.pid, (int)t->tid);
 			text = read_small_file(path, sizeof(buf), NULL);
 			if (!text || procfs_parse_syscall(text, &sc) < 0 ||
 			    !(sampler_interrupt_is_safe(t->proc->as.pid, st.state, &sc) ||
@@ -1171,9 +1174,9 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 			continue;
 		t->pending = req[i].what;
 		t->rebaseline = req[i].was_blocked;
-		t->decide_running = (req[i].what.state == ST_ONCPU ||
-				     req[i].what.state == ST_RUNNABLE) &&
-				    read_schedstat_fd(t->fd_schedstat, &t->intr_ss);
+		t->decide_running =
+			(req[i].what.state == ST_ONCPU || req[i].what.state == ST_RUNNABLE) &&
+			read_schedstat_fd(t->fd_schedstat, &t->intr_ss);
 		t->stop_t0 = now;
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
 			tr->rec->stats.threads_lost++;
