@@ -47,6 +47,7 @@ struct open_event {
 	uint64_t args[6];
 	mono_ns t0;
 	int32_t object, owner;
+	char path[256]; /* the path it names, read at its entry; "" if none */
 };
 
 /*

@@ -55,6 +55,9 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check);
  */
 bool syscall_waits_forever(long nr, const uint64_t *args);
 
+/* Which argument of syscall nr is a path (openat: 1, stat: 0), -1 if none. */
+int syscall_path_arg(long nr);
+
 /* A set of x86_64 syscall numbers. */
 #define SYSCALL_SET_MAX 512
 struct syscall_set {

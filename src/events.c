@@ -267,6 +267,28 @@ static void watch_fds(struct fd_table *fds, long nr, const uint64_t *args)
 #endif
 }
 
+/*
+ * The path a call names (openat's, stat's, execve's...), read from the
+ * target's memory while the thread is stopped at the call's entry, so that
+ * it is the one the call sees. "" for calls without one, or on failure.
+ */
+static void read_path(const struct thread *t, long nr, const uint64_t *args, char *buf, size_t size)
+{
+	int arg = syscall_path_arg(nr);
+	buf[0] = '\0';
+	if (arg < 0 || !args[arg])
+		return;
+	ssize_t n = target_read(t->tid, args[arg], buf, size - 1);
+	if (n <= 0) {
+		/* It may end near a page end: read up to there. */
+		size_t room = 4096 - (size_t)(args[arg] & 4095);
+		n = room < size - 1 ? target_read(t->tid, args[arg], buf, room) : -1;
+	}
+	buf[n > 0 ? (size_t)n : 0] = '\0';
+	if (n > 0 && !memchr(buf, '\0', (size_t)n))
+		buf[size - 1] = '\0'; /* cut: longer than we keep */
+}
+
 static void open_event(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
 		       mono_ns now)
 {
@@ -284,8 +306,12 @@ static void open_event(struct tracer *tr, struct thread *t, long nr, const uint6
 	ev->t0 = now;
 	ev->object = -1;
 	ev->owner = 0;
-	/* What the call works on is looked up once the thread runs again. */
-	t->ev_attribute = !t->foreign;
+	read_path(t, nr, args, ev->path, sizeof(ev->path));
+	if (ev->path[0])
+		ev->object = recorder_object(tr->rec, "path", ev->path, -1, 0, 0);
+	/* What else the call works on is looked up once the thread runs
+	 * again. */
+	t->ev_attribute = !t->foreign && !ev->path[0];
 }
 
 int events_resume_request(const struct tracer *tr, const struct thread *t)

@@ -273,6 +273,20 @@ static int by_episode_len(const void *a, const void *b)
 	return (x->samples < y->samples) - (x->samples > y->samples);
 }
 
+/* " = 3", or " = -1 ENOENT" as strace shows a failed call. */
+static void result_text(int64_t result, char *buf, size_t size)
+{
+	if (result < 0 && result >= -4095) {
+		const char *name = strerrorname_np((int)-result);
+		if (name)
+			snprintf(buf, size, " = -1 %s", name);
+		else
+			snprintf(buf, size, " = -1 errno %lld", (long long)-result);
+	} else {
+		snprintf(buf, size, " = %lld", (long long)result);
+	}
+}
+
 static void print_longest(const struct profile *p, const bool *keep, const struct u64map *tids,
 			  unsigned top)
 {
@@ -289,13 +303,16 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 		for (size_t i = 0; i < n && shown < top; i++) {
 			const struct profile_event *e = &p->events[idx[i]];
 			uint32_t unused;
-			if (!u64map_get(tids, (uint64_t)e->tid, &unused))
+			if (tids && !u64map_get(tids, (uint64_t)e->tid, &unused))
 				continue;
 			shown++;
-			printf("    %s  %s (%d)  %s%s\n",
+			char res[64] = "";
+			if (!e->unfinished)
+				result_text(e->result, res, sizeof(res));
+			printf("    %s  %s (%d)  %s%s%s\n",
 			       fmt_duration(dur, sizeof(dur), e->duration_ns),
 			       profile_thread_name(profile_find_thread(p, e->tid)), e->tid,
-			       call_text(p, e->syscall, e->args, e->object, call, sizeof(call)),
+			       call_text(p, e->syscall, e->args, e->object, call, sizeof(call)), res,
 			       e->unfinished ? "  (unfinished at the end)" : "");
 			print_frames(p, e->stack, 6, "          ");
 		}
@@ -359,6 +376,11 @@ void report_waits(const struct profile *p, const bool *keep, unsigned top)
 			u64map_put(&tids, (uint64_t)p->samples[k].tid, 1);
 	print_syscalls(p, keep, top);
 	print_objects(p, keep, top);
-	print_longest(p, keep, &tids, top);
+	/* With no thread chosen, every traced call counts, even one of a
+	 * process too short-lived to be sampled. */
+	bool all = true;
+	for (size_t k = 0; k < p->n_samples && all; k++)
+		all = keep[k];
+	print_longest(p, keep, all ? NULL : &tids, top);
 	u64map_release(&tids);
 }

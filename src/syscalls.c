@@ -114,6 +114,43 @@ bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check)
 	}
 }
 
+int syscall_path_arg(long nr)
+{
+	switch (nr) {
+	case SYS_open:
+	case SYS_creat:
+	case SYS_stat:
+	case SYS_lstat:
+	case SYS_access:
+	case SYS_unlink:
+	case SYS_mkdir:
+	case SYS_rmdir:
+	case SYS_rename:
+	case SYS_readlink:
+	case SYS_execve:
+	case SYS_chdir:
+	case SYS_truncate:
+	case SYS_chmod:
+	case SYS_chown:
+	case SYS_statfs: return 0;
+	case SYS_openat:
+	case SYS_openat2:
+	case SYS_newfstatat:
+	case SYS_statx:
+	case SYS_faccessat:
+	case SYS_faccessat2:
+	case SYS_unlinkat:
+	case SYS_mkdirat:
+	case SYS_renameat:
+	case SYS_renameat2:
+	case SYS_readlinkat:
+	case SYS_execveat:
+	case SYS_fchmodat:
+	case SYS_fchownat: return 1;
+	default: return -1;
+	}
+}
+
 bool syscall_waits_forever(long nr, const uint64_t *args)
 {
 	/* An interrupt fails these with EINTR, which wallprof rewinds

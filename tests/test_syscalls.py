@@ -113,4 +113,14 @@ for args, what in ((["--syscalls=read,bogus_call"], "bogus_call"), (["--syscalls
     b = wp.run([wp.WALLPROF, "record"] + args + ["--", "true"])
     lines = b.stderr.strip().splitlines()
     wp.check(b.returncode == 64 and lines and what in lines[0], f"{args}: exit 64, names '{what}': {b.returncode} {lines[:1]}")
+# Arguments as strace shows them: the path a call names (read at its entry),
+# open's flags, and a failed call's errno by name.
+prof = os.path.join(d, "paths.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-f", "--syscalls=openat,newfstatat", "--threshold", "0", "-o", prof,
+            "--", "sh", "-c", "cat /etc/hostname >/dev/null; cat /nonexistent/x 2>/dev/null; true"])
+rep = wp.run([wp.WALLPROF, "report", "-n", "200", prof]).stdout
+wp.check('openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3' in rep,
+         "openat decoded: path, flags, result")
+wp.check(re.search(r'openat\(AT_FDCWD, "/nonexistent/x", O_RDONLY\) = -1 ENOENT', rep) is not None,
+         "a failed openat: its errno by name")
 wp.done()

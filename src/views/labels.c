@@ -2,6 +2,7 @@
  * views/labels.c: the words for a sample's state, shared by every view so
  * that the report, the folded stacks and dump say the same thing.
  */
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,53 @@ static const char *futex_op_text(uint64_t op)
 	return cmd < ARRAY_SIZE(names) && names[cmd] ? names[cmd] : "FUTEX_?";
 }
 
+/* open's flags as strace shows them: O_RDONLY|O_CLOEXEC. */
+static const char *open_flags_text(uint64_t flags, char *buf, size_t size)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} bits[] = {
+		{O_CREAT, "O_CREAT"},	  {O_EXCL, "O_EXCL"},	    {O_NOCTTY, "O_NOCTTY"},
+		{O_TRUNC, "O_TRUNC"},	  {O_APPEND, "O_APPEND"},   {O_NONBLOCK, "O_NONBLOCK"},
+		{O_DSYNC, "O_DSYNC"},	  {O_DIRECT, "O_DIRECT"},   {O_DIRECTORY, "O_DIRECTORY"},
+		{O_NOFOLLOW, "O_NOFOLLOW"}, {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"},
+		{O_PATH, "O_PATH"},	  {O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE"},
+	};
+	uint64_t acc = flags & O_ACCMODE;
+	size_t n = (size_t)snprintf(buf, size, "%s",
+				    acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : "O_RDWR");
+	for (size_t i = 0; i < ARRAY_SIZE(bits) && n < size; i++)
+		if ((flags & bits[i].bit) == bits[i].bit && bits[i].bit)
+			n += (size_t)snprintf(buf + n, size - n, "|%s", bits[i].name);
+	return buf;
+}
+
+static const char *dirfd_text(uint64_t fd, char *buf, size_t size)
+{
+	if ((int)fd == AT_FDCWD)
+		return "AT_FDCWD";
+	snprintf(buf, size, "%d", (int)fd);
+	return buf;
+}
+
+/* A call that names a path: openat(AT_FDCWD, "/etc/passwd", O_RDONLY). */
+static void path_call_text(int nr, const uint64_t args[6], const char *name, const char *path,
+			   char *buf, size_t size)
+{
+	char fl[160], dfd[16];
+	if (nr == SYS_openat)
+		snprintf(buf, size, "openat(%s, \"%s\", %s)", dirfd_text(args[0], dfd, sizeof(dfd)),
+			 path, open_flags_text(args[2], fl, sizeof(fl)));
+	else if (nr == SYS_open)
+		snprintf(buf, size, "open(\"%s\", %s)", path, open_flags_text(args[1], fl, sizeof(fl)));
+	else if (syscall_path_arg(nr) == 1)
+		snprintf(buf, size, "%s(%s, \"%s\", ...)", name, dirfd_text(args[0], dfd, sizeof(dfd)),
+			 path);
+	else
+		snprintf(buf, size, "%s(\"%s\", ...)", name, path);
+}
+
 const char *call_text(const struct profile *p, int nr, const uint64_t args[6], int32_t object,
 		      char *buf, size_t size)
 {
@@ -85,7 +133,9 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 	bool have_obj = object >= 0 && (size_t)object < p->n_objects;
 	if (have_obj)
 		object_text(p, object, obj, sizeof(obj));
-	if (nr == SYS_futex) {
+	if (syscall_path_arg(nr) >= 0 && have_obj && !strcmp(p->objects[object].kind, "path")) {
+		path_call_text(nr, args, name, p->objects[object].name, buf, size);
+	} else if (nr == SYS_futex) {
 		snprintf(buf, size, "futex(%s, %s%s, %llu)", have_obj ? obj : "?",
 			 futex_op_text(args[1]), args[1] & FUTEX_PRIVATE_FLAG ? "_PRIVATE" : "",
 			 (unsigned long long)args[2]);
