@@ -50,6 +50,12 @@ int view_parse_states(const char *list, uint32_t *mask);
  * The synthetic leaf frame of a sample: "[on-cpu]", "[runnable]",
  * "[blocked: read]", "[disk: fsync]", "[stopped]". Returns buf.
  */
+/*
+ * The process a thread belongs to, for views of a recording of several
+ * processes: its title (postgres: checkpointer), else its executable's
+ * name; NULL when the recording has one process. Borrowed from p.
+ */
+const char *process_label(const struct profile *p, int tid);
 const char *sample_leaf_label(const struct profile_sample *s, char *buf, size_t size);
 
 /* The state as the report words it: "on-CPU", "blocked: read", "lock wait (futex)". */

@@ -127,6 +127,17 @@ else:
         backends = [x for x in p["processes"] if "[local]" in x["title"]]
         wp.check(len(backends) > 100, f"the short-lived backends too: {len(backends)}")
         wp.check(peak_kb(tf) < 150 * 1024, f"peak memory under 150 MB: {peak_kb(tf) / 1024:.0f} MB")
+        folded = os.path.join(d, "pg.folded")
+        wp.run([wp.WALLPROF, "convert", prof, "-o", folded])
+        with open(folded) as f:
+            roots = {l.split(";", 1)[0] for l in f}
+        wp.check("postgres: checkpointer" in roots and "postgres: walwriter" in roots,
+                 f"folded stacks are rooted at each process's title: {sorted(roots)[:4]}")
+        trace = os.path.join(d, "pg.trace.json")
+        wp.run([wp.WALLPROF, "convert", prof, "-o", trace])
+        tj = json.load(open(trace))
+        named = {e["pid"] for e in tj["traceEvents"] if e.get("name") == "process_name"}
+        wp.check(len(named) >= 5, f"the trace has a track group per process: {len(named)}")
         rep = wp.run([wp.WALLPROF, "report", prof]).stdout
         wp.check(re.search(r"^  postgres: \d+ processes", rep, re.M) is not None and
                  "role postgres: checkpointer" in rep, "the report shows one program, postgres, with its roles")

@@ -29,6 +29,12 @@ static char *folded_line(const struct profile *p, const struct profile_sample *s
 		die(EXIT_FAILURE_, "out of memory");
 	const struct profile_stack *st = &p->stacks[s->stack];
 	char label[96];
+	/* Several processes: each its own root, by title. */
+	const char *proc = process_label(p, s->tid);
+	if (proc) {
+		put_frame(f, proc);
+		fputc(';', f);
+	}
 	put_frame(f, profile_thread_name(profile_find_thread(p, s->tid)));
 	fprintf(f, " (%d)", (int)s->tid);
 	for (uint32_t j = st->n; j-- > 0;) {

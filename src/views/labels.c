@@ -12,6 +12,22 @@
 #include "util.h"
 #include "views.h"
 
+const char *process_label(const struct profile *p, int tid)
+{
+	size_t pids = 0;
+	for (size_t i = 0; i < p->n_processes && pids < 2; i++)
+		pids += p->processes[i].pid != 0;
+	if (pids < 2)
+		return NULL;
+	const struct profile_thread *t = profile_find_thread(p, tid);
+	const struct profile_process *pp = t && t->pid ? profile_find_process(p, t->pid) : NULL;
+	if (!pp)
+		return NULL;
+	if (pp->title && *pp->title)
+		return pp->title;
+	return pp->exe && *pp->exe ? base_name(pp->exe) : NULL;
+}
+
 const char *sample_leaf_label(const struct profile_sample *s, char *buf, size_t size)
 {
 	const char *name = s->syscall >= 0 ? syscall_name_or_number(s->syscall) : NULL;

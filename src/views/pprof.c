@@ -233,11 +233,14 @@ static int pprof_write(const struct profile *p, const struct view_opts *o, FILE 
 		char thread[128];
 		snprintf(thread, sizeof(thread), "%s (%d)",
 			 profile_thread_name(profile_find_thread(p, sm->tid)), (int)sm->tid);
-		ps->n_label = 3;
-		ps->label = xmalloc(3 * sizeof(*ps->label));
+		const char *proc = process_label(p, sm->tid);
+		ps->n_label = proc ? 4 : 3;
+		ps->label = xmalloc(4 * sizeof(*ps->label));
 		ps->label[0] = label(&s, "thread", thread, 0);
 		ps->label[1] = label(&s, "thread_id", NULL, sm->tid);
 		ps->label[2] = label(&s, "state", state_name(sm->state), 0);
+		if (proc)
+			ps->label[3] = label(&s, "process", proc, 0);
 		GROW(pp.sample, cap_samples, pp.n_sample + 1);
 		strmap_put(&seen, key, (uint32_t)pp.n_sample);
 		pp.sample[pp.n_sample++] = ps;

@@ -124,8 +124,10 @@ static int speedscope_write(const struct profile *p, const struct view_opts *o, 
 			count += p->samples[i].tid == tid && sample_text[i];
 		if (!count)
 			continue;
-		char tname[128];
-		snprintf(tname, sizeof(tname), "%s (%d)", profile_thread_name(&threads[t]), tid);
+		char tname[320];
+		const char *proc = process_label(p, tid);
+		snprintf(tname, sizeof(tname), "%s%s%s (%d)", proc ? proc : "", proc ? ": " : "",
+			 profile_thread_name(&threads[t]), tid);
 		jname = json_string(tname);
 		fprintf(f, "%s\n{\"type\":\"sampled\",\"name\":", first_profile ? "" : ",");
 		json_dumpf(jname, f, JSON_ENCODE_ANY);

@@ -114,9 +114,14 @@ static uint64_t tree_add(struct tree *t, const struct profile *p, const struct v
 			cur->count += counts[k];
 			cur->states[s->state] += counts[k];
 		}
-		if (o->per_thread) {
-			snprintf(label, sizeof(label), "%s (%d)",
-				 profile_thread_name(profile_find_thread(p, s->tid)), (int)s->tid);
+		const char *proc = o->per_thread ? process_label(p, s->tid) : NULL;
+		for (int level = proc ? 0 : 1; level < 2 && o->per_thread; level++) {
+			if (level == 0)
+				snprintf(label, sizeof(label), "%s", proc);
+			else
+				snprintf(label, sizeof(label), "%s (%d)",
+					 profile_thread_name(profile_find_thread(p, s->tid)),
+					 (int)s->tid);
 			cur = child_of(cur, pooled(t, label));
 			if (into_base)
 				cur->base += (double)counts[k] / (double)base_total;

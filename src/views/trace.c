@@ -82,18 +82,31 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 	fputs("{\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"producer\":\"wallprof\"},\n"
 	      "\"traceEvents\":[\n",
 	      f);
+	/* A track group per process: each thread under its own process. */
 	fprintf(f,
 		"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":",
 		p->pid);
 	put_json_string(f, p->argc ? p->argv[0] : "process");
 	fputs("}}", f);
+	for (size_t i = 0; i < p->n_processes; i++) {
+		const struct profile_process *pp = &p->processes[i];
+		if (pp->pid == p->pid || !pp->pid)
+			continue;
+		fprintf(f,
+			",\n{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
+			"\"args\":{\"name\":",
+			pp->pid);
+		put_json_string(f, pp->title && *pp->title ? pp->title : "process");
+		fputs("}}", f);
+	}
 	for (size_t t = 0; t < p->n_threads; t++) {
 		const struct profile_thread *th = &p->threads[t];
+		int pid = th->pid ? th->pid : p->pid;
 		char name[128];
 		snprintf(name, sizeof(name), "%s (%d)", profile_thread_name(th), th->tid);
 		fprintf(f,
 			",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
-			p->pid, th->tid);
+			pid, th->tid);
 		put_json_string(f, name);
 		fputs("}}", f);
 		if (p->n_events) {
@@ -102,7 +115,7 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 			fprintf(f,
 				",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
 				"\"args\":{\"name\":",
-				p->pid, EVENTS_TID_BASE + th->tid);
+				pid, EVENTS_TID_BASE + th->tid);
 			put_json_string(f, name);
 			fputs("}}", f);
 		}
@@ -124,7 +137,7 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 				fprintf(f,
 					",\n{\"ph\":\"X\",\"cat\":\"state\",\"pid\":%d,\"tid\":%d,"
 					"\"ts\":%.3f,\"dur\":%.3f,\"name\":",
-					p->pid, th->tid, (double)start->t_ns / 1e3,
+					pid, th->tid, (double)start->t_ns / 1e3,
 					(double)dur / 1e3);
 				put_json_string(f, slice_name(p, start, buf, sizeof(buf)));
 				put_stack_args(f, p, start->stack);
@@ -135,11 +148,12 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 	}
 	for (size_t i = 0; i < p->n_events; i++) {
 		const struct profile_event *e = &p->events[i];
+		const struct profile_thread *th = profile_find_thread(p, e->tid);
 		char call[512];
 		fprintf(f,
 			",\n{\"ph\":\"X\",\"cat\":\"syscall\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,"
 			"\"dur\":%.3f,\"name\":",
-			p->pid, EVENTS_TID_BASE + e->tid, (double)e->t_ns / 1e3,
+			th && th->pid ? th->pid : p->pid, EVENTS_TID_BASE + e->tid, (double)e->t_ns / 1e3,
 			(double)e->duration_ns / 1e3);
 		put_json_string(f,
 				call_text(p, e->syscall, e->args, e->object, call, sizeof(call)));
