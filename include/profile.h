@@ -174,7 +174,14 @@ void profile_release(struct profile *p);
 int profile_write_json(const struct profile *p, FILE *f);
 /* For streaming: the document's head up to the open samples array, and one
  * sample row (first: no separator before it). */
-void profile_write_head(FILE *f);
+/* What the head of a streamed profile says before any sample: enough to
+ * read a recording cut short with its true rate and start. */
+struct profile_head {
+	unsigned frequency_hz;
+	uint64_t start_unix_ns;
+	int pid;
+};
+void profile_write_head(FILE *f, const struct profile_head *h);
 void profile_write_sample(FILE *f, const struct profile_sample *s, bool first);
 
 /*

@@ -60,7 +60,7 @@ void recorder_init(struct recorder *r);
  * keeping them: writes the document's head and opens its "samples" array.
  * recorder_finish and profile_write_json complete the document.
  */
-void recorder_stream(struct recorder *r, FILE *f);
+void recorder_stream(struct recorder *r, FILE *f, const struct profile_head *h);
 void recorder_release(struct recorder *r);
 
 /* The title and executable of process pid, as last read (kept when it

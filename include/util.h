@@ -71,6 +71,21 @@ const char *fmt_duration(char *buf, size_t size, uint64_t ns);
 
 const char *base_name(const char *path);
 
+/*
+ * Bytes that need not be UTF-8 (paths, argv, thread names, symbols), in the
+ * profile's JSON strings, which must be: a backslash is written "\\" and
+ * a byte outside a valid UTF-8 sequence "\xHH" (docs/profile-format.md).
+ * Both return malloc'ed strings; unescape(escape(s)) is s.
+ */
+char *bytes_escape(const char *s);
+char *bytes_unescape(const char *s);
+/*
+ * s as text output shows it: control characters (a newline in a thread
+ * name) and bytes that are not UTF-8 escaped as above, so that one thread
+ * is one line. Returns s itself when nothing needs escaping, else buf.
+ */
+const char *printable(const char *s, char *buf, size_t size);
+
 /* Does path end in .gz? */
 bool path_is_gz(const char *path);
 /*
@@ -78,5 +93,8 @@ bool path_is_gz(const char *path);
  * reading, compressed or not (zlib passes plain files through).
  */
 FILE *fopen_profile(const char *path, const char *mode);
+/* fflush, and for a compressed profile a zlib sync flush, so that what was
+ * written survives a SIGKILL. -1 if the output failed (disk full, EIO). */
+int fflush_profile(FILE *f);
 
 #endif

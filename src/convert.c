@@ -4,7 +4,9 @@
  * events (Perfetto), pprof. The format comes from --format or OUT's
  * extension; the views live in src/views/.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,10 @@ int convert_write(const struct view *view, const struct profile *p, const struct
 		  const char *out)
 {
 	bool to_stdout = !strcmp(out, "-");
+	/* A failed write removes the output only if it made it: never a file
+	 * that was there, a symlink or a device (as root, /dev/full). */
+	struct stat st;
+	bool made = !to_stdout && lstat(out, &st) < 0 && errno == ENOENT;
 	/* Only the native profile is gzipped by its name: .pb.gz is pprof's
 	 * own compression. */
 	FILE *f = to_stdout	       ? stdout
@@ -72,7 +78,7 @@ int convert_write(const struct view *view, const struct profile *p, const struct
 		r = -1;
 	if (r < 0) {
 		error_errno("cannot write '%s'", out);
-		if (!to_stdout)
+		if (made && lstat(out, &st) == 0 && S_ISREG(st.st_mode))
 			unlink(out);
 	}
 	return r;

@@ -23,7 +23,6 @@ static const char usage[] =
 	"  convert  a profile to a flame graph (svg), speedscope, Chrome trace or pprof\n"
 	"  diff     what grew and what shrank between two profiles\n"
 	"  top      a live view of a process, refreshed every second\n"
-	"  top      a live view of a process, refreshed every second\n"
 	"\n"
 	"'wallprof COMMAND --help' describes each; man wallprof has the details.\n"
 	"\n"
@@ -50,6 +49,20 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * What a command printed must have reached its destination: a full disk, a
+ * closed pipe reader or /dev/full is a failure (exit 2), said in one line,
+ * not a silent success with half a report.
+ */
+static int finish_stdout(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		error_errno("cannot write the output");
+		return EXIT_FAILURE_;
+	}
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -59,7 +72,7 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
 		fputs(usage, stdout);
-		return EXIT_OK;
+		return finish_stdout(EXIT_OK);
 	}
 	if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
 		printf("wallprof %s\n", WALLPROF_VERSION);
@@ -68,7 +81,7 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i].name, name))
-			return commands[i].run(argc - 1, argv + 1);
+			return finish_stdout(commands[i].run(argc - 1, argv + 1));
 	error("unknown command '%s'", name);
 	hint("commands are record, report, dump, convert, diff and top; see 'wallprof --help'");
 	return EXIT_USAGE;

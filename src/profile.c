@@ -98,27 +98,36 @@ const char *profile_thread_name(const struct profile_thread *t)
 
 /* ---- writing ---- */
 
+/* A string of bytes, escaped into valid UTF-8 (bytes_escape). */
+static json_t *jbytes(const char *s)
+{
+	char *e = bytes_escape(s ? s : "");
+	json_t *j = json_string(e);
+	free(e);
+	return j ? j : json_string("?");
+}
+
 static json_t *str_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? jbytes(s) : json_null();
 }
 
 static json_t *metadata_json(const struct profile *p)
 {
 	json_t *argv = json_array();
 	for (int i = 0; i < p->argc; i++)
-		json_array_append_new(argv, json_string(p->argv[i]));
+		json_array_append_new(argv, jbytes(p->argv[i]));
 	json_t *bins = json_array();
 	for (size_t i = 0; i < p->n_binaries; i++) {
 		const struct profile_binary *b = &p->binaries[i];
 		json_array_append_new(
-			bins, json_pack("{s:s, s:o, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o}",
-					"path", b->path, "build_id", str_or_null(b->build_id),
-					"start", (json_int_t)b->start, "end", (json_int_t)b->end,
-					"has_symbols", b->has_symbols, "symtab", b->symtab,
-					"unwind_tables", b->unwind_tables, "has_debuginfo",
-					b->has_debuginfo, "unoptimized", b->unoptimized, "producer",
-					str_or_null(b->producer)));
+			bins, json_pack("{s:o, s:o, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o}",
+					"path", jbytes(b->path), "build_id",
+					str_or_null(b->build_id), "start", (json_int_t)b->start,
+					"end", (json_int_t)b->end, "has_symbols", b->has_symbols,
+					"symtab", b->symtab, "unwind_tables", b->unwind_tables,
+					"has_debuginfo", b->has_debuginfo, "unoptimized",
+					b->unoptimized, "producer", str_or_null(b->producer)));
 	}
 	json_t *m = json_pack("{s:o, s:i, s:s, s:I, s:I, s:i, s:s, s:s, s:i, s:s, s:o}", "command",
 			      argv, "pid", p->pid, "mode", p->mode ? p->mode : "attach",
@@ -139,7 +148,7 @@ static json_t *threads_json(const struct profile *p)
 		const struct profile_thread *t = &p->threads[i];
 		json_t *names = json_array();
 		for (size_t k = 0; k < t->n_names; k++)
-			json_array_append_new(names, json_string(t->names[k]));
+			json_array_append_new(names, jbytes(t->names[k]));
 		json_t *o = json_pack("{s:i, s:o, s:I, s:I}", "tid", t->tid, "names", names,
 				      "first_seen_ns", (json_int_t)t->first_ns, "last_seen_ns",
 				      (json_int_t)t->last_ns);
@@ -155,9 +164,8 @@ static json_t *processes_json(const struct profile *p)
 	json_t *a = json_array();
 	for (size_t i = 0; i < p->n_processes; i++) {
 		const struct profile_process *pp = &p->processes[i];
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s}", "pid", pp->pid, "title",
-						   pp->title ? pp->title : "", "exe",
-						   pp->exe ? pp->exe : ""));
+		json_array_append_new(a, json_pack("{s:i, s:o, s:o}", "pid", pp->pid, "title",
+						   jbytes(pp->title), "exe", jbytes(pp->exe)));
 	}
 	return a;
 }
@@ -167,11 +175,11 @@ static json_t *frames_json(const struct profile *p)
 	json_t *a = json_array();
 	for (size_t i = 0; i < p->n_frames; i++) {
 		const struct profile_frame *f = &p->frames[i];
-		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:i, s:b, s:I}", "function",
-						   f->function, "module", str_or_null(f->module),
-						   "file", str_or_null(f->file), "line", f->line,
-						   "inlined", f->inlined, "address",
-						   (json_int_t)f->address));
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:i, s:b, s:I}", "function",
+						   jbytes(f->function), "module",
+						   str_or_null(f->module), "file",
+						   str_or_null(f->file), "line", f->line, "inlined",
+						   f->inlined, "address", (json_int_t)f->address));
 	}
 	return a;
 }
@@ -228,7 +236,7 @@ static json_t *objects_json(const struct profile *p)
 	json_t *a = json_array();
 	for (size_t i = 0; i < p->n_objects; i++) {
 		const struct profile_object *o = &p->objects[i];
-		json_t *j = json_pack("{s:s, s:s}", "kind", o->kind, "name", o->name);
+		json_t *j = json_pack("{s:s, s:o}", "kind", o->kind, "name", jbytes(o->name));
 		if (o->fd >= 0)
 			json_object_set_new(j, "fd", json_integer(o->fd));
 		if (o->address)
@@ -361,13 +369,18 @@ void profile_write_sample(FILE *f, const struct profile_sample *s, bool first)
 	fwrite(buf, 1, (size_t)(p - buf), f);
 }
 
-void profile_write_head(FILE *f)
+void profile_write_head(FILE *f, const struct profile_head *h)
 {
+	/* What a recording cut short needs to be read right comes first: its
+	 * rate and start (the metadata is written at the end). */
 	fprintf(f,
-		"{\"format\":\"%s\",\n\"version\":%d,\n\"sample_columns\":"
+		"{\"format\":\"%s\",\n\"version\":%d,\n\"string_escapes\":true,\n"
+		"\"stream\":{\"frequency_hz\":%u,\"start_unix_ns\":%llu,\"pid\":%d},\n"
+		"\"sample_columns\":"
 		"[\"time_ns\",\"tid\",\"stack\",\"state\",\"syscall\",\"object\",\"owner\"],\n"
 		"\"samples\":[",
-		PROFILE_FORMAT, PROFILE_VERSION);
+		PROFILE_FORMAT, PROFILE_VERSION, h ? h->frequency_hz : 0,
+		(unsigned long long)(h ? h->start_unix_ns : 0), h ? h->pid : 0);
 }
 
 int profile_write_json(const struct profile *p, FILE *f)
@@ -378,7 +391,8 @@ int profile_write_json(const struct profile *p, FILE *f)
 
 	int r = 0;
 	if (!p->samples_streamed) {
-		profile_write_head(f);
+		struct profile_head h = {p->frequency_hz, p->start_unix_ns, p->pid};
+		profile_write_head(f, &h);
 		for (size_t i = 0; i < p->n_samples; i++)
 			profile_write_sample(f, &p->samples[i], i == 0);
 	}
@@ -434,8 +448,14 @@ static bool get_int(json_t *obj, const char *key, long long min, long long max, 
 	return true;
 }
 
+/* Set while reading a profile that escapes its byte strings. */
+static bool strings_escaped;
+
 static char *get_str(json_t *obj, const char *key)
 {
+	json_t *s = json_object_get(obj, key);
+	if (json_is_string(s) && strings_escaped)
+		return bytes_unescape(json_string_value(s));
 	json_t *v = json_object_get(obj, key);
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
@@ -450,8 +470,10 @@ static int read_metadata(struct reader *rd, json_t *m, struct profile *p)
 		p->argv = xcalloc(n + 1, sizeof(char *));
 		for (size_t i = 0; i < n; i++) {
 			json_t *a = json_array_get(argv, i);
-			p->argv[p->argc++] =
-				xstrdup(json_is_string(a) ? json_string_value(a) : "?");
+			p->argv[p->argc++] = !json_is_string(a) ? xstrdup("?")
+					     : strings_escaped
+						     ? bytes_unescape(json_string_value(a))
+						     : xstrdup(json_string_value(a));
 		}
 	}
 	long long v;
@@ -517,7 +539,9 @@ static int read_threads(struct reader *rd, json_t *a, struct profile *p)
 		if (json_is_array(names)) {
 			t->names = xcalloc(json_array_size(names) + 1, sizeof(char *));
 			json_array_foreach(names, k, nm) if (json_is_string(nm))
-				t->names[t->n_names++] = xstrdup(json_string_value(nm));
+				t->names[t->n_names++] =
+				strings_escaped ? bytes_unescape(json_string_value(nm))
+						: xstrdup(json_string_value(nm));
 		}
 		p->n_threads++;
 	}
@@ -1039,6 +1063,21 @@ static int salvage(struct reader *rd, struct scan *sc, struct profile *p)
 			       ? first_tid_t[1] - first_tid_t[0]
 			       : NS_PER_SEC / 99;
 	p->frequency_hz = (unsigned)((NS_PER_SEC + gap / 2) / gap);
+	/* The head says the rate (and the start) since the profile format
+	 * has it: no guessing from the samples then. */
+	const char *head = strstr(sc->rest, "\"stream\":{\"frequency_hz\":");
+	unsigned hz;
+	unsigned long long start;
+	int pid;
+	if (head &&
+	    sscanf(head, "\"stream\":{\"frequency_hz\":%u,\"start_unix_ns\":%llu,\"pid\":%d", &hz,
+		   &start, &pid) == 3 &&
+	    hz) {
+		p->frequency_hz = hz;
+		gap = NS_PER_SEC / hz;
+		p->start_unix_ns = start;
+		p->pid = pid;
+	}
 	if (!p->frequency_hz)
 		p->frequency_hz = 1;
 	p->duration_ns = last_ns + gap;
@@ -1079,6 +1118,7 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 	}
 	r = -1;
 	json_t *fmt = json_object_get(root, "format");
+	strings_escaped = json_is_true(json_object_get(root, "string_escapes"));
 	long long version;
 	if (!json_is_object(root) || !json_is_string(fmt) ||
 	    strcmp(json_string_value(fmt), PROFILE_FORMAT)) {

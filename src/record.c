@@ -65,6 +65,7 @@ struct session {
 	char *out_path;
 	FILE *out; /* the output file (JSON: the profile being streamed) */
 	char *spill_path; /* the temporary profile, or NULL */
+	bool write_failed; /* the output failed while recording: said already */
 	FILE *spill;
 };
 
@@ -361,9 +362,15 @@ static void event_loop(struct session *s, int sfd)
 			if (now - last_status >= 250 * 1000 * 1000ULL) {
 				status_line(s, now, false);
 				last_status = now;
-				/* What is on disk survives even a SIGKILL of wallprof. */
-				if (s->rec.stream)
-					fflush(s->rec.stream);
+				/* What is on disk survives even a SIGKILL of wallprof.
+				 * A write that fails (disk full, quota, EIO) ends the
+				 * recording now, with what was written kept. */
+				if (s->rec.stream && fflush_profile(s->rec.stream) < 0) {
+					error_errno("cannot write '%s'; recording stopped",
+						    s->out_path);
+					s->write_failed = true;
+					break;
+				}
 			}
 		}
 	}
@@ -629,7 +636,8 @@ static int open_output(struct session *s)
 	FILE *stream = s->spill ? s->spill : s->out;
 	static char buf[1 << 20];
 	setvbuf(stream, buf, _IOFBF, sizeof(buf));
-	recorder_stream(&s->rec, stream);
+	struct profile_head head = {s->opts.frequency_hz, realtime_ns(), (int)s->tr.pid};
+	recorder_stream(&s->rec, stream, &head);
 	return 0;
 }
 
@@ -655,10 +663,10 @@ static int write_output(struct session *s, struct profile *p)
 		}
 		unlink(s->spill_path);
 	}
-	if (fclose(s->out) != 0)
+	if (ferror(s->out) || fclose(s->out) != 0)
 		r = -1;
 	s->out = NULL;
-	if (r < 0)
+	if (r < 0 && !s->write_failed)
 		error_errno("cannot write '%s'", s->out_path);
 	else if (!s->opts.quiet)
 		fprintf(stderr, "wallprof: wrote %zu samples of %zu threads (%.1f s) to %s\n",
@@ -736,7 +744,7 @@ int cmd_record(int argc, char **argv)
 		struct addrspace **spaces = tracer_spaces(&s->tr);
 		recorder_finish(&s->rec, spaces, s->tr.n_procs, &p);
 		free(spaces);
-		code = write_output(s, &p) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+		code = write_output(s, &p) < 0 || s->write_failed ? EXIT_FAILURE_ : EXIT_OK;
 		profile_release(&p);
 	}
 	if (!joined)

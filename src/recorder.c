@@ -95,10 +95,10 @@ void recorder_thread_rename(struct recorder *r, uint32_t info, const char *name)
 	t->names[t->n_names++] = xstrdup(name);
 }
 
-void recorder_stream(struct recorder *r, FILE *f)
+void recorder_stream(struct recorder *r, FILE *f, const struct profile_head *h)
 {
 	r->stream = f;
-	profile_write_head(f);
+	profile_write_head(f, h);
 }
 
 void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, uint32_t stack,

@@ -6,6 +6,7 @@
 
 #include <zlib.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -287,9 +288,32 @@ static ssize_t gz_cookie_write(void *c, const char *buf, size_t size)
 	return n <= 0 ? -1 : n;
 }
 
+/* The compressed profiles being written: their stdio stream and zlib
+ * handle, for fflush_profile. */
+static struct {
+	FILE *f;
+	gzFile gz;
+} gz_open[4];
+
 static int gz_cookie_close(void *c)
 {
+	for (size_t i = 0; i < ARRAY_SIZE(gz_open); i++)
+		if (gz_open[i].gz == (gzFile)c)
+			gz_open[i].f = NULL, gz_open[i].gz = NULL;
 	return gzclose((gzFile)c) == Z_OK ? 0 : -1;
+}
+
+int fflush_profile(FILE *f)
+{
+	if (fflush(f) != 0 || ferror(f))
+		return -1;
+	/* zlib keeps what it was given until its block is full: a recording
+	 * killed then lost everything since the last block (128 KiB of
+	 * compressed data). A sync flush makes all of it decodable now. */
+	for (size_t i = 0; i < ARRAY_SIZE(gz_open); i++)
+		if (gz_open[i].f == f && gzflush(gz_open[i].gz, Z_SYNC_FLUSH) != Z_OK)
+			return -1;
+	return 0;
 }
 
 bool path_is_gz(const char *path)
@@ -316,7 +340,106 @@ FILE *fopen_profile(const char *path, const char *mode)
 		.close = gz_cookie_close,
 	};
 	FILE *f = fopencookie(gz, writing ? "w" : "r", io);
-	if (!f)
+	if (!f) {
 		gzclose(gz);
+		return NULL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(gz_open) && writing; i++)
+		if (!gz_open[i].f) {
+			gz_open[i].f = f, gz_open[i].gz = gz;
+			break;
+		}
 	return f;
+}
+
+/* The length of the valid UTF-8 sequence at s, 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n = c < 0x80		? 1
+		   : (c & 0xe0) == 0xc0 ? 2
+		   : (c & 0xf0) == 0xe0 ? 3
+		   : (c & 0xf8) == 0xf0 ? 4
+					: 0;
+	if (!n || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+		return 0; /* overlong, or a surrogate */
+	if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
+/* Escape into a growing buffer: backslash always, control characters if
+ * controls, and bytes that are not UTF-8 as \xHH. */
+static char *escape(const char *s, bool controls)
+{
+	size_t cap = strlen(s) * 4 + 1, n = 0;
+	char *out = xmalloc(cap);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t u = utf8_len(p);
+		if (*p == '\\') {
+			out[n++] = '\\', out[n++] = '\\', p++;
+		} else if (controls && (*p < 0x20 || *p == 0x7f)) {
+			n += (size_t)sprintf(out + n,
+					     *p == '\n'	  ? "\\n"
+					     : *p == '\t' ? "\\t"
+							  : "\\x%02x",
+					     *p);
+			p++;
+		} else if (u) {
+			memcpy(out + n, p, u), n += u, p += u;
+		} else {
+			n += (size_t)sprintf(out + n, "\\x%02x", *p++);
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+char *bytes_escape(const char *s)
+{
+	return escape(s, false);
+}
+
+char *bytes_unescape(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+	for (const char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] == '\\') {
+			*o++ = '\\';
+			p++;
+		} else if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+			   isxdigit((unsigned char)p[3])) {
+			char hex[3] = {p[2], p[3], '\0'};
+			unsigned v = (unsigned)strtoul(hex, NULL, 16);
+			*o++ = v ? (char)v : '?'; /* a NUL would end the string */
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+const char *printable(const char *s, char *buf, size_t size)
+{
+	if (!s)
+		return "";
+	bool plain = true;
+	for (const unsigned char *p = (const unsigned char *)s; *p && plain;) {
+		size_t u = utf8_len(p);
+		plain = u && *p != '\\' && *p >= 0x20 && *p != 0x7f;
+		p += u ? u : 1;
+	}
+	if (plain)
+		return s;
+	char *e = escape(s, true);
+	snprintf(buf, size, "%s", e);
+	free(e);
+	return buf;
 }

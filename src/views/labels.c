@@ -101,15 +101,19 @@ static const char *open_flags_text(uint64_t flags, char *buf, size_t size)
 		uint64_t bit;
 		const char *name;
 	} bits[] = {
-		{O_CREAT, "O_CREAT"},	  {O_EXCL, "O_EXCL"},	    {O_NOCTTY, "O_NOCTTY"},
-		{O_TRUNC, "O_TRUNC"},	  {O_APPEND, "O_APPEND"},   {O_NONBLOCK, "O_NONBLOCK"},
-		{O_DSYNC, "O_DSYNC"},	  {O_DIRECT, "O_DIRECT"},   {O_DIRECTORY, "O_DIRECTORY"},
-		{O_NOFOLLOW, "O_NOFOLLOW"}, {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"},
-		{O_PATH, "O_PATH"},	  {O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE"},
+		{O_CREAT, "O_CREAT"},	      {O_EXCL, "O_EXCL"},
+		{O_NOCTTY, "O_NOCTTY"},	      {O_TRUNC, "O_TRUNC"},
+		{O_APPEND, "O_APPEND"},	      {O_NONBLOCK, "O_NONBLOCK"},
+		{O_DSYNC, "O_DSYNC"},	      {O_DIRECT, "O_DIRECT"},
+		{O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
+		{O_NOATIME, "O_NOATIME"},     {O_CLOEXEC, "O_CLOEXEC"},
+		{O_PATH, "O_PATH"},	      {O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE"},
 	};
 	uint64_t acc = flags & O_ACCMODE;
 	size_t n = (size_t)snprintf(buf, size, "%s",
-				    acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : "O_RDWR");
+				    acc == O_RDONLY   ? "O_RDONLY"
+				    : acc == O_WRONLY ? "O_WRONLY"
+						      : "O_RDWR");
 	for (size_t i = 0; i < ARRAY_SIZE(bits) && n < size; i++)
 		if ((flags & bits[i].bit) == bits[i].bit && bits[i].bit)
 			n += (size_t)snprintf(buf + n, size - n, "|%s", bits[i].name);
@@ -133,10 +137,11 @@ static void path_call_text(int nr, const uint64_t args[6], const char *name, con
 		snprintf(buf, size, "openat(%s, \"%s\", %s)", dirfd_text(args[0], dfd, sizeof(dfd)),
 			 path, open_flags_text(args[2], fl, sizeof(fl)));
 	else if (nr == SYS_open)
-		snprintf(buf, size, "open(\"%s\", %s)", path, open_flags_text(args[1], fl, sizeof(fl)));
+		snprintf(buf, size, "open(\"%s\", %s)", path,
+			 open_flags_text(args[1], fl, sizeof(fl)));
 	else if (syscall_path_arg(nr) == 1)
-		snprintf(buf, size, "%s(%s, \"%s\", ...)", name, dirfd_text(args[0], dfd, sizeof(dfd)),
-			 path);
+		snprintf(buf, size, "%s(%s, \"%s\", ...)", name,
+			 dirfd_text(args[0], dfd, sizeof(dfd)), path);
 	else
 		snprintf(buf, size, "%s(\"%s\", ...)", name, path);
 }

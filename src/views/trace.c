@@ -137,8 +137,7 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 				fprintf(f,
 					",\n{\"ph\":\"X\",\"cat\":\"state\",\"pid\":%d,\"tid\":%d,"
 					"\"ts\":%.3f,\"dur\":%.3f,\"name\":",
-					pid, th->tid, (double)start->t_ns / 1e3,
-					(double)dur / 1e3);
+					pid, th->tid, (double)start->t_ns / 1e3, (double)dur / 1e3);
 				put_json_string(f, slice_name(p, start, buf, sizeof(buf)));
 				put_stack_args(f, p, start->stack);
 				fputs("}", f);
@@ -153,8 +152,8 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 		fprintf(f,
 			",\n{\"ph\":\"X\",\"cat\":\"syscall\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,"
 			"\"dur\":%.3f,\"name\":",
-			th && th->pid ? th->pid : p->pid, EVENTS_TID_BASE + e->tid, (double)e->t_ns / 1e3,
-			(double)e->duration_ns / 1e3);
+			th && th->pid ? th->pid : p->pid, EVENTS_TID_BASE + e->tid,
+			(double)e->t_ns / 1e3, (double)e->duration_ns / 1e3);
 		put_json_string(f,
 				call_text(p, e->syscall, e->args, e->object, call, sizeof(call)));
 		if (e->stack != UINT32_MAX)
