@@ -86,6 +86,14 @@ char *bytes_unescape(const char *s);
  */
 const char *printable(const char *s, char *buf, size_t size);
 
+/* printable() into one of eight rotating buffers: for the arguments of one
+ * printf. Not for long-lived use. */
+const char *disp(const char *s);
+/* A JSON string of bytes that need not be UTF-8, escaped (bytes_escape).
+ * A new reference, never NULL. */
+struct json_t;
+struct json_t *json_text(const char *s);
+
 /* Does path end in .gz? */
 bool path_is_gz(const char *path);
 /*

@@ -78,6 +78,8 @@ int convert_write(const struct view *view, const struct profile *p, const struct
 		r = -1;
 	if (r < 0) {
 		error_errno("cannot write '%s'", out);
+		if (to_stdout)
+			clearerr(stdout); /* said once: not again at exit */
 		if (made && lstat(out, &st) == 0 && S_ISREG(st.st_mode))
 			unlink(out);
 	}

@@ -165,7 +165,7 @@ static void print_text(const struct snapshot *snap)
 	const struct profile *p = snap->p;
 	printf("Process %d:", p->pid);
 	for (int i = 0; i < p->argc; i++)
-		printf(" %s", p->argv[i]);
+		printf(" %s", disp(p->argv[i]));
 	printf("\n%zu threads\n", p->n_samples);
 	for (size_t c = 0, off = 0; c < snap->n_cycles; off += snap->cycle_lens[c++])
 		print_deadlock(snap, snap->cycles + off, snap->cycle_lens[c]);
@@ -174,7 +174,7 @@ static void print_text(const struct snapshot *snap)
 		const struct profile_sample *s = d->s;
 		const struct profile_stack *st = &p->stacks[s->stack];
 		char buf[96], dur[32], call[512];
-		printf("\nThread %d \"%s\": %s", s->tid, d->name,
+		printf("\nThread %d \"%s\": %s", s->tid, disp(d->name),
 		       sample_state_text(s, buf, sizeof(buf)));
 		if (d->since_ns >= 0)
 			printf(" for %s", fmt_duration(dur, sizeof(dur), (uint64_t)d->since_ns));
@@ -207,9 +207,9 @@ static json_t *frame_json(const struct profile_frame *f)
 {
 	char addr[32];
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->address);
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "address", addr, "function", f->function,
-			 "module", f->module ? json_string(f->module) : json_null(), "file",
-			 f->file ? json_string(f->file) : json_null(), "line",
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "address", addr, "function",
+			 json_text(f->function), "module", f->module ? json_text(f->module) : json_null(),
+			 "file", f->file ? json_text(f->file) : json_null(), "line",
 			 f->line ? json_integer(f->line) : json_null(), "inlined", f->inlined);
 }
 
@@ -220,8 +220,8 @@ static json_t *waiting_for_json(const struct profile *p, const struct profile_sa
 	const struct profile_object *o = &p->objects[s->object];
 	char addr[32];
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)o->address);
-	return json_pack("{s:s, s:s, s:s, s:o}", "kind", o->lock_kind, "address", addr, "symbol",
-			 o->name, "owner_tid",
+	return json_pack("{s:s, s:s, s:o, s:o}", "kind", o->lock_kind, "address", addr, "symbol",
+			 json_text(o->name), "owner_tid",
 			 owned_lock(p, s) ? json_integer(s->owner) : json_null());
 }
 
@@ -240,17 +240,18 @@ static void print_json(const struct snapshot *snap)
 		json_t *obj = json_null();
 		if (s->object >= 0) {
 			const struct profile_object *o = &p->objects[s->object];
-			obj = json_pack("{s:s, s:s}", "kind", o->kind, "name", o->name);
+			obj = json_pack("{s:s, s:o}", "kind", o->kind, "name", json_text(o->name));
 		}
 		json_array_append_new(
 			threads,
-			json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid",
-				  s->tid, "name", d->name, "state", state_name(s->state), "syscall",
+			json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid",
+				  s->tid, "name", json_text(d->name), "state", state_name(s->state),
+				  "syscall",
 				  s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall))
 						  : json_null(),
 				  "call",
-				  d->sc ? json_string(call_text(p, s->syscall, d->sc->args,
-								s->object, call, sizeof(call)))
+				  d->sc ? json_text(call_text(p, s->syscall, d->sc->args, s->object,
+							      call, sizeof(call)))
 					: json_null(),
 				  "object", obj, "in_state_ns",
 				  d->since_ns >= 0 ? json_integer(d->since_ns) : json_null(),
@@ -267,7 +268,7 @@ static void print_json(const struct snapshot *snap)
 	}
 	json_t *argv = json_array();
 	for (int i = 0; i < p->argc; i++)
-		json_array_append_new(argv, json_string(p->argv[i]));
+		json_array_append_new(argv, json_text(p->argv[i]));
 	json_t *root = json_pack("{s:i, s:o, s:o, s:o}", "pid", p->pid, "command", argv,
 				 "deadlocks", deadlocks, "threads", threads);
 	json_dumpf(root, stdout, JSON_INDENT(2));

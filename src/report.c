@@ -125,12 +125,13 @@ static void print_header(const struct profile *p, const char *path)
 	char dur[32], t50[32], t99[32];
 	printf("wallprof report: %s\n\n", path);
 	if (p->partial)
-		printf("  This recording was cut short (wallprof was killed while recording):\n"
-		       "  the samples written so far are shown, without stacks, thread names or\n"
+		printf("  This recording was cut short (wallprof was killed, or its output could\n"
+		       "  not be written: a full disk): the samples written so far are shown, at\n"
+		       "  the rate the recording began with, without stacks, thread names or\n"
 		       "  metadata, which are written at the end.\n\n");
 	printf("  command    ");
 	for (int i = 0; i < p->argc; i++)
-		printf("%s%s", i ? " " : "", p->argv[i]);
+		printf("%s%s", i ? " " : "", disp(p->argv[i]));
 	printf("\n  pid        %d (%s)", p->pid, p->mode ? p->mode : "?");
 	if (p->exit_status > 128 && p->exit_status < 128 + 65)
 		printf(", killed by signal %d (%s)", p->exit_status - 128,
@@ -334,7 +335,7 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 			total++;
 		}
 		char dur[32];
-		printf("\n  %s (%d", profile_thread_name(t), t->tid);
+		printf("\n  %s (%d", disp(profile_thread_name(t)), t->tid);
 		const struct profile_process *pp = t->pid ? profile_find_process(p, t->pid) : NULL;
 		if (t->pid && t->pid != p->pid) /* a child, recorded with -f */
 			printf(", process %d%s%s", t->pid,
@@ -447,7 +448,7 @@ static void print_stacks(const struct profile *p, const struct report_opts *o, u
 				    (uint64_t)((double)c.counts[idx[k]] * sample_ns(p))),
 		       (unsigned long long)c.counts[idx[k]],
 		       sample_leaf_label(s, label, sizeof(label)),
-		       profile_thread_name(profile_find_thread(p, s->tid)));
+		       disp(profile_thread_name(profile_find_thread(p, s->tid))));
 		for (uint32_t j = 0; j < st->n && j < 24; j++) {
 			const struct profile_frame *f = &p->frames[st->frames[j]];
 			printf("      %s%s", f->function, f->inlined ? " (inlined)" : "");
@@ -730,7 +731,7 @@ static void print_warnings(const struct profile *p, uint64_t total)
 static json_t *share_json(const struct profile *p, const char *key, const char *name,
 			  uint64_t count, uint64_t total)
 {
-	return json_pack("{s:s, s:I, s:f, s:I}", key, name, "samples", (json_int_t)count, "share",
+	return json_pack("{s:o, s:I, s:f, s:I}", key, json_text(name), "samples", (json_int_t)count, "share",
 			 total ? (double)count / (double)total : 0.0, "wall_ns",
 			 (json_int_t)((double)count * sample_ns(p)));
 }
@@ -752,7 +753,7 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 	json_t *root = json_object();
 	json_t *argv = json_array();
 	for (int i = 0; i < p->argc; i++)
-		json_array_append_new(argv, json_string(p->argv[i]));
+		json_array_append_new(argv, json_text(p->argv[i]));
 	json_object_set_new(root, "profile", json_string(o->path));
 	json_object_set_new(
 		root, "run",
@@ -776,8 +777,8 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 				counter_add(&c, state_name(p->samples[k].state), 1);
 				n++;
 			}
-		json_t *o = json_pack("{s:i, s:s, s:I, s:o}", "tid", t->tid, "name",
-				      profile_thread_name(t), "samples", (json_int_t)n, "states",
+		json_t *o = json_pack("{s:i, s:o, s:I, s:o}", "tid", t->tid, "name",
+				      json_text(profile_thread_name(t)), "samples", (json_int_t)n, "states",
 				      counter_json(p, &c, "state", n, ST__COUNT));
 		if (t->pid)
 			json_object_set_new(o, "pid", json_integer(t->pid));

@@ -149,7 +149,7 @@ static void print_tid_list(const struct profile *p, const int *tids, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		printf("%s%s (%d)", i ? ", " : "",
-		       profile_thread_name(profile_find_thread(p, tids[i])), tids[i]);
+		       disp(profile_thread_name(profile_find_thread(p, tids[i]))), tids[i]);
 }
 
 static bool idle_wait(const struct profile *p, const struct profile_sample *s)
@@ -311,7 +311,7 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 				result_text(e->result, res, sizeof(res));
 			printf("    %s  %s (%d)  %s%s%s\n",
 			       fmt_duration(dur, sizeof(dur), e->duration_ns),
-			       profile_thread_name(profile_find_thread(p, e->tid)), e->tid,
+			       disp(profile_thread_name(profile_find_thread(p, e->tid))), e->tid,
 			       call_text(p, e->syscall, e->args, e->object, call, sizeof(call)),
 			       res, e->unfinished ? "  (unfinished at the end)" : "");
 			print_frames(p, e->stack, 6, "          ");
@@ -355,7 +355,7 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 	for (size_t i = 0; i < n_eps && i < top; i++) {
 		const struct episode *e = &eps[i];
 		printf("    %s  %s (%d)  %s", fmt_duration(dur, sizeof(dur), ns_of(p, e->samples)),
-		       profile_thread_name(profile_find_thread(p, e->tid)), e->tid,
+		       disp(profile_thread_name(profile_find_thread(p, e->tid))), e->tid,
 		       syscall_name_or_number(e->syscall));
 		if (e->object >= 0)
 			printf(" on %s", object_text(p, e->object, obj, sizeof(obj)));

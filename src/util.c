@@ -4,6 +4,8 @@
  */
 #include "util.h"
 
+#include <jansson.h>
+
 #include <zlib.h>
 
 #include <ctype.h>
@@ -442,4 +444,21 @@ const char *printable(const char *s, char *buf, size_t size)
 	snprintf(buf, size, "%s", e);
 	free(e);
 	return buf;
+}
+
+const char *disp(const char *s)
+{
+	/* Eight at a time, for the arguments of one printf. */
+	static char bufs[8][1024];
+	static unsigned next;
+	char *buf = bufs[next++ % 8];
+	return printable(s, buf, sizeof(bufs[0]));
+}
+
+json_t *json_text(const char *s)
+{
+	char *e = bytes_escape(s ? s : "");
+	json_t *j = json_string(e);
+	free(e);
+	return j ? j : json_string("?");
 }

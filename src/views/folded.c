@@ -15,8 +15,10 @@
 /* Folded format separates frames with ';' and ends with " COUNT". */
 static void put_frame(FILE *f, const char *s)
 {
-	for (; *s; s++)
-		fputc(*s == ';' ? ':' : (*s == '\n' ? ' ' : *s), f);
+	/* One stack per line, frames split by ';': neither may appear in a
+	 * name; control characters and bytes that are not UTF-8 escaped. */
+	for (s = disp(s); *s; s++)
+		fputc(*s == ';' ? ':' : *s, f);
 }
 
 /* The folded line of one sample, without its count, into a malloc'ed string. */

@@ -64,12 +64,12 @@ const char *object_text(const struct profile *p, int32_t object, char *buf, size
 		return "?";
 	const struct profile_object *o = &p->objects[object];
 	if (o->lock_kind)
-		snprintf(buf, size, "%s %s", o->lock_kind, o->name);
+		snprintf(buf, size, "%s %s", o->lock_kind, disp(o->name));
 	else if (!strcmp(o->kind, "file") || !strcmp(o->kind, "socket") ||
 		 !strncmp(o->name, o->kind, strlen(o->kind)))
-		snprintf(buf, size, "%s", o->name);
+		snprintf(buf, size, "%s", disp(o->name));
 	else
-		snprintf(buf, size, "%s %s", o->kind, o->name);
+		snprintf(buf, size, "%s %s", o->kind, disp(o->name));
 	return buf;
 }
 
