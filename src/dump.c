@@ -208,8 +208,9 @@ static json_t *frame_json(const struct profile_frame *f)
 	char addr[32];
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->address);
 	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "address", addr, "function",
-			 json_text(f->function), "module", f->module ? json_text(f->module) : json_null(),
-			 "file", f->file ? json_text(f->file) : json_null(), "line",
+			 json_text(f->function), "module",
+			 f->module ? json_text(f->module) : json_null(), "file",
+			 f->file ? json_text(f->file) : json_null(), "line",
 			 f->line ? json_integer(f->line) : json_null(), "inlined", f->inlined);
 }
 

@@ -96,7 +96,7 @@ static const char record_usage[] =
 	"      --max-overhead PCT stop no thread for more than PCT% of wall time: over\n"
 	"                         it, running threads are sampled without a stop (state\n"
 	"                         exact, stack not taken; counted in stops_skipped)\n"
-	"  -r, --realtime[=PRIO] run the sampling thread SCHED_FIFO (default priority 1),\n"
+	"  -r, --realtime[=PRIO]  run the sampling thread SCHED_FIFO (priority 1, or PRIO),\n"
 	"                         so that busy threads of the target cannot delay its\n"
 	"                         ticks (needs root or CAP_SYS_NICE)\n"
 	"      --threshold DUR    keep traced calls at least DUR long individually\n"
@@ -167,7 +167,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:F:d:o:qr::fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:qrfh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid_list(optarg, o) < 0)
@@ -180,9 +180,9 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 			o->frequency_hz = (unsigned)v;
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &o->duration_s))
+			if (!parse_seconds(optarg, &o->duration_s) || o->duration_s < 0.001)
 				return error(
-					"invalid duration '%s': expected a positive number of seconds",
+					"invalid duration '%s': expected seconds, at least 0.001",
 					optarg);
 			break;
 		case 'o': o->output = optarg; break;
@@ -207,6 +207,11 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'f': o->follow_forks = true; break;
 		case 'r':
+			/* "-r 5" would run a command named 5: say how it is spelled. */
+			if (!optarg && optind < argc && parse_uint(argv[optind], 0, UINT32_MAX, &v))
+				return error("-r takes no value; the priority is given as "
+					     "--realtime=%s",
+					     argv[optind]);
 			if (!optarg)
 				v = 1;
 			else if (!parse_uint(optarg, 1, 99, &v))

@@ -731,8 +731,8 @@ static void print_warnings(const struct profile *p, uint64_t total)
 static json_t *share_json(const struct profile *p, const char *key, const char *name,
 			  uint64_t count, uint64_t total)
 {
-	return json_pack("{s:o, s:I, s:f, s:I}", key, json_text(name), "samples", (json_int_t)count, "share",
-			 total ? (double)count / (double)total : 0.0, "wall_ns",
+	return json_pack("{s:o, s:I, s:f, s:I}", key, json_text(name), "samples", (json_int_t)count,
+			 "share", total ? (double)count / (double)total : 0.0, "wall_ns",
 			 (json_int_t)((double)count * sample_ns(p)));
 }
 
@@ -778,8 +778,8 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 				n++;
 			}
 		json_t *o = json_pack("{s:i, s:o, s:I, s:o}", "tid", t->tid, "name",
-				      json_text(profile_thread_name(t)), "samples", (json_int_t)n, "states",
-				      counter_json(p, &c, "state", n, ST__COUNT));
+				      json_text(profile_thread_name(t)), "samples", (json_int_t)n,
+				      "states", counter_json(p, &c, "state", n, ST__COUNT));
 		if (t->pid)
 			json_object_set_new(o, "pid", json_integer(t->pid));
 		json_array_append_new(threads, o);

@@ -318,13 +318,18 @@ int syscall_set_parse(const char *list, struct syscall_set *set, char *err, size
 		{"lock", class_lock}, {"sleep", class_sleep},
 	};
 	memset(set, 0, sizeof(*set));
+	size_t len = strlen(list);
+	if (!len || list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,") ||
+	    strchr(list, ' ')) {
+		snprintf(err, err_size,
+			 "'%s' is not a list of syscall names and classes (NAME,NAME,...: file, "
+			 "network, io, lock, sleep, default, all)",
+			 list);
+		return -1;
+	}
 	char *copy = xstrdup(list), *save = NULL;
 	int r = 0;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
-		if (!*tok)
-			continue;
 		if (!strcmp(tok, "all")) {
 			for (int i = 0; i < SYSCALL_SET_MAX; i++)
 				set->on[i] = syscall_name(i) != NULL;

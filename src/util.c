@@ -205,9 +205,23 @@ ssize_t pread_text(int fd, char *buf, size_t size)
 	return r;
 }
 
+/* A plain decimal number: digits, a point, an exponent; no sign, no
+ * spaces, no hex, no inf or nan (strtod would take them all). */
+static bool plain_decimal(const char *s, bool fraction)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p) &&
+		    !(fraction && (*p == '.' || *p == 'e' || *p == 'E' ||
+				   ((*p == '-' || *p == '+') && (p[-1] == 'e' || p[-1] == 'E')))))
+			return false;
+	return true;
+}
+
 bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!plain_decimal(s, false))
 		return false;
 	char *end;
 	errno = 0;
@@ -220,7 +234,7 @@ bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 bool parse_seconds(const char *s, double *out)
 {
-	if (!s || !*s)
+	if (!plain_decimal(s, true))
 		return false;
 	char *end;
 	errno = 0;
@@ -233,11 +247,13 @@ bool parse_seconds(const char *s, double *out)
 
 bool parse_duration_ns(const char *s, uint64_t *out)
 {
-	if (!s || !*s)
+	if (!s || !isdigit((unsigned char)*s))
 		return false;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
+	if (s[1] == 'x' || s[1] == 'X')
+		return false; /* hex: strtod takes it */
 	if (errno || end == s || !isfinite(v) || v < 0)
 		return false;
 	static const struct {
