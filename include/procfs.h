@@ -62,6 +62,9 @@ int procfs_parse_fdinfo_flags(const char *text, uint64_t *out);
  * arguments become spaces, trailing padding goes. In place.
  */
 void procfs_title(char *text, size_t len);
+/* procfs_title of a live process (its [comm] if it has no arguments),
+ * malloc'ed; NULL if it is gone. */
+char *procfs_read_title(pid_t pid);
 
 /* List the tids of /proc/PID/task into a malloc'ed array; -errno on error. */
 int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out);

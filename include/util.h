@@ -86,6 +86,10 @@ char *bytes_unescape(const char *s);
  */
 const char *printable(const char *s, char *buf, size_t size);
 
+/* Make s fit a file name, in place: control characters, bytes that are not
+ * UTF-8, slashes, spaces and backslashes become '_'. */
+void file_name_safe(char *s);
+
 /* printable() into one of eight rotating buffers: for the arguments of one
  * printf. Not for long-lived use. */
 const char *disp(const char *s);

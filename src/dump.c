@@ -361,7 +361,7 @@ int cmd_dump(int argc, char **argv)
 
 	struct profile p;
 	profile_init(&p);
-	p.pid = pid;
+	p.pid = tr.pid; /* the process, if pid was one of its threads */
 	p.frequency_hz = 1;
 	read_cmdline(&p, tracer_io_pid(&tr));
 	struct addrspace **spaces = tracer_spaces(&tr);

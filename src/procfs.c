@@ -260,3 +260,21 @@ void procfs_title(char *text, size_t len)
 		len--;
 	text[len] = '\0';
 }
+
+char *procfs_read_title(pid_t pid)
+{
+	char path[64];
+	size_t len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	char *title = read_small_file(path, 4096, &len);
+	if (title)
+		procfs_title(title, len);
+	if (title && !*title) { /* a kernel thread or a zombie: its comm */
+		free(title);
+		char comm[64];
+		title = procfs_read_comm(pid, pid, comm, sizeof(comm)) == 0
+				? xasprintf("[%s]", comm)
+				: NULL;
+	}
+	return title;
+}

@@ -566,11 +566,8 @@ static char *default_output(struct session *s)
 	if (procfs_read_comm(s->tr.pid, s->tr.pid, comm, sizeof(comm)) < 0 || !comm[0])
 		snprintf(comm, sizeof(comm), "%s",
 			 s->opts.argv ? base_name(s->opts.argv[0]) : "target");
-	char *name = xasprintf("wallprof-%s-%d%s", comm, (int)s->tr.pid, s->opts.view->exts[0]);
-	for (char *c = name; *c; c++)
-		if (*c == '/' || *c == ' ')
-			*c = '_';
-	return name;
+	file_name_safe(comm);
+	return xasprintf("wallprof-%s-%d%s", comm, (int)s->tr.pid, s->opts.view->exts[0]);
 }
 
 /*

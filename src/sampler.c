@@ -517,11 +517,7 @@ void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
 							   : NS_PER_SEC;
 	pr->title_ns = now;
 	char path[64], exe[4096];
-	size_t len = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pr->as.pid);
-	char *title = read_small_file(path, 4096, &len);
-	if (title)
-		procfs_title(title, len);
+	char *title = procfs_read_title(pr->as.pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pr->as.pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';

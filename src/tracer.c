@@ -363,18 +363,104 @@ static pid_t tracer_pid_of(pid_t pid)
 	return status_pid(pid, "TracerPid");
 }
 
+/* "process 12 (nginx: master process)", with the title escaped. */
+static const char *process_desc(pid_t pid, char *buf, size_t size)
+{
+	char *title = procfs_read_title(pid);
+	char comm[64];
+	if ((!title || !*title) && procfs_read_comm(pid, pid, comm, sizeof(comm)) == 0) {
+		free(title);
+		title = xasprintf("[%s]", comm);
+	}
+	if (title && *title)
+		snprintf(buf, size, "process %d (%.200s)", (int)pid, disp(title));
+	else
+		snprintf(buf, size, "process %d", (int)pid);
+	free(title);
+	return buf;
+}
+
+static bool may_trace_privileged(void);
+
+/* The owner of /proc/ID/status (root for an undumpable process) and the real
+ * user of the process; false if it is gone. */
+static bool process_owners(pid_t pid, uid_t *dir_owner, uid_t *user)
+{
+	char path[64];
+	struct stat st;
+	unsigned long uid = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *text = read_small_file(path, 1 << 16, NULL);
+	const char *line = text ? strstr(text, "\nUid:") : NULL; /* real, effective, ... */
+	bool ok = line && sscanf(line + 5, "%lu", &uid) == 1;
+	free(text);
+	if (!ok || stat(path, &st) < 0)
+		return false;
+	*dir_owner = st.st_uid;
+	*user = (uid_t)uid;
+	return true;
+}
+
+/* Is pid a descendant of wallprof (Yama's ptrace_scope 1 allows those)? */
+static bool our_descendant(pid_t pid)
+{
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		pid = status_pid(pid, "PPid");
+		if (pid == getpid())
+			return true;
+	}
+	return false;
+}
+
+/* Why a seize failed, as a hint: the tracer there is, or what forbids it. */
 static int attach_error(pid_t pid, int err)
 {
 	if (err == ESRCH)
 		return error("cannot attach to process %d: no such process", (int)pid);
 	errno = err;
 	error_errno("cannot attach to process %d", (int)pid);
+	char desc[256];
 	pid_t tp = tracer_pid_of(pid);
-	if (tp > 0)
-		hint("process %d is already traced by process %d; only one tracer at a time",
-		     (int)pid, (int)tp);
-	else if (err == EPERM)
-		hint("run as the same user or with CAP_SYS_PTRACE, and check /proc/sys/kernel/yama/ptrace_scope");
+	if (tp > 0) {
+		pid_t tg = tgid_of(tp);
+		if (tg > 0 && tg != tp) {
+			hint("process %d is already traced by thread %d of %s; a process has one "
+			     "tracer at a time",
+			     (int)pid, (int)tp, process_desc(tg, desc, sizeof(desc)));
+		} else {
+			hint("process %d is already traced by %s; a process has one tracer at a time",
+			     (int)pid, process_desc(tp, desc, sizeof(desc)));
+		}
+		return -1;
+	}
+	if (err != EPERM)
+		return -1;
+	uid_t owner, user;
+	char scope[16] = "";
+	char *yama = read_small_file("/proc/sys/kernel/yama/ptrace_scope", 64, NULL);
+	if (yama)
+		snprintf(scope, sizeof(scope), "%.*s", (int)strcspn(yama, "\n"), yama);
+	free(yama);
+	bool privileged = may_trace_privileged();
+	if (!privileged && process_owners(pid, &owner, &user) && user != getuid())
+		hint("process %d runs as user %u: run wallprof as that user, or as root (or with "
+		     "CAP_SYS_PTRACE)",
+		     (int)pid, (unsigned)user);
+	else if (!privileged && process_owners(pid, &owner, &user) && owner != user)
+		hint("process %d is undumpable (it called prctl PR_SET_DUMPABLE 0, or changed "
+		     "its credentials): only root or CAP_SYS_PTRACE may trace it",
+		     (int)pid);
+	else if (!privileged && scope[0] == '1' && !our_descendant(pid))
+		hint("/proc/sys/kernel/yama/ptrace_scope is 1: only a process's ancestors may "
+		     "trace it; run as root (or with CAP_SYS_PTRACE), or launch the program "
+		     "under wallprof");
+	else if (scope[0] >= '2')
+		hint("/proc/sys/kernel/yama/ptrace_scope is %s: %s", scope,
+		     scope[0] == '2' ? "only root (or CAP_SYS_PTRACE) may attach"
+				     : "no process may attach; launch the program under wallprof");
+	else
+		hint("a seccomp filter, a security module or a container policy forbids ptrace "
+		     "here");
 	return -1;
 }
 
@@ -471,6 +557,18 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if (access(path, F_OK) < 0)
 		return error("cannot attach to process %d: no such process", (int)pid);
+	pid_t tg = tgid_of(pid);
+	if (tg > 0 && tg != pid) {
+		/* /proc/TID works though no listing shows it: a thread id
+		 * taken from top -H, a log or a stack means its process. */
+		char desc[256];
+		fprintf(stderr,
+			"wallprof: %d is a thread of %s: taking the whole process, every thread\n",
+			(int)pid, process_desc(tg, desc, sizeof(desc)));
+		pid = tg;
+		if (pid == getpid())
+			return error("cannot profile wallprof itself");
+	}
 	if (proc_find(tr, pid))
 		return 0; /* given twice, or a child of one given before (-f) */
 	pid_t io = live_task(pid);

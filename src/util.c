@@ -391,6 +391,12 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* U+0080 to U+009F: some terminals take U+009B as the start of an escape. */
+static bool c1_control(const unsigned char *p)
+{
+	return p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0;
+}
+
 /* Escape into a growing buffer: backslash always, control characters if
  * controls, and bytes that are not UTF-8 as \xHH. */
 static char *escape(const char *s, bool controls)
@@ -401,6 +407,9 @@ static char *escape(const char *s, bool controls)
 		size_t u = utf8_len(p);
 		if (*p == '\\') {
 			out[n++] = '\\', out[n++] = '\\', p++;
+		} else if (controls && c1_control(p)) {
+			n += (size_t)sprintf(out + n, "\\x%02x\\x%02x", p[0], p[1]);
+			p += 2;
 		} else if (controls && (*p < 0x20 || *p == 0x7f)) {
 			n += (size_t)sprintf(out + n,
 					     *p == '\n'	  ? "\\n"
@@ -451,7 +460,7 @@ const char *printable(const char *s, char *buf, size_t size)
 	bool plain = true;
 	for (const unsigned char *p = (const unsigned char *)s; *p && plain;) {
 		size_t u = utf8_len(p);
-		plain = u && *p != '\\' && *p >= 0x20 && *p != 0x7f;
+		plain = u && *p != '\\' && *p >= 0x20 && *p != 0x7f && !c1_control(p);
 		p += u ? u : 1;
 	}
 	if (plain)
@@ -460,6 +469,18 @@ const char *printable(const char *s, char *buf, size_t size)
 	snprintf(buf, size, "%s", e);
 	free(e);
 	return buf;
+}
+
+void file_name_safe(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		size_t u = utf8_len(p);
+		if (!u || c1_control(p) || *p < 0x20 || *p == 0x7f || strchr("/ \\", *p)) {
+			*p++ = '_';
+			continue;
+		}
+		p += u;
+	}
 }
 
 const char *disp(const char *s)

@@ -137,11 +137,60 @@ if os.geteuid() == 0 and wp.run(["sh", "-c", "command -v setpriv"]).returncode =
     lines = r.stderr.splitlines()
     wp.check(r.returncode == 2 and lines and "cannot attach to process" in lines[0]
              and "Operation not permitted" in lines[0], f"attach without permission: {lines[:1]}")
-    wp.check(len(lines) == 2 and "CAP_SYS_PTRACE" in lines[1] and "ptrace_scope" in lines[1],
-             f"and says what to do: {lines[1:2]}")
+    wp.check(len(lines) == 2 and f"process {t.pid} runs as user 0" in lines[1] and "CAP_SYS_PTRACE" in lines[1],
+             f"and says whose it is and what to do: {lines[1:2]}")
     wp.check(wp.proc_state(t.pid) not in ("t", "T"), "target untouched")
+    t.kill()
+    t.wait()
+    # A process of the same user that made itself undumpable.
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    t = subprocess.Popen(nobody + ["/usr/bin/python3", "-c", "import ctypes, time\n"
+                                   "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\ntime.sleep(10)"])
+    time.sleep(0.5)
+    r = wp.run(nobody + [wp.WALLPROF, "record", "-o", "/tmp/wallprof-perm-test.json", "-p", str(t.pid)])
+    lines = r.stderr.splitlines()
+    wp.check(r.returncode == 2 and len(lines) == 2 and "Operation not permitted" in lines[0]
+             and f"process {t.pid} is undumpable" in lines[1] and "PR_SET_DUMPABLE" in lines[1],
+             f"an undumpable process is named as such: {lines}")
     t.kill()
     t.wait()
 else:
     print("note: permission case not run (needs root and setpriv)")
+
+# Already traced, by a thread that is not its process's main thread: the
+# hint names the thread and its process, with the process's command.
+t = subprocess.Popen(["sleep", "10"])
+tracer = subprocess.Popen(["python3", "-c", f"""
+import ctypes, threading, time
+def seize():
+    print(threading.get_native_id(), ctypes.CDLL(None).ptrace(0x4206, {t.pid}, None, None), flush=True)
+    time.sleep(10)
+threading.Thread(target=seize).start()
+"""], stdout=subprocess.PIPE, text=True)
+tid, rc = tracer.stdout.readline().split()
+r = wp.run([wp.WALLPROF, "record", "-o", os.path.join(d, "traced.json"), "-p", str(t.pid)])
+lines = r.stderr.splitlines()
+wp.check(rc == "0" and r.returncode == 2 and len(lines) == 2 and "Operation not permitted" in lines[0]
+         and f"already traced by thread {tid} of process {tracer.pid} (python3 -c " in lines[1],
+         f"already traced: the tracer's thread, process and command: {lines}")
+tracer.kill()
+tracer.wait()
+t.kill()
+t.wait()
+
+# A thread id means its process, said so.
+m = subprocess.Popen([wp.target("mixed"), "3"], stdout=subprocess.DEVNULL)
+time.sleep(0.5)
+tid = max(int(x) for x in os.listdir(f"/proc/{m.pid}/task"))
+for cmd in (["record", "-d", "0.3", "-o", os.path.join(d, "tid.json")], ["dump"]):
+    r = wp.run([wp.WALLPROF] + cmd + ["-p", str(tid)])
+    first = r.stderr.splitlines()[:1]
+    wp.check(r.returncode == 0 and first == [f"wallprof: {tid} is a thread of process {m.pid} "
+                                             f"({wp.target('mixed')} 3): taking the whole process, every thread"],
+             f"{cmd[0]} -p TID: {first}")
+wp.check(wp.load(os.path.join(d, "tid.json"))["metadata"]["pid"] == m.pid and
+         len(wp.load(os.path.join(d, "tid.json"))["threads"]) == 5, "the profile is the process's, all 5 threads")
+wp.check(f"Process {m.pid}:" in r.stdout and "5 threads" in r.stdout, "dump shows the process, all 5 threads")
+m.kill()
+m.wait()
 wp.done()

@@ -5,7 +5,9 @@
   reading a FIFO whose name is not UTF-8, in a command whose argument is not
   UTF-8 either. record exits 0; the profile reads back with every byte of
   the path, the name and the argument; the report and dump show them
-  escaped, one thread one line; an SVG is written; --syscalls too.
+  escaped, one thread one line; an SVG is written; --syscalls too. The
+  main thread's name holds a terminal escape: no text output carries its
+  ESC, BEL or C1 byte, nor does the default output file's name.
 - A recording killed with SIGKILL at 999 Hz, .json and .json.gz: the report
   reads both, with a rate within 5% of 999 Hz and a duration within one
   flush interval (250 ms) of the time it ran.
@@ -79,6 +81,18 @@ r = wp.run([wp.WALLPROF, "dump", "-p", str(v.pid)])
 lines = [l for l in r.stdout.splitlines() if l.startswith("Thread ")]
 wp.check(r.returncode == 0 and len(lines) == 2 and any('"odd\\nname\\\\x"' in l for l in lines),
          f"dump: two threads, two lines, the name escaped: {lines}")
+raw = subprocess.run([wp.WALLPROF, "dump", "-p", str(v.pid)], capture_output=True).stdout
+wp.check(b"\x1b" not in raw and b"\x07" not in raw and b"\xc2\x9b" not in raw
+         and b'"\\x1b]0;pwned\\x07\\xc2\\x9b"' in raw,
+         f"dump: the escape in the main thread's name is shown escaped: {raw[:300]!r}")
+r = subprocess.run([wp.WALLPROF, "record", "-d", "0.3", "-p", str(v.pid)], cwd=d, capture_output=True)
+made = [n for n in os.listdir(dbytes) if n.startswith(b"wallprof-")]
+wp.check(r.returncode == 0 and made == [f"wallprof-_]0;pwned___-{v.pid}.json".encode()],
+         f"the default output's name has no control bytes: {made}")
+if made:
+    rep = subprocess.run([wp.WALLPROF, "report", os.path.join(dbytes, made[0])], capture_output=True).stdout
+    wp.check(b"\x1b" not in rep and b"\x07" not in rep and b"\xc2\x9b" not in rep and b"pwned" in rep,
+             "report: the escape is shown escaped")
 j = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(v.pid)])
 wp.check(j.returncode == 0 and len(json.loads(j.stdout)["threads"]) == 2, "dump --json: both threads")
 v.kill()

@@ -46,7 +46,10 @@ static void *thread_main(void *arg)
 {
 	struct role *r = arg;
 	char name[16];
-	snprintf(name, sizeof(name), "%s-%d", r->kind == 's' ? "spin" : r->kind == 'h' ? "half" : "sleep",
+	snprintf(name, sizeof(name), "%s-%d",
+		 r->kind == 's'	  ? "spin"
+		 : r->kind == 'h' ? "half"
+				  : "sleep",
 		 r->n);
 	pthread_setname_np(pthread_self(), name);
 	started++;
