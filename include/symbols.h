@@ -7,6 +7,7 @@
 #ifndef WALLPROF_SYMBOLS_H
 #define WALLPROF_SYMBOLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "maps.h"
@@ -20,6 +21,10 @@ struct symbolizer;
  * long uninterruptible wait). */
 #define STACK_SKIPPED_ADDR 1
 #define STACK_LATE_ADDR 2
+
+/* Does the ELF file at path call ptrace (its symbols hold libc's or Go's
+ * wrapper)? A program that may trace itself or its children. */
+bool elf_calls_ptrace(const char *path);
 
 /* Report every module of the address space to libdwfl. */
 struct symbolizer *symbolizer_new(struct addrspace *as);

@@ -265,6 +265,11 @@ void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64
  * process, -1 if it cannot be told. */
 int32_t tracer_fd_object(struct tracer *tr, struct thread *t, int fd);
 
+/* Say once, before it happens, that a process given or launched calls
+ * ptrace and would fail to trace itself (or, with -f, its children): for
+ * when no syscall is traced and the call itself cannot be seen. */
+void tracer_warn_ptrace_users(struct tracer *tr);
+
 /* Interrupt every thread that can be interrupted safely, so that it runs on
  * under PTRACE_SYSCALL (exact tracing of an attached process). */
 void tracer_arm_syscalls(struct tracer *tr);

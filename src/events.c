@@ -328,22 +328,37 @@ int events_resume_request(const struct tracer *tr, const struct thread *t)
 }
 
 /*
- * The seccomp filter is inherited and needs a tracer, so wallprof follows
- * every child of a launched command: none of them can be traced by the
- * command itself (a debugger, strace). That call fails with EPERM, as it
- * would under strace -f; say so once, with what works instead.
+ * A process has one tracer. While wallprof traces a thread, its
+ * ptrace(PTRACE_TRACEME) fails with EPERM, and so does anyone's
+ * PTRACE_ATTACH or PTRACE_SEIZE of it (a debugger, strace, a program that
+ * checks whether it is being debugged). Seen here under --syscalls and
+ * --locks; tracer_warn_ptrace_users says it in advance otherwise. Once.
  */
 static void watch_ptrace(struct tracer *tr, struct thread *t, const uint64_t *args)
 {
 	long req = (long)args[0];
-	if (tr->ptrace_warned ||
-	    (req != PTRACE_TRACEME && req != PTRACE_ATTACH && req != PTRACE_SEIZE))
+	bool self = req == PTRACE_TRACEME;
+	if (tr->ptrace_warned || !(self || ((req == PTRACE_ATTACH || req == PTRACE_SEIZE) &&
+					    tracer_find(tr, (pid_t)args[1]))))
 		return;
 	tr->ptrace_warned = true;
-	warning("thread %d of the command calls ptrace(%s): it fails while wallprof follows the "
-		"command's processes for --syscalls",
-		(int)t->tid, req == PTRACE_TRACEME ? "PTRACE_TRACEME" : "PTRACE_ATTACH");
-	hint("record it without --syscalls, or start it and attach with -p PID");
+	/* A foreign thread is a child's, followed for the filter alone. */
+	pid_t pid = t->proc ? t->proc->pid : t->tid;
+	bool root = false;
+	for (size_t i = 0; i < tr->n_roots; i++)
+		root |= t->proc && tr->roots[i] == pid;
+	warning("thread %d of process %d calls ptrace(%s): it fails with EPERM while wallprof "
+		"traces %s (a process has one tracer)",
+		(int)t->tid, (int)pid,
+		self		       ? "PTRACE_TRACEME"
+		: req == PTRACE_ATTACH ? "PTRACE_ATTACH"
+				       : "PTRACE_SEIZE",
+		self ? "it" : "its target");
+	bool seccomp = tr->events && tr->events->method == TRACE_SECCOMP;
+	if ((!root || !self) && (tr->follow_forks || seccomp))
+		hint("record without %s%s%s: the command's children are then not traced",
+		     tr->follow_forks ? "-f" : "", tr->follow_forks && seccomp ? " and " : "",
+		     seccomp ? "--syscalls and --locks" : "");
 }
 
 static bool silent_call(long nr)
@@ -429,6 +444,8 @@ int events_on_syscall_stop(struct tracer *tr, struct thread *t)
 		long nr = (long)info.entry.nr;
 		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
 			watch_fds(&t->proc->fds, nr, info.entry.args);
+		if (nr == SYS_ptrace && info.arch == AUDIT_ARCH_X86_64)
+			watch_ptrace(tr, t, info.entry.args);
 		/* Under the filter a traced call's seccomp stop opens it; an
 		 * entry stop there is a call resumed after a restart or a
 		 * repair (repair.h), which only restart_syscall continues. */

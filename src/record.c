@@ -444,6 +444,8 @@ static void *tracer_main(void *arg)
 	} else if (tr->events) {
 		tracer_arm_syscalls(tr);
 	}
+	if (!tr->events && !s->opts.quiet)
+		tracer_warn_ptrace_users(tr);
 	if (open_output(s) < 0) {
 		s->result = EXIT_FAILURE_;
 		close(sfd);

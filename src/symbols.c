@@ -13,6 +13,8 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -937,4 +939,40 @@ const char *symbolize_function(struct symbolizer *s, uint64_t addr)
 	s->fn_names[s->n_fn] = name;
 	u64map_put(&s->fn_index, addr, (uint32_t)s->n_fn);
 	return s->fn_names[s->n_fn++];
+}
+
+bool elf_calls_ptrace(const char *path)
+{
+	/* libc's ptrace, imported or linked in; Go's own wrappers. */
+	static const char *const names[] = {"ptrace", "syscall.ptrace", "syscall.ptrace1",
+					    "golang.org/x/sys/unix.ptrace",
+					    "golang.org/x/sys/unix.ptrace1"};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	bool found = false;
+	for (Elf_Scn *scn = NULL; elf && !found && (scn = elf_nextscn(elf, scn)) != NULL;) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; !found && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+			     GELF_ST_TYPE(sym.st_info) != STT_NOTYPE) ||
+			    !(name = elf_strptr(elf, sh.sh_link, sym.st_name)))
+				continue;
+			for (size_t k = 0; k < ARRAY_SIZE(names) && !found; k++)
+				found = !strcmp(name, names[k]);
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
 }

@@ -595,6 +595,22 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 	return 0;
 }
 
+void tracer_warn_ptrace_users(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->n_roots && !tr->ptrace_warned; i++) {
+		char exe[64], desc[256];
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)tr->roots[i]);
+		if (tr->roots[i] <= 0 || !elf_calls_ptrace(exe))
+			continue;
+		tr->ptrace_warned = true;
+		warning("%s calls ptrace: should it trace itself%s, that fails with EPERM while "
+			"wallprof traces %s (a process has one tracer)",
+			process_desc(tr->roots[i], desc, sizeof(desc)),
+			tr->follow_forks ? " or its children" : "",
+			tr->follow_forks ? "them" : "it");
+	}
+}
+
 void tracer_add_root(struct tracer *tr, pid_t pid)
 {
 	GROW(tr->roots, tr->cap_roots, tr->n_roots + 1);

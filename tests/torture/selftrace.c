@@ -6,16 +6,28 @@
  *
  * usage: selftrace [WRITES]   (default 100)
  * Prints the count; exits 0 if the child was traced to its end.
+ *
+ * usage: selftrace self SECS
+ * After SECS seconds asks to be traced itself (PTRACE_TRACEME, as a program
+ * checking for a debugger does) and prints whether it could; exits 0.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "self")) {
+		usleep((useconds_t)(atof(argv[2]) * 1e6));
+		long r = ptrace(PTRACE_TRACEME, 0, 0, 0);
+		printf("PTRACE_TRACEME: %s\n", r < 0 ? strerror(errno) : "traced by my parent");
+		return 0;
+	}
 	int writes = argc > 1 ? atoi(argv[1]) : 100;
 	fflush(stdout);
 	pid_t child = fork();

@@ -50,6 +50,51 @@ lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:")]
 wp.check(len(lines) == 2 and "ptrace(PTRACE_TRACEME)" in lines[0] and "hint:" in lines[1],
          f"--syscalls on a target that traces its child: a warning and a hint: {lines}")
 
+# A target that asks to be traced itself fails (a process has one tracer),
+# and says so: seen when the call is traced (--syscalls, launched or
+# attached), said in advance from its symbols when it is not.
+ST = wp.target("selftrace")
+for extra in ([], ["--syscalls"], ["--locks"]):
+    r = wp.run([wp.WALLPROF, "record", *extra, "-o", os.path.join(d, "self.json"), "--", ST, "self", "0.2"])
+    lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:") and " wrote " not in x]
+    pid = wp.load(os.path.join(d, "self.json"))["metadata"]["pid"] if r.returncode == 0 else 0
+    want = ([f"wallprof: warning: process {pid} ({ST} self 0.2) calls ptrace: should it trace itself, that "
+             "fails with EPERM while wallprof traces it (a process has one tracer)"] if not extra else
+            [f"wallprof: warning: thread {pid} of process {pid} calls ptrace(PTRACE_TRACEME): it fails with "
+             "EPERM while wallprof traces it (a process has one tracer)"])
+    wp.check(r.returncode == 0 and r.stdout == "PTRACE_TRACEME: Operation not permitted\n" and lines == want,
+             f"record {' '.join(extra)} of a target calling PTRACE_TRACEME: {r.stdout.strip()!r} {lines}")
+t = subprocess.Popen([ST, "self", "1"], stdout=subprocess.PIPE, text=True)
+time.sleep(0.3)
+r = wp.run([wp.WALLPROF, "record", "--syscalls", "-d", "2", "-o", os.path.join(d, "self-p.json"), "-p", str(t.pid)])
+out = t.communicate()[0]
+lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:") and " wrote " not in x and "exact tracing" not in x]
+wp.check(r.returncode == 0 and out == "PTRACE_TRACEME: Operation not permitted\n" and lines ==
+         [f"wallprof: warning: thread {t.pid} of process {t.pid} calls ptrace(PTRACE_TRACEME): it fails with "
+          "EPERM while wallprof traces it (a process has one tracer)"],
+         f"record --syscalls -p of a target calling PTRACE_TRACEME: {out.strip()!r} {lines}")
+r = wp.run([wp.WALLPROF, "record", "-f", "-o", os.path.join(d, "st-f.json"), "--", ST, "10"])
+lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:") and " wrote " not in x]
+wp.check(len(lines) == 1 and "calls ptrace: should it trace itself or its children, that fails with EPERM "
+         "while wallprof traces them" in lines[0], f"record -f of a target that traces its child: {lines}")
+
+# strace, a real tracer: launched plainly it runs (its children are its
+# own) with the warning in advance; under --syscalls its PTRACE_SEIZE of its
+# child is seen failing, and said.
+if shutil.which("strace"):
+    r = wp.run([wp.WALLPROF, "record", "-o", os.path.join(d, "strace.json"), "--", "strace", "-o", "/dev/null", "true"])
+    lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:") and " wrote " not in x]
+    wp.check(r.returncode == 0 and len(lines) == 1 and "(strace -o /dev/null true) calls ptrace: should it trace itself,"
+             in lines[0], f"record -- strace: it runs, warned in advance: {r.returncode} {lines}")
+    r = wp.run([wp.WALLPROF, "record", "--syscalls", "-o", os.path.join(d, "strace.json"), "--", "strace", "-o",
+                "/dev/null", "true"])
+    lines = [x for x in r.stderr.splitlines() if x.startswith("wallprof:") and " wrote " not in x]
+    wp.check(r.returncode == 1 and len(lines) == 2 and "calls ptrace(PTRACE_SEIZE): it fails with EPERM while "
+             "wallprof traces its target" in lines[0] and "record without --syscalls and --locks" in lines[1],
+             f"record --syscalls -- strace: its seize of its child fails, and is said: {r.returncode} {lines}")
+else:
+    print("note: strace not installed; the real tracer's case is not run")
+
 # 3. 3,000 short-lived threads, 4 at a time, at 200 Hz.
 p = same_as_plain([wp.target("churn"), "3000", "4"], "3,000 short-lived threads", ["-F", "200"])
 n = len(p["threads"]) if p else 0
