@@ -6,7 +6,8 @@
   seconds: wallprof attached to each worker at 999 Hz, then the whole
   server launched under `record -f` at 999 Hz. Oracles: nginx's own log
   (no EINTR line, no alert) and ab (no failed request, no non-2xx).
-- redis under redis-benchmark, wallprof attached at 999 Hz. Oracles:
+- redis under redis-benchmark, wallprof attached at 999 Hz, then dumped 20
+  times under load (each dump shows every thread). Oracles:
   redis-benchmark's own errors, redis's INFO counters (no error reply, no
   rejected connection) and the profile's eintr_risk, which must be 0.
 Each server runs under a temporary directory and is stopped at the end.
@@ -180,6 +181,22 @@ try:
     st = wp.load(prof)["stats"]
     wp.check(st["eintr_risk"] == 0, f"redis profile: eintr_risk {st['eintr_risk']} "
              f"({st.get('eintr_repaired')} EINTR rewound, {st.get('transfers_continued')} transfers continued)")
+    # dump under load: every thread every time, the busy main thread too.
+    bench = subprocess.Popen(["redis-benchmark", "-p", str(port), "-c", "20", "-n", "2000000", "-t", "set,get",
+                              "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    shown = []
+    for _ in range(20):
+        r = wp.run([wp.WALLPROF, "dump", "-p", str(redis.pid)])
+        n = len(os.listdir(f"/proc/{redis.pid}/task"))
+        shown.append((r.returncode, r.stdout.count("\nThread "), n, "could not be read" in r.stdout + r.stderr))
+    bench.kill()
+    bench.wait()
+    wp.check(all(rc == 0 and got == n and not unread for rc, got, n, unread in shown),
+             f"20 dumps of redis under redis-benchmark show every thread: {shown}")
+    info = wp.run(["redis-cli", "-p", str(port), "info", "stats"]).stdout
+    errs = re.search(r"total_error_replies:(\d+)", info)
+    wp.check(errs and int(errs.group(1)) == 0, f"redis after the dumps: total_error_replies {errs and errs.group(1)}")
 finally:
     redis.terminate()
     redis.wait(timeout=30)
