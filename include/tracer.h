@@ -136,6 +136,7 @@ struct thread {
 	bool ev_attribute; /* look up what the open call works on, after resume */
 	bool foreign;
 	bool arming; /* interrupted once to switch it to PTRACE_SYSCALL */
+	bool syscall_stops; /* last resumed with PTRACE_SYSCALL */
 
 	/* --max-overhead: stop time this thread may still spend (token bucket). */
 	int64_t budget_ns;

@@ -342,7 +342,14 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		bool may_stop = !repair_in_flight(t) &&
 				(o.st.state == 'D' ||
 				 sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc));
-		if (sample_nostop(tr, t, &o, may_stop, now))
+		/* Exact tracing of an attached process: a thread that has not
+		 * stopped since the attach runs free of syscall stops. One
+		 * that was in no state to be interrupted then is armed at the
+		 * first wait where an interrupt is rewound (tracer_arm_syscalls). */
+		bool arm = tr->events && tr->events->method == TRACE_PTRACE && !t->syscall_stops &&
+			   !repair_in_flight(t) && o.st.state == 'S' &&
+			   syscall_waits_forever(o.sc.nr, o.sc.args);
+		if (!arm && sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
 		t->last_ss = prev; /* the stop re-baselines it */

@@ -973,7 +973,9 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		break;
 	default: break;
 	}
-	ptrace(repair_resume_request(t, req), tid, 0, inject);
+	req = repair_resume_request(t, req);
+	ptrace(req, tid, 0, inject);
+	t->syscall_stops = req == PTRACE_SYSCALL;
 	if (tr->events)
 		events_after_resume(tr, t);
 

@@ -2,7 +2,8 @@
 """record --syscalls and --locks: exact counts equal strace -f -c's on the
 same workload (tests/targets/syscalls.c, whose own counts are known), long
 calls kept with their stacks, bytes by file, lock waits with owner, attach
-mode without EINTR, and bad LISTs rejected."""
+mode without EINTR (a thread in a timed wait at the attach is armed at its
+first endless wait: all its later reads counted), and bad LISTs rejected."""
 import os
 import re
 import shutil
@@ -123,4 +124,25 @@ wp.check('openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3' in rep,
          "openat decoded: path, flags, result")
 wp.check(re.search(r'openat\(AT_FDCWD, "/nonexistent/x", O_RDONLY\) = -1 ENOENT', rep) is not None,
          "a failed openat: its errno by name")
+
+# Attached, a thread in a timed wait cannot be stopped then (its timeout
+# would start again); it is armed at its first endless wait, and every read
+# after that is counted: 50 of 50, no EINTR.
+fifo = os.path.join(d, "fifo")
+os.mkfifo(fifo)
+t = subprocess.Popen([wp.target("latearm"), fifo, "50"], stdout=subprocess.PIPE, text=True)
+time.sleep(0.2)
+prof = os.path.join(d, "latearm.json")
+rec = subprocess.Popen([wp.WALLPROF, "record", "-q", "--syscalls=read", "-d", "3", "-o", prof, "-p", str(t.pid)])
+time.sleep(1.5)
+w = os.open(fifo, os.O_WRONLY)
+for i in range(50):
+    os.write(w, b"x")
+    time.sleep(0.01)
+out = t.communicate(timeout=30)[0]
+rec.wait(timeout=30)
+os.close(w)
+reads = [x["count"] for x in wp.load(prof)["syscalls"] if x["name"] == "read"]
+wp.check(out == "latearm: 50 reads, 0 eintr\n" and reads == [50],
+         f"attached: a thread armed after its timed wait: {out.strip()!r}, {reads} reads traced of 50")
 wp.done()

@@ -8,7 +8,8 @@
   served file gave to sendfile; every worker is profiled, under its title.
 - A shell that starts 2,000 short-lived children (two alive at a time)
   under record -f: wallprof's peak memory (GNU time) stays under 100 MB,
-  and every child is in the profile.
+  and every child is in the profile. Likewise 1,000 forks alive at once
+  under -f at 999 Hz, and a script that execs itself 300 times at 999 Hz.
 - PostgreSQL under pgbench -C (a new connection, so a new backend process,
   for every transaction), attached through its postmaster with -f:
   every auxiliary process there under its title, peak memory under 150 MB,
@@ -99,6 +100,21 @@ p = wp.load(prof)
 children = [x for x in p["processes"] if x["exe"].endswith("/true")]
 wp.check(r.returncode == 0 and len(children) == 2000, f"every child in the profile: {len(children)} of 2000")
 wp.check(peak_kb(tf) < 100 * 1024, f"peak memory under 100 MB: {peak_kb(tf) / 1024:.0f} MB")
+
+# ---- 1,000 forks at once, and 300 execs of one process, at 999 Hz ----
+r = wp.run(["/usr/bin/time", "-f", "%M", "-o", tf, wp.WALLPROF, "record", "-q", "-f", "-F", "999", "-o", prof,
+            "--", wp.target("forker"), "1000", "5"], timeout=300)
+p = wp.load(prof)
+wp.check(r.returncode == 0 and len(p["processes"]) == 1001, f"1,000 forks at 999 Hz: {len(p['processes'])} processes")
+wp.check(peak_kb(tf) < 100 * 1024, f"1,000 forks at 999 Hz: peak memory under 100 MB: {peak_kb(tf) / 1024:.0f} MB")
+reexec = os.path.join(d, "reexec.sh")
+with open(reexec, "w") as f:
+    f.write('#!/bin/sh\nif [ "$1" -gt 0 ]; then sleep 0.005; exec "$0" $(($1 - 1)); fi\necho done\n')
+os.chmod(reexec, 0o755)
+r = wp.run(["/usr/bin/time", "-f", "%M", "-o", tf, wp.WALLPROF, "record", "-q", "-F", "999", "-o", prof,
+            "--", reexec, "300"], timeout=300)
+wp.check(r.returncode == 0 and r.stdout == "done\n", f"a script exec'ing itself 300 times: {r.returncode} {r.stdout!r}")
+wp.check(peak_kb(tf) < 100 * 1024, f"300 execs at 999 Hz: peak memory under 100 MB: {peak_kb(tf) / 1024:.0f} MB")
 
 # ---- PostgreSQL under pgbench -C ----
 if not shutil.which("pgbench"):

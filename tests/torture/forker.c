@@ -3,9 +3,9 @@
  *
  * usage: forker [CHILDREN] [MS]   (default 2, 1000)
  * Forks CHILDREN processes at once; each spins in child_work() for MS
- * milliseconds of wall time and exits with its number. The parent blocks
- * in waitpid() for all of them: its time is all wait4. Prints one line;
- * exits 0 if every child exited with its number.
+ * milliseconds of wall time and exits with its number (1 to 255, cycling).
+ * The parent blocks in waitpid() for all of them: its time is all wait4.
+ * Prints one line; exits 0 if every child exited with its number.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		if (pid < 0)
 			return 2;
 		if (pid == 0)
-			_exit(child_work(ms / 1000.0) ? i + 1 : 0);
+			_exit(child_work(ms / 1000.0) ? i % 255 + 1 : 0); /* 1..255 */
 	}
 	int ok = 0, status;
 	for (int i = 0; i < n; i++)
