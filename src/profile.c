@@ -749,6 +749,8 @@ static int scan_rows(struct reader *rd, struct scan *sc, struct profile *p)
 }
 
 /* Copy the document into sc->rest, parsing the top-level "samples" rows. */
+#define MAX_NESTING 64
+
 static int split_document(struct reader *rd, struct scan *sc, struct profile *p)
 {
 	int depth = 0, c;
@@ -799,7 +801,12 @@ static int split_document(struct reader *rd, struct scan *sc, struct profile *p)
 				rest_put(sc, ']');
 				break; /* depth unchanged: the array is closed */
 			}
-			depth++;
+			/* A profile nests a few levels; a hostile file of
+			 * brackets is refused here, before it is held in memory
+			 * and parsed. */
+			if (++depth > MAX_NESTING)
+				return fail(rd, "line %zu: nested more than %d levels deep",
+					    sc->line, MAX_NESTING);
 			break;
 		case '}':
 		case ']': depth--; break;

@@ -397,31 +397,38 @@ static bool c1_control(const unsigned char *p)
 	return p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0;
 }
 
-/* Escape into a growing buffer: backslash always, control characters if
- * controls, and bytes that are not UTF-8 as \xHH. */
-static char *escape(const char *s, bool controls)
+/* Escape into a new buffer: backslash always, control characters if
+ * controls, and bytes that are not UTF-8 as \xHH; at most limit bytes,
+ * cut only between characters and escapes. */
+static char *escape(const char *s, bool controls, size_t limit)
 {
 	size_t cap = strlen(s) * 4 + 1, n = 0;
 	char *out = xmalloc(cap);
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t u = utf8_len(p);
+		char unit[16];
+		size_t u = utf8_len(p), step = 1, len;
 		if (*p == '\\') {
-			out[n++] = '\\', out[n++] = '\\', p++;
+			len = (size_t)sprintf(unit, "\\\\");
 		} else if (controls && c1_control(p)) {
-			n += (size_t)sprintf(out + n, "\\x%02x\\x%02x", p[0], p[1]);
-			p += 2;
+			len = (size_t)sprintf(unit, "\\x%02x\\x%02x", p[0], p[1]);
+			step = 2;
 		} else if (controls && (*p < 0x20 || *p == 0x7f)) {
-			n += (size_t)sprintf(out + n,
-					     *p == '\n'	  ? "\\n"
-					     : *p == '\t' ? "\\t"
-							  : "\\x%02x",
-					     *p);
-			p++;
+			len = (size_t)sprintf(unit,
+					      *p == '\n'   ? "\\n"
+					      : *p == '\t' ? "\\t"
+							   : "\\x%02x",
+					      *p);
 		} else if (u) {
-			memcpy(out + n, p, u), n += u, p += u;
+			memcpy(unit, p, u);
+			len = step = u;
 		} else {
-			n += (size_t)sprintf(out + n, "\\x%02x", *p++);
+			len = (size_t)sprintf(unit, "\\x%02x", *p);
 		}
+		if (n + len > limit)
+			break;
+		memcpy(out + n, unit, len);
+		n += len;
+		p += step;
 	}
 	out[n] = '\0';
 	return out;
@@ -429,7 +436,7 @@ static char *escape(const char *s, bool controls)
 
 char *bytes_escape(const char *s)
 {
-	return escape(s, false);
+	return escape(s, false, SIZE_MAX);
 }
 
 char *bytes_unescape(const char *s)
@@ -465,8 +472,8 @@ const char *printable(const char *s, char *buf, size_t size)
 	}
 	if (plain)
 		return s;
-	char *e = escape(s, true);
-	snprintf(buf, size, "%s", e);
+	char *e = escape(s, true, size - 1);
+	memcpy(buf, e, strlen(e) + 1);
 	free(e);
 	return buf;
 }

@@ -94,6 +94,7 @@ bad = {
     "newer.json": json.dumps({"format": "wallprof-profile", "version": 99}),
     "empty.json": "",
     "two-samples.json": '{"samples":[],"samples":[]}',
+    "nested.json": "[" * 50_000_000,
 }
 good = os.path.join(d, "good.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "-o", good, "--", wp.target("mixed"), "0.4"])
@@ -116,6 +117,8 @@ for name, content in bad.items():
     with open(path, "w") as f:
         f.write(content)
     expect(["report", path], 2, "cannot read profile", f"report of {name}")
+r = wp.run([wp.WALLPROF, "report", os.path.join(d, "nested.json")])
+wp.check("nested more than 64 levels deep" in r.stderr, f"50 MB of brackets refused at depth 64: {r.stderr.strip()}")
 r = wp.run([wp.WALLPROF, "report", good])
 wp.check(r.returncode == 0, "the untouched profile still reads")
 # Cut inside the samples, as a SIGKILL of wallprof leaves it: what was
