@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hashmap.h"
+#include "stacks.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -1093,6 +1094,51 @@ static int salvage(struct reader *rd, struct scan *sc, struct profile *p)
 	return 0;
 }
 
+/*
+ * A recording streams its rows with the stack ids of raw addresses, and
+ * stacks are indexed by those ids; addresses that symbolize alike (two pcs
+ * in a function without line information) give equal stacks under two ids.
+ * One id each, here, so that every view counts a stack once.
+ */
+static void merge_equal_stacks(struct profile *p)
+{
+	struct stack_table t;
+	stack_table_init(&t);
+	uint32_t *map = xcalloc(p->n_stacks + 1, sizeof(*map));
+	uint64_t *v = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; i < p->n_stacks; i++) {
+		const struct profile_stack *st = &p->stacks[i];
+		GROW(v, cap, (size_t)st->n + 1);
+		for (uint32_t k = 0; k < st->n; k++)
+			v[k] = st->frames[k];
+		map[i] = stack_intern(&t, v, st->n, st->truncated);
+	}
+	free(v);
+	if (t.n < p->n_stacks) {
+		struct profile_stack *merged = xcalloc(t.n + 1, sizeof(*merged));
+		bool *placed = xcalloc(t.n + 1, sizeof(*placed));
+		for (size_t i = 0; i < p->n_stacks; i++) {
+			if (!placed[map[i]])
+				merged[map[i]] = p->stacks[i];
+			else
+				free(p->stacks[i].frames);
+			placed[map[i]] = true;
+		}
+		free(placed);
+		free(p->stacks);
+		p->stacks = merged;
+		p->n_stacks = t.n;
+		for (size_t i = 0; i < p->n_samples; i++)
+			p->samples[i].stack = map[p->samples[i].stack];
+		for (size_t i = 0; i < p->n_events; i++)
+			if (p->events[i].stack != UINT32_MAX)
+				p->events[i].stack = map[p->events[i].stack];
+	}
+	free(map);
+	stack_table_release(&t);
+}
+
 int profile_read_json(const char *path, struct profile *p, char *err, size_t err_size)
 {
 	struct reader rd = {err, err_size};
@@ -1146,6 +1192,7 @@ int profile_read_json(const char *path, struct profile *p, char *err, size_t err
 		   !read_tracing(&rd, root, p) &&
 		   !check_samples(&rd, json_object_get(root, "states"), p)) {
 		read_stats(json_object_get(root, "stats"), &p->stats);
+		merge_equal_stacks(p);
 		r = 0;
 	}
 	json_decref(root);
