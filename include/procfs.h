@@ -62,6 +62,10 @@ int procfs_parse_fdinfo_flags(const char *text, uint64_t *out);
  * arguments become spaces, trailing padding goes. In place.
  */
 void procfs_title(char *text, size_t len);
+/* A process's arguments, without the padding a rewritten title leaves
+ * (trailing empty arguments and spaces): argc, and a malloc'ed argv of
+ * malloc'ed strings in *argv_out (NULL if none). */
+int procfs_read_argv(pid_t pid, char ***argv_out);
 /* procfs_title of a live process (its [comm] if it has no arguments),
  * malloc'ed; NULL if it is gone. */
 char *procfs_read_title(pid_t pid);

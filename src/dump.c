@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "fds.h"
 #include "locks.h"
 #include "procfs.h"
 #include "profile.h"
@@ -24,6 +25,7 @@
 #include "tracer.h"
 #include "util.h"
 #include "views.h"
+#include "waitset.h"
 
 static const char dump_usage[] =
 	"usage: wallprof dump -p PID [--json]\n"
@@ -47,7 +49,21 @@ struct dump_thread {
 	const struct syscall_state *sc; /* the call as observed, NULL if none */
 	int64_t since_ns; /* time in its blocked state; -1 unknown or running */
 	int waits_for; /* index of the thread it waits for, -1 none */
+	/* poll, select, epoll: the descriptors waited on, described. */
+	struct waited_fd *set;
+	size_t n_set, set_total;
+	int set_err; /* -errno if the set could not be read, else 0 */
 };
+
+/* A descriptor in a waited-on set: number, events, what it is. */
+struct waited_fd {
+	struct wait_fd w;
+	struct fd_desc desc;
+	bool described;
+};
+
+/* How many of a set dump describes; the rest are counted. */
+#define MAX_SET_SHOWN 64
 
 struct snapshot {
 	const struct profile *p;
@@ -75,6 +91,23 @@ static bool owned_lock(const struct profile *p, const struct profile_sample *s)
 	       lock_kind_has_owner(p->objects[s->object].lock_kind);
 }
 
+static void read_set(struct dump_thread *d, const struct thread *t)
+{
+	struct wait_fd w[MAX_SET_SHOWN];
+	int n = waitset_read(t->proc->as.pid, d->s->syscall, d->sc->args, w, ARRAY_SIZE(w),
+			     &d->set_total);
+	if (n < 0) {
+		d->set_err = n;
+		return;
+	}
+	d->set = xcalloc((size_t)n + 1, sizeof(*d->set));
+	for (int i = 0; i < n; i++) {
+		d->set[i].w = w[i];
+		d->set[i].described = fd_describe(&t->proc->fds, w[i].fd, &d->set[i].desc) == 0;
+	}
+	d->n_set = (size_t)n;
+}
+
 static void snapshot_build(struct snapshot *snap, const struct profile *p, struct tracer *tr)
 {
 	snap->p = p;
@@ -96,6 +129,8 @@ static void snapshot_build(struct snapshot *snap, const struct profile *p, struc
 				       : 0;
 		if (ran && ran <= now)
 			d->since_ns = (int64_t)(now - ran);
+		if (d->sc && t && t->proc && waitset_call(d->s->syscall))
+			read_set(d, t);
 	}
 	for (size_t i = 0; i < snap->n; i++) {
 		if (!owned_lock(p, snap->th[i].s))
@@ -115,6 +150,8 @@ static void snapshot_build(struct snapshot *snap, const struct profile *p, struc
 
 static void snapshot_release(struct snapshot *snap)
 {
+	for (size_t i = 0; i < snap->n; i++)
+		free(snap->th[i].set);
 	free(snap->th);
 	free(snap->cycles);
 	free(snap->cycle_lens);
@@ -160,6 +197,31 @@ static void print_frame_text(const struct profile_frame *f, int depth)
 	printf("\n");
 }
 
+/* "waiting on 2 descriptors: fd 6 (in) = tcp listen 127.0.0.1:80, ..." one
+ * per line, the first few; the rest counted. */
+static void print_set_text(const struct dump_thread *d)
+{
+	enum { SHOWN = 8 };
+	if (d->set_err) {
+		printf("    waiting on descriptors that could not be read (%s)\n",
+		       strerror(-d->set_err));
+		return;
+	}
+	printf("    waiting on %zu descriptor%s%s\n", d->set_total, d->set_total == 1 ? "" : "s",
+	       d->set_total ? ":" : "");
+	for (size_t i = 0; i < d->n_set && i < SHOWN; i++) {
+		const struct waited_fd *f = &d->set[i];
+		char ev[96];
+		printf("      fd %d (%s)", f->w.fd, wait_events_text(f->w.events, ev, sizeof(ev)));
+		if (f->described)
+			printf(" = %s%s%s", strcmp(f->desc.kind, "file") ? f->desc.kind : "",
+			       strcmp(f->desc.kind, "file") ? " " : "", disp(f->desc.name));
+		printf("\n");
+	}
+	if (d->set_total > SHOWN)
+		printf("      and %zu more\n", d->set_total - SHOWN);
+}
+
 static void print_text(const struct snapshot *snap)
 {
 	const struct profile *p = snap->p;
@@ -182,6 +244,8 @@ static void print_text(const struct snapshot *snap)
 		if (d->sc)
 			printf("    in %s\n", call_text(p, s->syscall, d->sc->args, s->object, call,
 							sizeof(call)));
+		if (d->sc && waitset_call(s->syscall))
+			print_set_text(d);
 		if (owned_lock(p, s)) {
 			const struct profile_object *o = &p->objects[s->object];
 			char addr[32] = "";
@@ -226,6 +290,26 @@ static json_t *waiting_for_json(const struct profile *p, const struct profile_sa
 			 owned_lock(p, s) ? json_integer(s->owner) : json_null());
 }
 
+/* {"total": N, "fds": [{"fd", "events", "kind", "name"}, ...]}: at most
+ * MAX_SET_SHOWN of them; null when the set could not be read. */
+static json_t *set_json(const struct dump_thread *d)
+{
+	if (d->set_err)
+		return json_null();
+	json_t *fds = json_array();
+	for (size_t i = 0; i < d->n_set; i++) {
+		const struct waited_fd *f = &d->set[i];
+		char ev[96];
+		json_array_append_new(
+			fds,
+			json_pack("{s:i, s:s, s:o, s:o}", "fd", f->w.fd, "events",
+				  wait_events_text(f->w.events, ev, sizeof(ev)), "kind",
+				  f->described ? json_string(f->desc.kind) : json_null(), "name",
+				  f->described ? json_text(f->desc.name) : json_null()));
+	}
+	return json_pack("{s:I, s:o}", "total", (json_int_t)d->set_total, "fds", fds);
+}
+
 static void print_json(const struct snapshot *snap)
 {
 	const struct profile *p = snap->p;
@@ -260,6 +344,10 @@ static void print_json(const struct snapshot *snap)
 				  "truncated", st->truncated));
 	}
 	json_t *deadlocks = json_array();
+	for (size_t i = 0; i < snap->n; i++)
+		if (snap->th[i].sc && waitset_call(snap->th[i].s->syscall))
+			json_object_set_new(json_array_get(threads, i), "waits_on",
+					    set_json(&snap->th[i]));
 	for (size_t c = 0, off = 0; c < snap->n_cycles; off += snap->cycle_lens[c++]) {
 		json_t *cycle = json_array();
 		for (size_t k = 0; k < snap->cycle_lens[c]; k++)
@@ -275,19 +363,6 @@ static void print_json(const struct snapshot *snap)
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	printf("\n");
 	json_decref(root);
-}
-
-static void read_cmdline(struct profile *p, pid_t pid)
-{
-	char path[64];
-	size_t len = 0, cap = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	char *text = read_small_file(path, 1 << 20, &len);
-	for (size_t i = 0; text && i < len; i += strlen(text + i) + 1) {
-		GROW(p->argv, cap, (size_t)p->argc + 2);
-		p->argv[p->argc++] = xstrdup(text + i);
-	}
-	free(text);
 }
 
 static int cmp_sample_tid(const void *a, const void *b)
@@ -363,7 +438,7 @@ int cmd_dump(int argc, char **argv)
 	profile_init(&p);
 	p.pid = tr.pid; /* the process, if pid was one of its threads */
 	p.frequency_hz = 1;
-	read_cmdline(&p, tracer_io_pid(&tr));
+	p.argc = procfs_read_argv(tracer_io_pid(&tr), &p.argv);
 	struct addrspace **spaces = tracer_spaces(&tr);
 	recorder_finish(&rec, spaces, tr.n_procs, &p);
 	free(spaces);

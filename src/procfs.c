@@ -278,3 +278,26 @@ char *procfs_read_title(pid_t pid)
 	}
 	return title;
 }
+
+int procfs_read_argv(pid_t pid, char ***argv_out)
+{
+	char path[64];
+	size_t len = 0, cap = 0;
+	int argc = 0;
+	char **argv = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	char *text = read_small_file(path, 1 << 20, &len);
+	/* A rewritten title leaves padding after it: NULs (empty arguments)
+	 * or spaces up to the end of the old arguments. */
+	while (text && len && (text[len - 1] == '\0' || text[len - 1] == ' '))
+		len--;
+	if (text)
+		text[len] = '\0';
+	for (size_t i = 0; text && i < len; i += strlen(text + i) + 1) {
+		GROW(argv, cap, (size_t)argc + 2);
+		argv[argc++] = xstrdup(text + i);
+	}
+	free(text);
+	*argv_out = argv;
+	return argc;
+}

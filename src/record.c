@@ -497,16 +497,7 @@ static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
 		for (int i = 0; i < p->argc; i++)
 			p->argv[i] = xstrdup(s->opts.argv[i]);
 	} else {
-		char path[64];
-		size_t len = 0;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tracer_io_pid(tr));
-		char *text = read_small_file(path, 1 << 20, &len);
-		size_t cap = 0;
-		for (size_t i = 0; text && i < len; i += strlen(text + i) + 1) {
-			GROW(p->argv, cap, (size_t)p->argc + 2);
-			p->argv[p->argc++] = xstrdup(text + i);
-		}
-		free(text);
+		p->argc = procfs_read_argv(tracer_io_pid(tr), &p->argv);
 	}
 	p->pid = tr->pid;
 	p->mode = xstrdup(tr->launched ? "launch" : "attach");

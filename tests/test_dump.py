@@ -109,4 +109,50 @@ for _ in range(10):
     time.sleep(0.05)
 out, _ = e.communicate(timeout=30)
 wp.check("eintr=0" in out and e.returncode == 0, f"ten dumps of an epoll loop: {out.strip()!r}")
+
+# What a thread in poll, select or epoll_wait waits on: three threads, each
+# on descriptors whose numbers and events the target prints.
+WAITER = r"""
+import os, select, socket, sys, threading, time
+lst = socket.socket(); lst.bind(("127.0.0.1", 0)); lst.listen()
+r1, w1 = os.pipe(); r2, w2 = os.pipe()
+ep = select.epoll(); ep.register(lst.fileno(), select.EPOLLIN); ep.register(r2, select.EPOLLIN | select.EPOLLET)
+pl = select.poll(); pl.register(r1, select.POLLIN); pl.register(lst.fileno(), select.POLLIN | select.POLLPRI)
+def poller(): pl.poll(20000)
+def selector(): select.select([r1, r2], [], [lst.fileno()], 20)
+def epoller(): ep.poll(20)
+for f in (poller, selector, epoller):
+    threading.Thread(target=f, name=f.__name__, daemon=True).start()
+print(lst.fileno(), lst.getsockname()[1], r1, r2, ep.fileno(), flush=True)
+time.sleep(20)
+"""
+w = subprocess.Popen(["python3", "-c", WAITER], stdout=subprocess.PIPE, text=True)
+lfd, port, r1, r2, epfd = (int(x) for x in w.stdout.readline().split())
+time.sleep(0.5)
+j = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(w.pid)])
+doc = json.loads(j.stdout) if j.returncode == 0 else {"threads": []}
+sets = {t["syscall"]: t.get("waits_on") for t in doc["threads"]}
+listen = ("socket", f"tcp listen 127.0.0.1:{port}")
+
+
+def fds(name):
+    s = sets.get(name) or {"fds": [], "total": -1}
+    return s["total"], {(f["fd"], f["events"], f["kind"], f["name"]) for f in s["fds"]}
+
+
+pipe_name = lambda fd: os.readlink(f"/proc/{w.pid}/fd/{fd}")
+wp.check(fds("poll") == (2, {(r1, "in", "pipe", pipe_name(r1)), (lfd, "in|pri", *listen)}),
+         f"poll: the pipe (in) and the listening socket (in|pri): {fds('poll')}")
+wp.check(fds("pselect6") == (3, {(r1, "in", "pipe", pipe_name(r1)), (r2, "in", "pipe", pipe_name(r2)),
+                                 (lfd, "pri", *listen)}),
+         f"select: two pipes to read, the socket's exceptional condition: {fds('pselect6')}")
+wp.check(fds("epoll_wait") == (2, {(lfd, "in", *listen), (r2, "in|et", "pipe", pipe_name(r2))}),
+         f"epoll_wait: its interest list, from fdinfo: {fds('epoll_wait')}")
+t = wp.run([wp.WALLPROF, "dump", "-p", str(w.pid)]).stdout
+wp.check(f"      fd {lfd} (in) = socket tcp listen 127.0.0.1:{port}\n" in t and "waiting on 3 descriptors:" in t,
+         "the text shows them, one descriptor per line")
+wp.check("in poll([2 fds], timeout 20000 ms)" in t and "in pselect6(nfds 7, ...)" in t,
+         "poll's and select's arguments decoded")
+w.kill()
+w.wait()
 wp.done()

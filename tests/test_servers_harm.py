@@ -7,11 +7,13 @@
   server launched under `record -f` at 999 Hz. Oracles: nginx's own log
   (no EINTR line, no alert) and ab (no failed request, no non-2xx).
 - redis under redis-benchmark, wallprof attached at 999 Hz, then dumped 20
-  times under load (each dump shows every thread). Oracles:
+  times under load (each dump shows every thread, and the main thread's
+  epoll set holds the port redis was told to listen on). Oracles:
   redis-benchmark's own errors, redis's INFO counters (no error reply, no
   rejected connection) and the profile's eintr_risk, which must be 0.
 Each server runs under a temporary directory and is stopped at the end.
 """
+import json
 import os
 import re
 import shutil
@@ -194,6 +196,12 @@ try:
     bench.wait()
     wp.check(all(rc == 0 and got == n and not unread for rc, got, n, unread in shown),
              f"20 dumps of redis under redis-benchmark show every thread: {shown}")
+    # What redis's event loop waits on, against its own config: the port it listens on.
+    j = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(redis.pid)])
+    main = [t for t in json.loads(j.stdout)["threads"] if t["tid"] == redis.pid] if j.returncode == 0 else []
+    names = [f["name"] for f in (main[0].get("waits_on") or {}).get("fds", [])] if main else []
+    wp.check(f"tcp listen 127.0.0.1:{port}" in names,
+             f"dump: redis's main thread waits in epoll_wait on its listening socket: {names}")
     info = wp.run(["redis-cli", "-p", str(port), "info", "stats"]).stdout
     errs = re.search(r"total_error_replies:(\d+)", info)
     wp.check(errs and int(errs.group(1)) == 0, f"redis after the dumps: total_error_replies {errs and errs.group(1)}")

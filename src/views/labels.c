@@ -160,6 +160,14 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 		snprintf(buf, size, "futex(%s, %s%s, %llu)", have_obj ? obj : "?",
 			 futex_op_text(args[1]), args[1] & FUTEX_PRIVATE_FLAG ? "_PRIVATE" : "",
 			 (unsigned long long)args[2]);
+	} else if (nr == SYS_poll || nr == SYS_ppoll) {
+		char timeout[32] = ", ...";
+		if (nr == SYS_poll)
+			snprintf(timeout, sizeof(timeout), ", timeout %d ms", (int)args[2]);
+		snprintf(buf, size, "%s([%llu fd%s]%s)", name, (unsigned long long)args[1],
+			 args[1] == 1 ? "" : "s", timeout);
+	} else if (nr == SYS_select || nr == SYS_pselect6) {
+		snprintf(buf, size, "%s(nfds %d, ...)", name, (int)args[0]);
 	} else if (syscall_takes_fd(nr)) {
 		int fd = (int)args[0];
 		bool counted = nr == SYS_read || nr == SYS_write || nr == SYS_pread64 ||

@@ -1,6 +1,7 @@
 /*
  * fuzz_procfs: the parsers of /proc text (stat, schedstat, syscall, maps,
- * sched, status fields, fdinfo flags, /proc/net tables) on crafted text: a hostile or truncated file must
+ * sched, status fields, fdinfo flags and epoll interest lists, /proc/net
+ * tables) on crafted text: a hostile or truncated file must
  * yield an error, never an out-of-bounds read.
  */
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "fds.h"
 #include "procfs.h"
+#include "waitset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,6 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fds_parse_inet(text, "tcp", false, ignore, NULL);
 	fds_parse_inet(text, "udp", true, ignore, NULL);
 	fds_parse_unix(text, ignore, NULL);
+	struct wait_fd w[4];
+	size_t total;
+	int got = waitset_parse_epoll(text, w, 4, &total);
+	if (got < 0 || got > 4 || (size_t)got > total)
+		abort(); /* stored more than it was given room for, or than it counted */
 	free(text);
 	return 0;
 }

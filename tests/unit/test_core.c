@@ -21,6 +21,7 @@
 #include "symbols.h"
 #include "syscalls.h"
 #include "util.h"
+#include "waitset.h"
 #include "views.h"
 #include "unit.h"
 
@@ -66,16 +67,16 @@ static void test_procfs(void)
 	CHECK(procfs_parse_stat("", &st) < 0);
 
 	struct schedstat ss;
-	CHECK(procfs_parse_schedstat("100 200 3\n", &ss) == 0 && ss.run_ns == 100 && ss.wait_ns == 200 &&
-	      ss.slices == 3);
+	CHECK(procfs_parse_schedstat("100 200 3\n", &ss) == 0 && ss.run_ns == 100 &&
+	      ss.wait_ns == 200 && ss.slices == 3);
 	CHECK(procfs_parse_schedstat("garbage", &ss) < 0);
 
 	struct syscall_state sc;
 	CHECK(procfs_parse_syscall("running\n", &sc) == 0 && sc.running);
 	CHECK(procfs_parse_syscall("-1 0x7ffd1000 0x401000\n", &sc) == 0 && sc.nr == -1 &&
 	      sc.sp == 0x7ffd1000 && sc.pc == 0x401000);
-	CHECK(procfs_parse_syscall("202 0x55 0x80 0x2 0x0 0x0 0x0 0x7ffc 0x7f12\n", &sc) == 0 && sc.nr == 202 &&
-	      sc.args[1] == 0x80 && sc.sp == 0x7ffc && sc.pc == 0x7f12);
+	CHECK(procfs_parse_syscall("202 0x55 0x80 0x2 0x0 0x0 0x0 0x7ffc 0x7f12\n", &sc) == 0 &&
+	      sc.nr == 202 && sc.args[1] == 0x80 && sc.sp == 0x7ffc && sc.pc == 0x7f12);
 	CHECK(procfs_parse_syscall("202 0x55", &sc) < 0);
 	CHECK(procfs_parse_syscall("99999 0 0 0 0 0 0 0 0", &sc) < 0);
 
@@ -85,7 +86,8 @@ static void test_procfs(void)
 			  "7ffe-7fff rw-p 00000000 00:00 0 [stack]\nnot a map line\n",
 			  &m, &n);
 	CHECK(n == 2);
-	CHECK(m[0].start == 0x55d0 && m[0].end == 0x55d8 && m[0].offset == 0x1000 && m[0].inode == 1234);
+	CHECK(m[0].start == 0x55d0 && m[0].end == 0x55d8 && m[0].offset == 0x1000 &&
+	      m[0].inode == 1234);
 	CHECK_STR(m[0].path, "/usr/bin/x y");
 	CHECK_STR(m[1].path, "[stack]");
 	procfs_free_maps(m, n);
@@ -106,7 +108,8 @@ static void test_procfs(void)
 
 	uint64_t v;
 	CHECK(parse_uint("99", 1, 100, &v) && v == 99);
-	CHECK(!parse_uint("0", 1, 100, &v) && !parse_uint("-5", 0, 100, &v) && !parse_uint("5x", 0, 100, &v));
+	CHECK(!parse_uint("0", 1, 100, &v) && !parse_uint("-5", 0, 100, &v) &&
+	      !parse_uint("5x", 0, 100, &v));
 }
 
 static void test_syscalls(void)
@@ -149,7 +152,8 @@ static size_t symtab_mismatches(const char *path, size_t budget, size_t *compare
 		GElf_Addr a;
 		if (!dwfl_module_getsym_info(mod, i, &sym, &a, NULL, NULL, NULL) || !a)
 			continue;
-		uint64_t probes[3] = {a, a + sym.st_size / 2, a + (sym.st_size ? sym.st_size - 1 : 0)};
+		uint64_t probes[3] = {a, a + sym.st_size / 2,
+				      a + (sym.st_size ? sym.st_size - 1 : 0)};
 		for (int k = 0; k < 3; k++) {
 			GElf_Off off;
 			GElf_Sym es;
@@ -235,18 +239,23 @@ static void build_profile(struct profile *p)
 	p->exit_status = 3;
 	p->n_threads = 2;
 	p->threads = xcalloc(2, sizeof(*p->threads));
-	p->threads[0] = (struct profile_thread){.tid = 42, .n_names = 1, .first_ns = 0, .last_ns = 10};
+	p->threads[0] =
+		(struct profile_thread){.tid = 42, .n_names = 1, .first_ns = 0, .last_ns = 10};
 	p->threads[0].names = xcalloc(1, sizeof(char *));
 	p->threads[0].names[0] = xstrdup("app");
-	p->threads[1] = (struct profile_thread){.tid = 43, .n_names = 2, .first_ns = 5, .last_ns = 20};
+	p->threads[1] =
+		(struct profile_thread){.tid = 43, .n_names = 2, .first_ns = 5, .last_ns = 20};
 	p->threads[1].names = xcalloc(2, sizeof(char *));
 	p->threads[1].names[0] = xstrdup("app");
 	p->threads[1].names[1] = xstrdup("io;worker");
 	p->n_frames = 3;
 	p->frames = xcalloc(3, sizeof(*p->frames));
-	p->frames[0] = (struct profile_frame){xstrdup("main"), xstrdup("app"), xstrdup("app.c"), 10, false, 0x1000};
-	p->frames[1] = (struct profile_frame){xstrdup("ns::f<int>"), xstrdup("app"), NULL, 0, true, 0x1010};
-	p->frames[2] = (struct profile_frame){xstrdup("read"), xstrdup("libc.so.6"), NULL, 0, false, 0x7000};
+	p->frames[0] = (struct profile_frame){xstrdup("main"), xstrdup("app"), xstrdup("app.c"), 10,
+					      false,	       0x1000};
+	p->frames[1] = (struct profile_frame){
+		xstrdup("ns::f<int>"), xstrdup("app"), NULL, 0, true, 0x1010};
+	p->frames[2] = (struct profile_frame){xstrdup("read"), xstrdup("libc.so.6"), NULL, 0, false,
+					      0x7000};
 	p->n_stacks = 2;
 	p->stacks = xcalloc(2, sizeof(*p->stacks));
 	p->stacks[0] = (struct profile_stack){xcalloc(2, 4), 2, false};
@@ -265,14 +274,18 @@ static void build_profile(struct profile *p)
 	p->samples[4] = (struct profile_sample){20, 43, 1, ST_LOCK, SYS_futex, 1, 42};
 	p->n_objects = 2;
 	p->objects = xcalloc(2, sizeof(*p->objects));
-	p->objects[0] = (struct profile_object){xstrdup("file"), xstrdup("/data/x.db"), 5, 0, NULL, 4096, 0, 0, 0};
-	p->objects[1] = (struct profile_object){xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0, 0, 0};
+	p->objects[0] = (struct profile_object){
+		xstrdup("file"), xstrdup("/data/x.db"), 5, 0, NULL, 4096, 0, 0, 0};
+	p->objects[1] = (struct profile_object){
+		xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0, 0, 0};
 	p->n_events = 1;
 	p->events = xcalloc(1, sizeof(*p->events));
-	p->events[0] = (struct profile_event){7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0, false};
+	p->events[0] = (struct profile_event){
+		7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0, false};
 	p->n_syscalls = 1;
 	p->syscalls = xcalloc(1, sizeof(*p->syscalls));
-	p->syscalls[0] = (struct profile_syscall){SYS_read, 10, 1, 3000000, 2500000, 20000, 2500000};
+	p->syscalls[0] =
+		(struct profile_syscall){SYS_read, 10, 1, 3000000, 2500000, 20000, 2500000};
 	p->tracing.syscalls = true;
 	p->tracing.method = xstrdup("seccomp");
 	p->tracing.threshold_ns = 1000000;
@@ -315,14 +328,18 @@ static void test_json_round_trip(void)
 		printf("     reader said: %s\n", err);
 	CHECK(q.argc == 2 && !strcmp(q.argv[1], "--fast") && q.pid == 42 && q.exit_status == 3);
 	CHECK(q.duration_ns == p.duration_ns && q.frequency_hz == 100 && !strcmp(q.mode, "launch"));
-	CHECK(q.n_threads == 2 && q.threads[1].n_names == 2 && !strcmp(q.threads[1].names[1], "io;worker"));
+	CHECK(q.n_threads == 2 && q.threads[1].n_names == 2 &&
+	      !strcmp(q.threads[1].names[1], "io;worker"));
 	CHECK(q.threads[1].first_ns == 5 && q.threads[1].last_ns == 20);
-	CHECK(q.n_frames == 3 && !strcmp(q.frames[1].function, "ns::f<int>") && q.frames[1].inlined &&
-	      q.frames[0].line == 10 && q.frames[1].file == NULL && q.frames[2].address == 0x7000);
-	CHECK(q.n_stacks == 2 && q.stacks[1].n == 3 && q.stacks[1].truncated && q.stacks[1].frames[0] == 2);
+	CHECK(q.n_frames == 3 && !strcmp(q.frames[1].function, "ns::f<int>") &&
+	      q.frames[1].inlined && q.frames[0].line == 10 && q.frames[1].file == NULL &&
+	      q.frames[2].address == 0x7000);
+	CHECK(q.n_stacks == 2 && q.stacks[1].n == 3 && q.stacks[1].truncated &&
+	      q.stacks[1].frames[0] == 2);
 	bool same = q.n_samples == p.n_samples;
 	for (size_t i = 0; same && i < q.n_samples; i++)
-		same = q.samples[i].t_ns == p.samples[i].t_ns && q.samples[i].tid == p.samples[i].tid &&
+		same = q.samples[i].t_ns == p.samples[i].t_ns &&
+		       q.samples[i].tid == p.samples[i].tid &&
 		       q.samples[i].stack == p.samples[i].stack &&
 		       q.samples[i].state == p.samples[i].state &&
 		       q.samples[i].syscall == p.samples[i].syscall &&
@@ -330,12 +347,13 @@ static void test_json_round_trip(void)
 		       q.samples[i].owner == p.samples[i].owner;
 	CHECK(same);
 	CHECK(q.stats.samples == 5 && q.stats.stops == 2 && q.stats.stop_ns_p50 == 12345);
-	CHECK(q.n_objects == 2 && !strcmp(q.objects[0].name, "/data/x.db") && q.objects[0].fd == 5 &&
-	      q.objects[0].bytes_read == 4096 && q.objects[1].address == 0x601040 &&
-	      !strcmp(q.objects[1].lock_kind, "mutex") && q.objects[1].fd == -1);
-	CHECK(q.n_events == 1 && q.events[0].duration_ns == 2500000 && q.events[0].syscall == SYS_read &&
-	      q.events[0].args[2] == 4096 && q.events[0].result == -11 && q.events[0].stack == 1 &&
-	      q.events[0].object == 0);
+	CHECK(q.n_objects == 2 && !strcmp(q.objects[0].name, "/data/x.db") &&
+	      q.objects[0].fd == 5 && q.objects[0].bytes_read == 4096 &&
+	      q.objects[1].address == 0x601040 && !strcmp(q.objects[1].lock_kind, "mutex") &&
+	      q.objects[1].fd == -1);
+	CHECK(q.n_events == 1 && q.events[0].duration_ns == 2500000 &&
+	      q.events[0].syscall == SYS_read && q.events[0].args[2] == 4096 &&
+	      q.events[0].result == -11 && q.events[0].stack == 1 && q.events[0].object == 0);
 	CHECK(q.n_syscalls == 1 && q.syscalls[0].nr == SYS_read && q.syscalls[0].count == 10 &&
 	      q.syscalls[0].errors == 1 && q.syscalls[0].p99_ns == 2500000);
 	CHECK(q.tracing.syscalls && !q.tracing.locks && !strcmp(q.tracing.method, "seccomp") &&
@@ -347,11 +365,13 @@ static void test_json_round_trip(void)
 
 static void test_locks(void)
 {
-	const char *mutex[] = {"futex_wait", "__GI___lll_lock_wait", "__pthread_mutex_lock", "take"};
+	const char *mutex[] = {"futex_wait", "__GI___lll_lock_wait", "__pthread_mutex_lock",
+			       "take"};
 	const char *cond[] = {"__futex_abstimed_wait_common", "__pthread_cond_wait_common", "wait"};
 	const char *join[] = {"__futex_abstimed_wait_common", "__pthread_clockjoin_ex", "main"};
 	const char *rust[] = {"std::sys::pal::unix::futex::futex_wait",
-			      "std::sys::sync::mutex::futex::Mutex::lock_contended", "rust_locks::take"};
+			      "std::sys::sync::mutex::futex::Mutex::lock_contended",
+			      "rust_locks::take"};
 	const char *other[] = {"syscall", "my_own_wait"};
 	CHECK_STR(lock_classify(mutex, 4), "mutex");
 	CHECK_STR(lock_classify(cond, 3), "condvar");
@@ -370,7 +390,8 @@ static void test_locks(void)
 	size_t lens[7];
 	size_t n = locks_find_cycles(waits, 7, cycles, lens);
 	CHECK(n == 2 && lens[0] == 3 && lens[1] == 2);
-	CHECK(cycles[0] == 0 && cycles[1] == 1 && cycles[2] == 2 && cycles[3] == 5 && cycles[4] == 6);
+	CHECK(cycles[0] == 0 && cycles[1] == 1 && cycles[2] == 2 && cycles[3] == 5 &&
+	      cycles[4] == 6);
 }
 
 static void collect(void *ctx, uint64_t inode, const char *desc)
@@ -380,19 +401,42 @@ static void collect(void *ctx, uint64_t inode, const char *desc)
 	snprintf(out + len, 512 - len, "%llu=%s|", (unsigned long long)inode, desc);
 }
 
+static void test_waitset(void)
+{
+	struct wait_fd w[2];
+	size_t total;
+	char ev[64];
+	/* /proc/PID/fdinfo of nginx's epoll descriptor, three watched fds. */
+	int n = waitset_parse_epoll(
+		"pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n"
+		"tfd:        8 events: 80000019 data:                8  pos:0\n"
+		"tfd:        6 events:     2019 data:                6  pos:0\n"
+		"tfd:        5 events: 10000019 data:                5  pos:0\n",
+		w, 2, &total);
+	CHECK(n == 2 && total == 3);
+	CHECK(w[0].fd == 8 && w[1].fd == 6);
+	CHECK_STR(wait_events_text(w[0].events, ev, sizeof(ev)), "in|et");
+	CHECK_STR(wait_events_text(w[1].events, ev, sizeof(ev)), "in|rdhup");
+	CHECK_STR(wait_events_text(0x10000001, ev, sizeof(ev)), "in|exclusive");
+	CHECK_STR(wait_events_text(0, ev, sizeof(ev)), "none");
+	CHECK(waitset_parse_epoll("tfd: -1 events: 1\ntfd: x\n", w, 2, &total) == 0 && total == 0);
+}
+
 static void test_fds(void)
 {
 	char out[512] = "";
-	fds_parse_inet("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-		       "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0\n"
-		       "   1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1\n"
-		       "   2: garbage\n",
-		       "tcp", false, collect, out);
+	fds_parse_inet(
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		"   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0\n"
+		"   1: 0100007F:A2C4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1\n"
+		"   2: garbage\n",
+		"tcp", false, collect, out);
 	CHECK_STR(out, "111=tcp listen 127.0.0.1:8080|222=tcp 127.0.0.1:41668 -> 127.0.0.1:8080|");
 	out[0] = '\0';
-	fds_parse_inet("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-		       "   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0\n",
-		       "tcp", true, collect, out);
+	fds_parse_inet(
+		"  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		"   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0\n",
+		"tcp", true, collect, out);
 	CHECK_STR(out, "333=tcp listen [::1]:80|");
 	out[0] = '\0';
 	fds_parse_unix("Num       RefCount Protocol Flags    Type St Inode Path\n"
@@ -414,16 +458,18 @@ static void test_syscall_sets(void)
 	CHECK(syscall_set_parse("read,bogus_call", &set, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "bogus_call") != NULL);
 	syscall_set_default(&set);
-	CHECK(set.on[SYS_read] && set.on[SYS_futex] && set.on[SYS_epoll_wait] && set.on[SYS_wait4] &&
-	      set.on[SYS_fsync] && set.on[SYS_clock_nanosleep] && !set.on[SYS_getpid] &&
-	      !set.on[SYS_mmap]);
-	CHECK(syscall_takes_fd(SYS_read) && syscall_takes_fd(SYS_fsync) && !syscall_takes_fd(SYS_futex));
+	CHECK(set.on[SYS_read] && set.on[SYS_futex] && set.on[SYS_epoll_wait] &&
+	      set.on[SYS_wait4] && set.on[SYS_fsync] && set.on[SYS_clock_nanosleep] &&
+	      !set.on[SYS_getpid] && !set.on[SYS_mmap]);
+	CHECK(syscall_takes_fd(SYS_read) && syscall_takes_fd(SYS_fsync) &&
+	      !syscall_takes_fd(SYS_futex));
 }
 
 int main(void)
 {
 	test_locks();
 	test_fds();
+	test_waitset();
 	test_syscall_sets();
 	test_stacks();
 	test_procfs();

@@ -1,0 +1,137 @@
+/*
+ * waitset.c: what a thread in poll, select or an epoll wait waits for
+ * (waitset.h).
+ */
+#include "waitset.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+
+#include "maps.h"
+#include "util.h"
+
+/* Sets larger than this are shown in part; select's is at most 1024. */
+#define MAX_POLLFDS 4096
+
+bool waitset_call(long nr)
+{
+	return nr == SYS_poll || nr == SYS_ppoll || nr == SYS_select || nr == SYS_pselect6 ||
+	       nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2;
+}
+
+static void put(struct wait_fd *out, size_t max, size_t *n, size_t *total, int fd, uint32_t ev)
+{
+	if (*n < max)
+		out[(*n)++] = (struct wait_fd){fd, ev};
+	(*total)++;
+}
+
+int waitset_parse_epoll(const char *text, struct wait_fd *out, size_t max, size_t *total)
+{
+	size_t n = 0;
+	*total = 0;
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		int fd;
+		unsigned ev;
+		if (sscanf(line, "tfd: %d events: %x", &fd, &ev) == 2 && fd >= 0)
+			put(out, max, &n, total, fd, ev);
+	}
+	return (int)n;
+}
+
+static int read_poll(pid_t pid, const uint64_t args[6], struct wait_fd *out, size_t max,
+		     size_t *total)
+{
+	uint64_t nfds = args[1];
+	if (nfds > MAX_POLLFDS)
+		nfds = MAX_POLLFDS;
+	struct pollfd *fds = xcalloc(nfds + 1, sizeof(*fds));
+	ssize_t r = nfds ? target_read(pid, args[0], fds, nfds * sizeof(*fds)) : 0;
+	if (r != (ssize_t)(nfds * sizeof(*fds))) {
+		free(fds);
+		return -EFAULT;
+	}
+	size_t n = 0;
+	*total = 0;
+	for (uint64_t i = 0; i < nfds; i++)
+		if (fds[i].fd >= 0) /* negative: an entry switched off */
+			put(out, max, &n, total, fds[i].fd, (uint16_t)fds[i].events);
+	free(fds);
+	return (int)n;
+}
+
+static int read_select(pid_t pid, const uint64_t args[6], struct wait_fd *out, size_t max,
+		       size_t *total)
+{
+	/* readfds, writefds, exceptfds: bit i of each is descriptor i. */
+	static const uint32_t as_events[3] = {POLLIN, POLLOUT, POLLPRI};
+	uint64_t nfds = args[0] > 1024 ? 1024 : args[0];
+	size_t bytes = (nfds + 63) / 64 * 8;
+	uint8_t sets[3][128] = {{0}};
+	for (int s = 0; s < 3; s++)
+		if (args[1 + s] && bytes &&
+		    target_read(pid, args[1 + s], sets[s], bytes) != (ssize_t)bytes)
+			return -EFAULT;
+	size_t n = 0;
+	*total = 0;
+	for (uint64_t fd = 0; fd < nfds; fd++) {
+		uint32_t ev = 0;
+		for (int s = 0; s < 3; s++)
+			if (sets[s][fd / 8] >> (fd % 8) & 1)
+				ev |= as_events[s];
+		if (ev)
+			put(out, max, &n, total, (int)fd, ev);
+	}
+	return (int)n;
+}
+
+int waitset_read(pid_t pid, long nr, const uint64_t args[6], struct wait_fd *out, size_t max,
+		 size_t *total)
+{
+	*total = 0;
+	if (nr == SYS_poll || nr == SYS_ppoll)
+		return read_poll(pid, args, out, max, total);
+	if (nr == SYS_select || nr == SYS_pselect6)
+		return read_select(pid, args, out, max, total);
+	if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait && nr != SYS_epoll_pwait2)
+		return -EINVAL;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, (int)args[0]);
+	char *text = read_small_file(path, 8 << 20, NULL);
+	if (!text)
+		return -errno;
+	int n = waitset_parse_epoll(text, out, max, total);
+	free(text);
+	return n;
+}
+
+const char *wait_events_text(uint32_t events, char *buf, size_t size)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} bits[] = {
+		{EPOLLIN, "in"},
+		{EPOLLPRI, "pri"},
+		{EPOLLOUT, "out"},
+		{EPOLLRDHUP, "rdhup"},
+		{EPOLLET, "et"},
+		{EPOLLONESHOT, "oneshot"},
+		{EPOLLEXCLUSIVE, "exclusive"},
+		{EPOLLWAKEUP, "wakeup"},
+	};
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(bits); i++)
+		if (events & bits[i].bit)
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s",
+					      n ? "|" : "", bits[i].name);
+	if (!n)
+		snprintf(buf, size, "none");
+	return buf;
+}
