@@ -29,6 +29,8 @@ struct fd_table {
 	struct fd_desc *descs;
 	size_t n_descs, cap_descs;
 	mono_ns scanned_at; /* last read of the net tables, 0 = never */
+	int pidfd; /* pidfd_open(pid), to look at a socket through a copy */
+	bool pidfd_tried;
 	/* fd -> profile object id, kept only while every close and dup2 is
 	 * seen (exact tracing): then a descriptor's file cannot change
 	 * behind our back. */

@@ -44,10 +44,11 @@ static const int futex_wait_ops[] = {
 	FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI,
 };
 
-/* Calls that change what a descriptor number means, traced silently so
- * that the fd -> file cache stays true; and ptrace, to say why a command
- * that traces its own children cannot here. */
-static const char *const silent_calls[] = {"close", "close_range", "dup2", "dup3", "ptrace"};
+/* Calls that change what a descriptor number means or names, traced
+ * silently so that the fd -> file cache stays true; and ptrace, to say why
+ * a command that traces its own children cannot here. */
+static const char *const silent_calls[] = {"close", "close_range", "dup2",   "dup3",
+					   "bind",  "connect",	   "listen", "ptrace"};
 
 bool events_seccomp_available(void)
 {
@@ -257,7 +258,9 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 /* close, dup2, dup3, close_range: forget what the descriptors were. */
 static void watch_fds(struct fd_table *fds, long nr, const uint64_t *args)
 {
-	if (nr == SYS_close)
+	/* A socket's name changes when it is bound, connected or listens:
+	 * described again at its next call. */
+	if (nr == SYS_close || nr == SYS_bind || nr == SYS_connect || nr == SYS_listen)
 		fd_table_forget(fds, (int)args[0]);
 	else if (nr == SYS_dup2 || nr == SYS_dup3)
 		fd_table_forget(fds, (int)args[1]);

@@ -3,7 +3,8 @@
 same workload (tests/targets/syscalls.c, whose own counts are known), long
 calls kept with their stacks, bytes by file, lock waits with owner, attach
 mode without EINTR (a thread in a timed wait at the attach is armed at its
-first endless wait: all its later reads counted), and bad LISTs rejected."""
+first endless wait: all its later reads counted), socket options by name as
+strace decodes them, and bad LISTs rejected."""
 import os
 import re
 import shutil
@@ -145,4 +146,34 @@ os.close(w)
 reads = [x["count"] for x in wp.load(prof)["syscalls"] if x["name"] == "read"]
 wp.check(out == "latearm: 50 reads, 0 eintr\n" and reads == [50],
          f"attached: a thread armed after its timed wait: {out.strip()!r}, {reads} reads traced of 50")
+
+# Socket options by name, checked against strace's decoding of the same
+# calls; a socket named by what it is at each call (unbound, then
+# connected: it is described again after connect).
+SOCKOPTS = """
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.connect(l.getsockname())
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1); s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30)
+print(l.getsockname()[1], s.getsockname()[1], flush=True)
+"""
+prof = os.path.join(d, "sockopt.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=setsockopt,getsockopt", "--threshold", "0", "-o", prof, "--",
+            "python3", "-c", SOCKOPTS])
+sport, cport = r.stdout.split()
+rep = wp.run([wp.WALLPROF, "report", prof]).stdout
+ours = re.findall(r"[gs]etsockopt\(fd \d+ = [^,]+, (\w+), (\w+), \.\.\.\) = 0", rep)
+wp.check(f"setsockopt(fd 4 = tcp (unbound), SOL_SOCKET, SO_REUSEADDR, ...) = 0" in rep and
+         f"setsockopt(fd 4 = tcp 127.0.0.1:{cport} -> 127.0.0.1:{sport}, SOL_TCP, TCP_NODELAY, ...) = 0" in rep,
+         "the socket unbound, then by its addresses once connected")
+if shutil.which("strace"):
+    tr = os.path.join(d, "sockopt.strace")
+    wp.run(["strace", "-f", "-e", "trace=setsockopt,getsockopt", "-o", tr, "python3", "-c", SOCKOPTS])
+    theirs = re.findall(r"[gs]etsockopt\(\d+, (\w+), (\w+),", open(tr).read())
+    wp.check(sorted(ours) == sorted(theirs), f"option names as strace decodes them: {sorted(ours)} vs {sorted(theirs)}")
+else:
+    print("note: strace not found; option names checked against the script only")
+    wp.check(len(ours) == 5, f"five option calls decoded: {ours}")
 wp.done()

@@ -4,6 +4,9 @@
  */
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -94,6 +97,60 @@ static const char *futex_op_text(uint64_t op)
 	return cmd < ARRAY_SIZE(names) && names[cmd] ? names[cmd] : "FUTEX_?";
 }
 
+/* setsockopt's and getsockopt's level and option, by name as strace shows
+ * them: SOL_SOCKET, SO_REUSEADDR; a number when not known. */
+static void sockopt_text(uint64_t level, uint64_t opt, char *buf, size_t size)
+{
+	static const struct {
+		int level, opt;
+		const char *name;
+	} opts[] = {
+		{SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR"},
+		{SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT"},
+		{SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE"},
+		{SOL_SOCKET, SO_LINGER, "SO_LINGER"},
+		{SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF"},
+		{SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF"},
+		{SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO"},
+		{SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO"},
+		{SOL_SOCKET, SO_ERROR, "SO_ERROR"},
+		{SOL_SOCKET, SO_TYPE, "SO_TYPE"},
+		{SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST"},
+		{SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY"},
+		{SOL_SOCKET, SO_PEERCRED, "SO_PEERCRED"},
+		{SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT"},
+		{SOL_SOCKET, SO_ZEROCOPY, "SO_ZEROCOPY"},
+		{SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE"},
+		{IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY"},
+		{IPPROTO_TCP, TCP_CORK, "TCP_CORK"},
+		{IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE"},
+		{IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL"},
+		{IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT"},
+		{IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT"},
+		{IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN"},
+		{IPPROTO_TCP, TCP_INFO, "TCP_INFO"},
+		{IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT"},
+		{IPPROTO_TCP, TCP_QUICKACK, "TCP_QUICKACK"},
+		{IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION"},
+		{IPPROTO_IP, IP_TOS, "IP_TOS"},
+		{IPPROTO_IP, IP_TTL, "IP_TTL"},
+		{IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY"},
+	};
+	const char *lv = (int)level == SOL_SOCKET     ? "SOL_SOCKET"
+			 : (int)level == IPPROTO_TCP  ? "SOL_TCP"
+			 : (int)level == IPPROTO_IP   ? "SOL_IP"
+			 : (int)level == IPPROTO_IPV6 ? "SOL_IPV6"
+						      : NULL;
+	const char *name = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(opts) && !name; i++)
+		if (opts[i].level == (int)level && opts[i].opt == (int)opt)
+			name = opts[i].name;
+	char l[16], o[16];
+	snprintf(l, sizeof(l), "%d", (int)level);
+	snprintf(o, sizeof(o), "%d", (int)opt);
+	snprintf(buf, size, "%s, %s", lv ? lv : l, name ? name : o);
+}
+
 /* open's flags as strace shows them: O_RDONLY|O_CLOEXEC. */
 static const char *open_flags_text(uint64_t flags, char *buf, size_t size)
 {
@@ -172,13 +229,18 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 		int fd = (int)args[0];
 		bool counted = nr == SYS_read || nr == SYS_write || nr == SYS_pread64 ||
 			       nr == SYS_pwrite64 || nr == SYS_recvfrom || nr == SYS_sendto;
-		char rest[48] = ", ...";
+		char rest[80] = ", ...";
 		if (counted)
 			snprintf(rest, sizeof(rest), ", %llu bytes", (unsigned long long)args[2]);
 		else if (nr == SYS_fsync || nr == SYS_fdatasync || nr == SYS_close)
 			rest[0] = '\0';
 		else if (nr == SYS_epoll_wait || nr == SYS_epoll_pwait)
 			snprintf(rest, sizeof(rest), ", timeout %d ms", (int)args[3]);
+		else if (nr == SYS_setsockopt || nr == SYS_getsockopt) {
+			char so[64];
+			sockopt_text(args[1], args[2], so, sizeof(so));
+			snprintf(rest, sizeof(rest), ", %s, ...", so);
+		}
 		if (have_obj)
 			snprintf(buf, size, "%s(fd %d = %s%s)", name, fd, obj, rest);
 		else
