@@ -21,6 +21,7 @@
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/user.h>
 
 #include "syscalls.h"
 #include "util.h"
@@ -28,7 +29,13 @@
 struct tracer;
 struct thread;
 
-enum trace_method { TRACE_NONE, TRACE_SECCOMP, TRACE_PTRACE };
+/*
+ * How calls are seen. TRACE_WATCH (attached --locks alone): no call is
+ * stopped at; a futex wait the sampler sees at a tick is interrupted once
+ * (the kernel restarts it) and followed with PTRACE_SYSCALL to its exit,
+ * so its end is exact and its start is that tick.
+ */
+enum trace_method { TRACE_NONE, TRACE_SECCOMP, TRACE_PTRACE, TRACE_WATCH };
 
 struct event_config {
 	enum trace_method method;
@@ -79,5 +86,17 @@ int events_resume_request(const struct tracer *tr, const struct thread *t);
 void events_after_resume(struct tracer *tr, struct thread *t);
 /* At the end of recording: close calls still open, as unfinished. */
 void events_finish_open(struct tracer *tr);
+
+/*
+ * TRACE_WATCH: t, seen in a futex wait at the tick t->watch_t0, is at the
+ * stop that tick asked for, with regs. If the stop interrupted the wait
+ * (the kernel restarts it), follow it to its exit: open the event. If the
+ * wait had ended before the stop came, there is nothing to follow.
+ */
+void events_watch_begin(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs);
+
+/* Does wallprof see every close and dup2 of the processes (so that a
+ * descriptor's object may be cached)? */
+bool events_see_every_close(const struct tracer *tr);
 
 #endif

@@ -137,6 +137,8 @@ struct thread {
 	bool foreign;
 	bool arming; /* interrupted once to switch it to PTRACE_SYSCALL */
 	bool syscall_stops; /* last resumed with PTRACE_SYSCALL */
+	bool watch_wait; /* TRACE_WATCH: stopped to follow its futex wait */
+	mono_ns watch_t0; /* the tick that saw that wait */
 
 	/* --max-overhead: stop time this thread may still spend (token bucket). */
 	int64_t budget_ns;

@@ -326,8 +326,36 @@ int events_resume_request(const struct tracer *tr, const struct thread *t)
 		return PTRACE_SYSCALL;
 	/* seccomp: entries come as seccomp stops, but while a traced call is
 	 * open every other stop on its way (an exec or fork event, a signal,
-	 * a restart) must resume with PTRACE_SYSCALL, or its exit is lost. */
+	 * a restart) must resume with PTRACE_SYSCALL, or its exit is lost.
+	 * watch: the same, for the one wait followed. */
 	return t->ev.open ? PTRACE_SYSCALL : PTRACE_CONT;
+}
+
+bool events_see_every_close(const struct tracer *tr)
+{
+	return tr->events &&
+	       (tr->events->method == TRACE_SECCOMP || tr->events->method == TRACE_PTRACE);
+}
+
+void events_watch_begin(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
+{
+	long rax = (long)regs->rax;
+	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the wait was cut by our
+	 * stop and runs again when resumed. */
+	if (tr->passive || t->ev.open || (long)regs->orig_rax != SYS_futex || rax > -ERESTARTSYS_ ||
+	    rax < -ERESTART_RESTARTBLOCK_)
+		return;
+	struct open_event *ev = &t->ev;
+	ev->open = true;
+	ev->restarting = true;
+	ev->nr = SYS_futex;
+	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
+	memcpy(ev->args, args, sizeof(ev->args));
+	ev->t0 = t->watch_t0;
+	ev->object = t->pending.object;
+	ev->owner = t->pending.owner;
+	ev->path[0] = '\0';
+	t->ev_restart_block = rax == -ERESTART_RESTARTBLOCK_;
 }
 
 /*
@@ -445,6 +473,16 @@ int events_on_syscall_stop(struct tracer *tr, struct thread *t)
 		return events_resume_request(tr, t);
 	if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 		long nr = (long)info.entry.nr;
+		if (cfg->method == TRACE_WATCH) {
+			/* The followed wait goes on (restarted), or a signal
+			 * handler runs first: the wait ended there, cut by the
+			 * signal; a later tick may see it begin again. */
+			if (t->ev.open && nr != t->ev.nr && nr != SYS_restart_syscall)
+				close_event(tr, t, -EINTR, now, false, false);
+			else if (t->ev.open)
+				t->ev.restarting = false;
+			return events_resume_request(tr, t);
+		}
 		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
 			watch_fds(&t->proc->fds, nr, info.entry.args);
 		if (nr == SYS_ptrace && info.arch == AUDIT_ARCH_X86_64)

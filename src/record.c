@@ -441,7 +441,7 @@ static void *tracer_main(void *arg)
 		close(sfd);
 		sem_post(&s->recorded);
 		return NULL;
-	} else if (tr->events) {
+	} else if (tr->events && tr->events->method == TRACE_PTRACE) {
 		tracer_arm_syscalls(tr);
 	}
 	if (!tr->events && !s->opts.quiet)
@@ -516,7 +516,9 @@ static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
 	if (ev->method != TRACE_NONE) {
 		p->tracing.syscalls = ev->syscalls;
 		p->tracing.locks = ev->locks;
-		p->tracing.method = xstrdup(ev->method == TRACE_SECCOMP ? "seccomp" : "ptrace");
+		p->tracing.method = xstrdup(ev->method == TRACE_SECCOMP ? "seccomp"
+					    : ev->method == TRACE_WATCH ? "watch"
+									: "ptrace");
 		p->tracing.threshold_ns = ev->threshold_ns;
 		p->tracing.names = xcalloc(SYSCALL_SET_MAX + 1, sizeof(char *));
 		if (ev->set.all)
@@ -533,7 +535,11 @@ static int setup_events(struct session *s)
 	struct event_config *ev = &s->opts.events;
 	if (!ev->syscalls && !ev->locks)
 		return 0;
-	if (s->opts.n_pids) {
+	if (s->opts.n_pids && !ev->syscalls) {
+		/* --locks alone, attached: follow the waits the ticks see,
+		 * stop at no other call. */
+		ev->method = TRACE_WATCH;
+	} else if (s->opts.n_pids) {
 		ev->method = TRACE_PTRACE;
 		if (!s->opts.quiet)
 			warning("exact tracing of an attached process stops every thread at every "

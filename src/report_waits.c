@@ -94,20 +94,31 @@ static void print_syscalls(const struct profile *p, const bool *keep, unsigned t
 	free(samples);
 	if (!p->n_syscalls)
 		return;
-	printf("Traced syscalls (exact, %s; latency p50/p99 within 2%%)\n",
-	       p->tracing.method ? p->tracing.method : "?");
-	/* A traced call is timed from its entry stop to its exit stop, and
-	 * the exit stop keeps the thread waiting for wallprof: a short call's
-	 * latency is mostly that. The fastest call's median is the floor. */
-	uint64_t floor_ns = UINT64_MAX;
-	for (size_t i = 0; i < p->n_syscalls; i++)
-		if (p->syscalls[i].count && p->syscalls[i].p50_ns < floor_ns)
-			floor_ns = p->syscalls[i].p50_ns;
 	char fl[32];
-	if (floor_ns != UINT64_MAX)
-		printf("    durations include wallprof's stop at each call's exit: the fastest call\n"
-		       "    here took %s at p50, about what the tracing adds to every call\n",
-		       fmt_duration(fl, sizeof(fl), floor_ns));
+	if (p->tracing.method && !strcmp(p->tracing.method, "watch")) {
+		/* Attached --locks: the waits a tick saw, followed to their end. */
+		printf("Lock waits followed (attached --locks: no call is stopped at)\n"
+		       "    each wait a tick saw, from that tick to its exact end: up to %s short, "
+		       "and\n    waits shorter than a tick are mostly not seen; for every wait, "
+		       "exactly,\n    record with --syscalls=futex (a stop at every call)\n",
+		       fmt_duration(fl, sizeof(fl), ns_of(p, 1)));
+	} else {
+		printf("Traced syscalls (exact, %s; latency p50/p99 within 2%%)\n",
+		       p->tracing.method ? p->tracing.method : "?");
+		/* A traced call is timed from its entry stop to its exit stop,
+		 * and the exit stop keeps the thread waiting for wallprof: a
+		 * short call's latency is mostly that. The fastest call's
+		 * median is the floor. */
+		uint64_t floor_ns = UINT64_MAX;
+		for (size_t i = 0; i < p->n_syscalls; i++)
+			if (p->syscalls[i].count && p->syscalls[i].p50_ns < floor_ns)
+				floor_ns = p->syscalls[i].p50_ns;
+		if (floor_ns != UINT64_MAX)
+			printf("    durations include wallprof's stop at each call's exit: the "
+			       "fastest call\n"
+			       "    here took %s at p50, about what the tracing adds to every call\n",
+			       fmt_duration(fl, sizeof(fl), floor_ns));
+	}
 	printf("    %-20s %10s %8s %10s %10s %10s %10s\n", "syscall", "calls", "errors", "total",
 	       "p50", "p99", "max");
 	for (size_t i = 0; i < p->n_syscalls && i < top; i++) {
@@ -226,10 +237,13 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 					fmt_duration(dur, sizeof(dur), ns_of(p, u->samples)),
 					(unsigned long long)u->samples);
 			if (o->traced_calls && len < sizeof(line))
-				len += (size_t)snprintf(line + len, sizeof(line) - len,
-							"; traced %llu calls, %s",
-							(unsigned long long)o->traced_calls,
-							fmt_duration(t2, sizeof(t2), o->traced_ns));
+				len += (size_t)snprintf(
+					line + len, sizeof(line) - len,
+					p->tracing.method && !strcmp(p->tracing.method, "watch")
+						? "; followed %llu waits, %s"
+						: "; traced %llu calls, %s",
+					(unsigned long long)o->traced_calls,
+					fmt_duration(t2, sizeof(t2), o->traced_ns));
 			if ((o->bytes_read || o->bytes_written) && len < sizeof(line))
 				snprintf(line + len, sizeof(line) - len,
 					 "; %llu bytes read, %llu written",

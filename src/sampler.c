@@ -349,7 +349,17 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		bool arm = tr->events && tr->events->method == TRACE_PTRACE && !t->syscall_stops &&
 			   !repair_in_flight(t) && o.st.state == 'S' &&
 			   syscall_waits_forever(o.sc.nr, o.sc.args);
-		if (!arm && sample_nostop(tr, t, &o, may_stop, now))
+		/* Attached --locks (TRACE_WATCH): a futex wait seen here is
+		 * stopped once and followed to its end (events_watch_begin);
+		 * the kernel restarts the wait. */
+		bool watch = tr->events && tr->events->method == TRACE_WATCH && !tr->passive &&
+			     !t->ev.open && !repair_in_flight(t) && o.st.state == 'S' &&
+			     o.what.state == ST_LOCK && o.sc.nr == SYS_futex;
+		if (watch) {
+			t->watch_wait = true;
+			t->watch_t0 = now;
+		}
+		if (!arm && !watch && sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
 		t->last_ss = prev; /* the stop re-baselines it */

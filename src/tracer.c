@@ -922,6 +922,9 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	if (ours && event != PTRACE_EVENT_EXEC &&
 	    (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0))
 		repaired = repair_after_interrupt(tr, t, &regs, event, sig);
+	if (t->watch_wait && captured)
+		events_watch_begin(tr, t, &regs);
+	t->watch_wait = t->watch_wait && !captured;
 	int req = events_resume_request(tr, t);
 	t->arming = false; /* any stop arms it: it resumes under PTRACE_SYSCALL */
 	unsigned long inject = 0;
@@ -1064,12 +1067,13 @@ int32_t tracer_fd_object(struct tracer *tr, struct thread *t, int fd)
 	struct fd_desc d;
 	int32_t object;
 	/* While tracing, every close and dup2 is seen: the cache holds. */
-	if (tr->events && (object = fd_table_cached(&t->proc->fds, fd)) >= 0)
+	bool cache = events_see_every_close(tr);
+	if (cache && (object = fd_table_cached(&t->proc->fds, fd)) >= 0)
 		return object;
 	object = fd_describe(&t->proc->fds, fd, &d) == 0
 			 ? recorder_object(tr->rec, d.kind, d.name, fd, 0, 0)
 			 : -1;
-	if (tr->events)
+	if (cache)
 		fd_table_remember(&t->proc->fds, fd, object);
 	return object;
 }
