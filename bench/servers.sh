@@ -7,6 +7,7 @@
 # user; perf). Prints a markdown table.
 #
 # usage: bench/servers.sh [RUNS] [SECS]   (default 3 runs of 5 s)
+# ONLY=REGEX runs the configurations whose name matches (grep -E).
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
@@ -58,20 +59,21 @@ configs() {
 	echo "wallprof 99 Hz|$W record -q -f -F 99 -o $tmp/w.json -p {}"
 	echo "wallprof 999 Hz|$W record -q -f -F 999 -o $tmp/w.json -p {}"
 	echo "wallprof --syscalls (attached: PTRACE_SYSCALL)|$W record -q -f --syscalls -o $tmp/w.json -p {}"
-	echo "wallprof --locks|$W record -q -f --locks -o $tmp/w.json -p {}"
+	echo "wallprof --locks (attached: waits a tick sees, followed)|$W record -q -f --locks -o $tmp/w.json -p {}"
 	echo "perf record -g, 99 Hz|perf record -q -g -F 99 -o $tmp/perf.data --pid {c}"
 	echo "strace -f -c|strace -f -c -o $tmp/strace.txt {p}"
 }
+selected() { configs | grep -E "^[^|]*(${ONLY:-.})"; }
 
 bench() { # name of the server, load function
 	for i in $(seq "$RUNS"); do
-		configs | while IFS='|' read -r name cmd; do
+		selected | while IFS='|' read -r name cmd; do
 			profiled "$2" >>"$tmp/base-$name"
 			# shellcheck disable=SC2086
 			profiled "$2" $cmd >>"$tmp/prof-$name"
 		done
 	done
-	configs | while IFS='|' read -r name cmd; do
+	selected | while IFS='|' read -r name cmd; do
 		row "$1: $name, throughput (median of $RUNS)" "$tmp/base-$name" "$tmp/prof-$name"
 		rm -f "$tmp/base-$name" "$tmp/prof-$name"
 	done

@@ -10,8 +10,7 @@ import wp
 
 if not shutil.which("valgrind"):
     wp.skip("valgrind is not installed (apt-get install valgrind)")
-ldd = subprocess.run(["ldd", wp.WALLPROF], capture_output=True, text=True).stdout
-if "libasan" in ldd or "libubsan" in ldd:
+if wp.sanitized():
     wp.skip("wallprof is built with sanitizers (SANITIZE=...), which valgrind cannot run; "
             "the plain build is checked")
 d = wp.tmpdir()

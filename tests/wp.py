@@ -19,6 +19,20 @@ TARGETS = os.path.join(ROOT, "build", "targets")
 _failures = 0
 
 
+def sanitized():
+    """Is wallprof built with ASan/UBSan (SANITIZE=...)? Its memory is then
+    the sanitizers' as much as its own (shadow memory, freed blocks held in
+    quarantine)."""
+    out = subprocess.run(["ldd", WALLPROF], capture_output=True, text=True).stdout
+    return "libasan" in out or "libubsan" in out
+
+
+def memory_limit_kb(mb):
+    """A peak-memory bound for the plain build; four times it under the
+    sanitizers, which still catches growth per process or per exec."""
+    return mb * 1024 * (4 if sanitized() else 1)
+
+
 def target(name):
     return os.path.join(TARGETS, name)
 
