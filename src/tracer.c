@@ -1316,8 +1316,14 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 	mono_ns spin_until = now + STOP_SPIN_NS;
 	/* On CPUs crowded by the target itself, the stops come at the
 	 * scheduler's pace, and polling for them only takes a CPU from the
-	 * threads that have to run to stop: the polling has a cap per tick. */
-	mono_ns spin_cap = now + 2 * STOP_SPIN_NS;
+	 * threads that have to run to stop: the polling has a cap per tick,
+	 * at most 2.5% of the tick's interval (25 us at 999 Hz). */
+	mono_ns cap = 2 * STOP_SPIN_NS;
+	if (tr->interval_ns && tr->interval_ns / 40 < cap)
+		cap = tr->interval_ns / 40;
+	mono_ns spin_cap = now + cap;
+	if (spin_until > spin_cap)
+		spin_until = spin_cap;
 	while (live) {
 		bool got = false;
 		for (size_t k = 0; k < live;) {
