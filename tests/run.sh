@@ -16,12 +16,30 @@ if ! command -v python3 >/dev/null 2>&1; then
 	exit 2
 fi
 
+# Processes of this tree's build (wallprof, targets) still alive: a test
+# must stop all it starts. Given a second to go, then killed.
+root=$(pwd -P)
+leftovers() {
+	for p in /proc/[0-9]*; do
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		case $exe in "$root"/build/*) echo "${p#/proc/}" ;; esac
+	done
+}
 run_one() {
 	name=$1
 	shift
 	start=$(date +%s)
 	"$@" >"$logs/$name.log" 2>&1
 	rc=$?
+	left=$(leftovers)
+	[ -n "$left" ] && sleep 1 && left=$(leftovers)
+	if [ -n "$left" ] && [ "$rc" -eq 0 ]; then
+		rc=1
+		for p in $left; do
+			echo "left running: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+		done >>"$logs/$name.log"
+	fi
+	for p in $left; do kill -9 "$p" 2>/dev/null; done
 	secs=$(($(date +%s) - start))
 	case $rc in
 	0)

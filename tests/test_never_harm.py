@@ -210,6 +210,8 @@ for args, code in failures:
         wp.check(r.returncode == code, f"record -o {os.path.basename(out)} {' '.join(args)}: exit {r.returncode} (want {code})")
 traced.send_signal(signal.SIGKILL)
 traced.wait()
+for t in tracee:  # strace's death leaves its tracee running
+    os.kill(t, signal.SIGKILL)
 after = snapshot()
 wp.check(after == before, f"the file, the symlink and the device are as they were: {after == before}")
 wp.check(not os.path.exists(keep.replace(".txt", ".svg")), "no file made for a failed start")
