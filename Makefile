@@ -160,8 +160,11 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/wallprof
 	install -m 644 contrib/completions/_wallprof $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_wallprof
 
+# Formatting (.clang-format), and no module including another that
+# includes it back (scripts/layers.py).
 style:
 	clang-format --dry-run --Werror $(SRCS) include/*.h
+	python3 scripts/layers.py
 
 clean:
 	rm -rf $(B)

@@ -23,11 +23,10 @@
 #include <stdint.h>
 #include <sys/user.h>
 
+#include "profile.h"
 #include "syscalls.h"
+#include "tracer.h"
 #include "util.h"
-
-struct tracer;
-struct thread;
 
 /*
  * How calls are seen. TRACE_WATCH (attached --locks alone): no call is
@@ -44,6 +43,13 @@ struct event_config {
 	bool locks; /* --locks: futex waits */
 	uint64_t threshold_ns; /* keep events at least this long */
 	struct sock_fprog prog; /* the compiled filter (seccomp method) */
+
+	/* While recording: a traced call's stack, copied at its exit stop
+	 * and unwound once the thread runs again. */
+	struct stack_copy *stack;
+	struct user_regs_struct regs;
+	struct profile_event pending;
+	pid_t pending_tid; /* 0: nothing pending */
 };
 
 /* The call a thread is in, between its entry and exit stops. */
@@ -57,6 +63,18 @@ struct open_event {
 	char path[256]; /* the path it names, read at its entry; "" if none */
 };
 
+/* Exact tracing's state of one thread (thread.ev). */
+struct event_thread {
+	struct open_event call;
+	bool attribute; /* look up what the open call works on, after resume */
+	/* TRACE_WATCH: the thread was seen in a futex wait at the tick
+	 * watch_t0, waiting on that object, held by that owner; the stop
+	 * asked for follows it (events_watch). */
+	bool watch_wait;
+	mono_ns watch_t0;
+	int32_t watch_object, watch_owner;
+};
+
 /*
  * Compile the filter for cfg into cfg->prog (libseccomp, exported as BPF so
  * the child only has to install it). On failure prints why and returns -1.
@@ -64,39 +82,28 @@ struct open_event {
 int events_compile(struct event_config *cfg);
 void events_config_release(struct event_config *cfg);
 
-/*
- * In the launched child, after the tracer has seized it: install the
- * filter. Async-signal-safe (no allocation). Returns 0 or -errno.
- */
-int events_install_filter(const struct event_config *cfg);
-
 /* Is the seccomp filter mechanism available on this kernel? */
 bool events_seccomp_available(void);
 
 /*
- * Handle a seccomp stop or a syscall stop (SIGTRAP|0x80) of t. Returns the
- * ptrace request to resume it with (PTRACE_SYSCALL or PTRACE_CONT). May
- * leave a stack to unwind in t's deferred event (events_after_resume).
+ * Trace the tracer's threads as cfg says (method chosen, filter compiled):
+ * call before any thread is added. A launched command gets cfg's filter.
  */
-int events_on_seccomp(struct tracer *tr, struct thread *t);
-int events_on_syscall_stop(struct tracer *tr, struct thread *t);
-/* The request to resume t with after any other stop. */
-int events_resume_request(const struct tracer *tr, const struct thread *t);
-/* Finish what a stop deferred until t runs again (the unwind). */
-void events_after_resume(struct tracer *tr, struct thread *t);
-/* At the end of recording: close calls still open, as unfinished. */
-void events_finish_open(struct tracer *tr);
+void events_start(struct tracer *tr, struct event_config *cfg);
+
+/* The call t is in, between its entry and exit stops; NULL if none. */
+const struct open_event *events_open_call(const struct thread *t);
 
 /*
- * TRACE_WATCH: t, seen in a futex wait at the tick t->watch_t0, is at the
- * stop that tick asked for, with regs. If the stop interrupted the wait
- * (the kernel restarts it), follow it to its exit: open the event. If the
- * wait had ended before the stop came, there is nothing to follow.
+ * TRACE_WATCH: t was seen at the tick in a futex wait, on what->object held
+ * by what->owner. The stop asked for next interrupts the wait (the kernel
+ * restarts it) and it is followed with PTRACE_SYSCALL to its exit, its
+ * start being that tick. If the wait ended before the stop, nothing is
+ * followed.
  */
-void events_watch_begin(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs);
+void events_watch(struct thread *t, mono_ns tick, const struct activity *what);
 
-/* Does wallprof see every close and dup2 of the processes (so that a
- * descriptor's object may be cached)? */
-bool events_see_every_close(const struct tracer *tr);
+/* At the end of recording: close calls still open, as unfinished. */
+void events_finish_open(struct tracer *tr);
 
 #endif

@@ -4,7 +4,7 @@
  * mutex is read from the word next to the futex (the __owner field at +8)
  * and that of a PI futex from the word itself; the kind of wait (mutex,
  * condition variable, join, ...) comes from the functions on the waiter's
- * stack, since the futex op alone is ambiguous (FACTS.md). With owners known,
+ * stack, since the futex op alone is ambiguous (docs/locks.md). With owners known,
  * the waits form a wait-for graph, and a cycle in it is a deadlock.
  */
 #ifndef WALLPROF_LOCKS_H

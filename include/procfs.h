@@ -53,6 +53,18 @@ int procfs_parse_sched_exec_start(const char *text, uint64_t *ns);
  */
 int procfs_parse_status_hex(const char *text, const char *name, uint64_t *out);
 int procfs_parse_status_int(const char *text, const char *name, uint64_t *out);
+/* Every decimal of a field with several ("Uid:\t0\t0\t0\t0", "NSpid:\t12\t1"),
+ * at most max: how many. */
+int procfs_parse_status_ids(const char *text, const char *name, uint64_t *out, int max);
+/* The text of /proc/PID/status (tid 0) or /proc/PID/task/TID/status,
+ * malloc'ed; NULL if it is gone. */
+char *procfs_read_status(pid_t pid, pid_t tid);
+/*
+ * A thread's state and, unless it is running, its call: /proc/PID/task/TID
+ * stat and syscall, read once (sc says running, nr -1, if the call cannot
+ * be read). 0, or -errno if the thread is gone.
+ */
+int procfs_read_task(pid_t pid, pid_t tid, struct task_stat *st, struct syscall_state *sc);
 /* The open flags of /proc/PID/fdinfo/FD ("flags:\t0100002", octal). */
 int procfs_parse_fdinfo_flags(const char *text, uint64_t *out);
 

@@ -30,8 +30,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
-struct tracer;
-struct thread;
+struct profile_stats;
 
 enum repair_kind {
 	REPAIR_NONE,
@@ -47,6 +46,10 @@ struct repair_patch {
 };
 
 struct repair {
+	/* Whose calls: set by the tracer for each thread, and at its exec. */
+	pid_t pid, tid;
+	struct profile_stats *stats; /* eintr_risk, eintr_repaired... */
+
 	uint8_t kind; /* enum repair_kind */
 	bool entered; /* the continued call has been entered again */
 	long nr;
@@ -58,27 +61,27 @@ struct repair {
 };
 
 /*
- * At the first stop of t after an interrupt of ours, with its registers as
- * the stop found them (event and sig as waitpid reported the stop): rewind
- * or continue the call it interrupted, if it needs it. Returns true if it
- * did; t->repair then says what is in flight. Counts what it cannot repair
- * in stats.eintr_risk.
+ * At the first stop of r's thread after an interrupt of ours, with its
+ * registers as the stop found them (event and sig as waitpid reported the
+ * stop): rewind or continue the call it interrupted, if it needs it.
+ * Returns true if it did; r->kind then says what is in flight. Counts what
+ * it cannot repair in stats->eintr_risk.
  */
-bool repair_after_interrupt(struct tracer *tr, struct thread *t,
-			    const struct user_regs_struct *regs, int event, int sig);
+bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *regs, int event,
+			    int sig);
 
 /*
  * At every stop of a thread with a repair in flight, before anything else
  * looks at the stop: finish a continued call at its exit stop, or undo the
  * repair at a signal-delivery stop that came before the call ran again.
  */
-void repair_follow(struct tracer *tr, struct thread *t, int event, int sig);
+void repair_follow(struct repair *r, int event, int sig);
 
-/* The ptrace request to resume t with, given the one the rest wants. */
-int repair_resume_request(const struct thread *t, int req);
+/* The ptrace request to resume r's thread with, given the one the rest wants. */
+int repair_resume_request(const struct repair *r, int req);
 
-/* Is a repair of t waiting for a stop still to come (the entry of a
+/* Is a repair waiting for a stop still to come (the entry of a
  * rewound call, the exit of a continued one)? Not the time to detach. */
-bool repair_in_flight(const struct thread *t);
+bool repair_in_flight(const struct repair *r);
 
 #endif

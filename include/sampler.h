@@ -19,6 +19,78 @@
 #include "tracer.h"
 
 /*
+ * A thread's time on a CPU and waiting for one (schedstat deltas summed
+ * over the recording), and its samples in state R, on a CPU so far: how
+ * its R samples are split (sampler_classify).
+ */
+struct run_split {
+	uint64_t run_ns, wait_ns;
+	uint64_t samples, oncpu;
+};
+
+/* The sampler's state of one thread (thread.smp). */
+struct sample_thread {
+	/* The last sample, to reuse its stack when the thread has not run. */
+	bool have_last;
+	struct schedstat last_ss;
+	uint32_t last_stack;
+	struct activity last;
+	struct syscall_state last_sc; /* the call as last observed (for dump) */
+
+	/* The stop asked for (thread.want_stop): what the thread was doing
+	 * when it was asked for. */
+	struct activity pending;
+	/* Ticks that came while the stop was on its way (a thread waiting
+	 * for a CPU, or in uninterruptible sleep). It ran no user code
+	 * meanwhile, so the stop's snapshot is its sample at each of them. */
+	uint32_t owed;
+	bool rebaseline; /* re-read schedstat after the stop: it was blocked */
+	/* Seen running: its schedstat just before the interrupt (intr_ss),
+	 * to account the time until a late stop to its run split. */
+	bool decide_running;
+	struct schedstat intr_ss;
+	/* The call our stop interrupted; the kernel resumes some calls as
+	 * restart_syscall, which is still that call to the user. */
+	struct activity restarted; /* .syscall -1: none */
+
+	/* The process-clock check: a quiet thread did not run at its last
+	 * sample and is vouched for by one clock read per tick; base_run_ns
+	 * is its on-CPU time at the last consistent clock read. */
+	bool quiet;
+	bool base_valid;
+	uint64_t base_run_ns;
+	bool have_pre; /* pre_ss read this tick, inside the clock window */
+	struct schedstat pre_ss;
+
+	/* --max-overhead: stop time it may still spend (token bucket). */
+	int64_t budget_ns;
+	mono_ns budget_t;
+
+	struct run_split run_split; /* its R time and samples */
+};
+
+/* The sampler's state of one live process (proc.smp). */
+struct sample_proc {
+	/* The process CPU-time clock: the sum of every thread's on-CPU time.
+	 * group_base_ns is its value at the last base. */
+	clockid_t group_clock;
+	int group_clock_state; /* 0 not opened yet, 1 usable, -1 unavailable */
+	bool group_base_valid;
+	uint64_t group_base_ns;
+	timer_t group_timer; /* keeps the clock O(1) to read */
+	bool group_timer_set;
+	bool vouched; /* this tick: its quiet threads did not run */
+
+	/* Its title and executable, read again after title_period (which
+	 * doubles up to a second: a process sets its title soon after its
+	 * fork, if ever). */
+	mono_ns title_ns, title_period;
+};
+
+/* Sample the tracer's threads: call before any is added. */
+void sampler_start(struct tracer *tr);
+
+/*
  * The state of a thread from its /proc state letter and syscall. For 'R'
  * (on a CPU or waiting for one) from how its time split between the two
  * over the recording: *split, to which the schedstat deltas since prev are
@@ -32,22 +104,17 @@ enum sample_state sampler_classify(char state, const struct syscall_state *sc,
 /* Add the schedstat deltas from..to to a thread's split. */
 void run_split_add(struct run_split *r, const struct schedstat *from, const struct schedstat *to);
 
-/* One more R sample of t, its split brought up to date by the caller. */
-enum sample_state sampler_run_state(struct thread *t);
-
-/* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? */
-bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc);
-
-/* Read a process's title and executable into the recording, unless it was
- * read less than its title period ago. */
-void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now);
-
 /* Take one sample of every thread. */
 void sampler_tick(struct tracer *tr);
 
+/*
+ * For dump: the threads whose stop has not come (a long uninterruptible
+ * wait) get a sample now, in the state they were seen in, with the pc
+ * /proc gave (marked cut short) or no stack at all. Returns how many.
+ */
+size_t sampler_sample_late(struct tracer *tr);
+
 /* Sampling is over: give back what the ticks hold in the kernel. */
 void sampler_finish(struct tracer *tr);
-/* The same for one process (it exec'd). */
-void sampler_finish_proc(struct proc *pr);
 
 #endif

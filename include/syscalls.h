@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include "procfs.h"
 
 /* What a thread is doing in one sample. The order is the profile's. */
 enum sample_state {
@@ -47,6 +50,10 @@ enum sample_state syscall_wait_state(long nr, const uint64_t args[6]);
  * files: the caller checks the fd (sockets with timeouts leak).
  */
 bool syscall_restarts_after_interrupt(long nr, bool *needs_fd_check);
+
+/* Would PTRACE_INTERRUPT + CONT leave this blocked call undisturbed? A
+ * thread of process pid in state (its /proc state letter) and call sc. */
+bool syscall_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc);
 
 /*
  * Is this call one that fails with EINTR when interrupted, waiting with no

@@ -121,7 +121,8 @@ static void snapshot_build(struct snapshot *snap, const struct profile *p, struc
 		d->s = &p->samples[i];
 		d->name = profile_thread_name(profile_find_thread(p, d->s->tid));
 		const struct thread *t = tracer_find(tr, d->s->tid);
-		d->sc = t && d->s->syscall >= 0 && !t->last_sc.running ? &t->last_sc : NULL;
+		d->sc = t && d->s->syscall >= 0 && !t->smp->last_sc.running ? &t->smp->last_sc
+									    : NULL;
 		d->since_ns = -1;
 		d->waits_for = -1;
 		uint64_t ran = d->s->state >= ST_SYSCALL && d->s->state <= ST_STOPPED && now
@@ -418,6 +419,7 @@ int cmd_dump(int argc, char **argv)
 	struct tracer tr;
 	recorder_init(&rec);
 	tracer_init(&tr, &rec);
+	sampler_start(&tr);
 	if (tracer_attach(&tr, pid) < 0) {
 		tracer_release(&tr);
 		recorder_release(&rec);
@@ -430,7 +432,7 @@ int cmd_dump(int argc, char **argv)
 	tracer_drain(&tr);
 	sampler_tick(&tr);
 	tracer_wait_pending(&tr, 500 * 1000 * 1000ULL);
-	size_t late = tracer_sample_late(&tr);
+	size_t late = sampler_sample_late(&tr);
 	tr.passive = true;
 	tracer_settle(&tr, 2 * NS_PER_SEC);
 

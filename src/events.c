@@ -3,7 +3,7 @@
  * methods; this file compiles the seccomp filter and runs the per-thread
  * state machine from entry stop to exit stop.
  *
- * Restarts (FACTS.md): a call interrupted by a signal or by our own sampling
+ * Restarts (docs/interrupts.md): a call interrupted by a signal or by our own sampling
  * stop reports its exit with -ERESTARTSYS..-ERESTART_RESTARTBLOCK (-512 to
  * -516) and then goes on: re-executed (a new entry stop for the same call)
  * or, for -516, as restart_syscall, which the filter does not match, so we
@@ -25,8 +25,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attribute.h"
 #include "locks.h"
-#include "tracer.h"
+#include "snapshot.h"
 
 #define ERESTARTSYS_ 512
 #define ERESTART_RESTARTBLOCK_ 516
@@ -123,15 +124,8 @@ void events_config_release(struct event_config *cfg)
 {
 	free(cfg->prog.filter);
 	cfg->prog.filter = NULL;
-}
-
-int events_install_filter(const struct event_config *cfg)
-{
-	if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &cfg->prog) < 0)
-		return -errno;
-	return 0;
+	free(cfg->stack);
+	cfg->stack = NULL;
 }
 
 /* ---- the state machine ---- */
@@ -216,9 +210,8 @@ static void count_bytes(struct tracer *tr, struct thread *t, const struct open_e
 	default: break;
 	}
 	recorder_object_call(tr->rec, ev->object, duration_ns, rd ? moved : 0, wr ? moved : 0);
-	int32_t second = other >= 0 && moved && !t->foreign
-				 ? tracer_fd_object(tr, t, (int)ev->args[other])
-				 : -1;
+	int32_t second =
+		other >= 0 && moved && !t->foreign ? attribute_fd(tr, t, (int)ev->args[other]) : -1;
 	if (second >= 0 && second != ev->object)
 		recorder_object_bytes(tr->rec, second, other_rd ? moved : 0, other_rd ? 0 : moved);
 }
@@ -229,7 +222,7 @@ static void count_bytes(struct tracer *tr, struct thread *t, const struct open_e
 static void close_event(struct tracer *tr, struct thread *t, int64_t result, mono_ns end,
 			bool at_exit_stop, bool unfinished)
 {
-	struct open_event *ev = &t->ev;
+	struct open_event *ev = &t->ev->call;
 	struct profile_event e = {
 		.t_ns = rel_ns(tr, ev->t0),
 		.duration_ns = end > ev->t0 ? end - ev->t0 : 0,
@@ -246,10 +239,10 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 	if (ev->object >= 0 && !unfinished)
 		count_bytes(tr, t, ev, result, e.duration_ns, at_exit_stop);
 	if (at_exit_stop && recorder_keeps(tr->rec, e.duration_ns) && !t->foreign &&
-	    ptrace(PTRACE_GETREGS, t->tid, 0, &tr->ev_regs) == 0) {
-		stack_copy_read(t->tid, tr->ev_regs.rsp, t->copy_window, tr->ev_stack);
-		tr->ev_pending = e;
-		tr->ev_pending_tid = t->tid;
+	    ptrace(PTRACE_GETREGS, t->tid, 0, &tr->events->regs) == 0) {
+		stack_copy_read(t->tid, tr->events->regs.rsp, t->copy_window, tr->events->stack);
+		tr->events->pending = e;
+		tr->events->pending_tid = t->tid;
 		return;
 	}
 	recorder_syscall(tr->rec, &e);
@@ -295,7 +288,7 @@ static void read_path(const struct thread *t, long nr, const uint64_t *args, cha
 static void open_event(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
 		       mono_ns now)
 {
-	struct open_event *ev = &t->ev;
+	struct open_event *ev = &t->ev->call;
 	if (ev->open && ev->restarting && (ev->nr == nr || nr == SYS_restart_syscall)) {
 		ev->restarting = false; /* the same call, going on */
 		return;
@@ -314,10 +307,10 @@ static void open_event(struct tracer *tr, struct thread *t, long nr, const uint6
 		ev->object = recorder_object(tr->rec, "path", ev->path, -1, 0, 0);
 	/* What else the call works on is looked up once the thread runs
 	 * again. */
-	t->ev_attribute = !t->foreign && !ev->path[0];
+	t->ev->attribute = !t->foreign && !ev->path[0];
 }
 
-int events_resume_request(const struct tracer *tr, const struct thread *t)
+static int resume_request(const struct tracer *tr, const struct thread *t)
 {
 	const struct event_config *cfg = tr->events;
 	if (!cfg || cfg->method == TRACE_NONE)
@@ -328,34 +321,27 @@ int events_resume_request(const struct tracer *tr, const struct thread *t)
 	 * open every other stop on its way (an exec or fork event, a signal,
 	 * a restart) must resume with PTRACE_SYSCALL, or its exit is lost.
 	 * watch: the same, for the one wait followed. */
-	return t->ev.open ? PTRACE_SYSCALL : PTRACE_CONT;
+	return t->ev->call.open ? PTRACE_SYSCALL : PTRACE_CONT;
 }
 
-bool events_see_every_close(const struct tracer *tr)
-{
-	return tr->events &&
-	       (tr->events->method == TRACE_SECCOMP || tr->events->method == TRACE_PTRACE);
-}
-
-void events_watch_begin(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
+static void watch_begin(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
 {
 	long rax = (long)regs->rax;
 	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the wait was cut by our
 	 * stop and runs again when resumed. */
-	if (tr->passive || t->ev.open || (long)regs->orig_rax != SYS_futex || rax > -ERESTARTSYS_ ||
-	    rax < -ERESTART_RESTARTBLOCK_)
+	if (tr->passive || t->ev->call.open || (long)regs->orig_rax != SYS_futex ||
+	    rax > -ERESTARTSYS_ || rax < -ERESTART_RESTARTBLOCK_)
 		return;
-	struct open_event *ev = &t->ev;
+	struct open_event *ev = &t->ev->call;
 	ev->open = true;
 	ev->restarting = true;
 	ev->nr = SYS_futex;
 	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
 	memcpy(ev->args, args, sizeof(ev->args));
-	ev->t0 = t->watch_t0;
-	ev->object = t->pending.object;
-	ev->owner = t->pending.owner;
+	ev->t0 = t->ev->watch_t0;
+	ev->object = t->ev->watch_object;
+	ev->owner = t->ev->watch_owner;
 	ev->path[0] = '\0';
-	t->ev_restart_block = rax == -ERESTART_RESTARTBLOCK_;
 }
 
 /*
@@ -429,14 +415,14 @@ static int refuse_foreign(struct tracer *tr, struct thread *t, long nr, uint32_t
 		regs.orig_rax = (uint64_t)-1;
 		regs.rax = (uint64_t)-ENOSYS;
 		if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0)
-			return events_resume_request(tr, t);
+			return resume_request(tr, t);
 	}
 	warning("cannot refuse %s to the command as its own seccomp filter asks (data 0x%x)",
 		syscall_name_or_number(nr), data);
-	return events_resume_request(tr, t);
+	return resume_request(tr, t);
 }
 
-int events_on_seccomp(struct tracer *tr, struct thread *t)
+static int on_seccomp(struct tracer *tr, struct thread *t)
 {
 	struct __ptrace_syscall_info info;
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(info), &info) <= 0 ||
@@ -450,7 +436,6 @@ int events_on_seccomp(struct tracer *tr, struct thread *t)
 	long nr = (long)info.seccomp.nr;
 	if (!ours(tr, nr, info.seccomp.args, info.seccomp.ret_data))
 		return refuse_foreign(tr, t, nr, info.seccomp.ret_data);
-	tr->ev_last_ns = mono_now();
 	if (!t->foreign)
 		watch_fds(&t->proc->fds, nr, info.seccomp.args);
 	if (nr == SYS_ptrace)
@@ -461,27 +446,26 @@ int events_on_seccomp(struct tracer *tr, struct thread *t)
 	return PTRACE_SYSCALL;
 }
 
-int events_on_syscall_stop(struct tracer *tr, struct thread *t)
+static int on_syscall_stop(struct tracer *tr, struct thread *t)
 {
 	struct __ptrace_syscall_info info;
 	mono_ns now = mono_now();
 	const struct event_config *cfg = tr->events;
-	tr->ev_last_ns = now;
 	if (tr->passive) /* the recording belongs to the writer now */
 		return cfg && cfg->method == TRACE_PTRACE ? PTRACE_SYSCALL : PTRACE_CONT;
 	if (!cfg || ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(info), &info) <= 0)
-		return events_resume_request(tr, t);
+		return resume_request(tr, t);
 	if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 		long nr = (long)info.entry.nr;
 		if (cfg->method == TRACE_WATCH) {
 			/* The followed wait goes on (restarted), or a signal
 			 * handler runs first: the wait ended there, cut by the
 			 * signal; a later tick may see it begin again. */
-			if (t->ev.open && nr != t->ev.nr && nr != SYS_restart_syscall)
+			if (t->ev->call.open && nr != t->ev->call.nr && nr != SYS_restart_syscall)
 				close_event(tr, t, -EINTR, now, false, false);
-			else if (t->ev.open)
-				t->ev.restarting = false;
-			return events_resume_request(tr, t);
+			else if (t->ev->call.open)
+				t->ev->call.restarting = false;
+			return resume_request(tr, t);
 		}
 		if (!t->foreign && info.arch == AUDIT_ARCH_X86_64)
 			watch_fds(&t->proc->fds, nr, info.entry.args);
@@ -490,47 +474,42 @@ int events_on_syscall_stop(struct tracer *tr, struct thread *t)
 		/* Under the filter a traced call's seccomp stop opens it; an
 		 * entry stop there is a call resumed after a restart or a
 		 * repair (repair.h), which only restart_syscall continues. */
-		bool opens = t->ev.restarting ? nr == SYS_restart_syscall
-					      : cfg->method == TRACE_PTRACE &&
-							wanted(cfg, nr, info.entry.args);
+		bool opens = t->ev->call.restarting ? nr == SYS_restart_syscall
+						    : cfg->method == TRACE_PTRACE &&
+							      wanted(cfg, nr, info.entry.args);
 		if (info.arch == AUDIT_ARCH_X86_64 && opens)
 			open_event(tr, t, nr, info.entry.args, now);
 		/* After an entry stop the exit stop is wanted. */
 		return PTRACE_SYSCALL;
 	}
-	if (info.op != PTRACE_SYSCALL_INFO_EXIT || !t->ev.open) {
-		t->ev_restart_block = false;
-		return events_resume_request(tr, t);
+	if (info.op != PTRACE_SYSCALL_INFO_EXIT || !t->ev->call.open) {
+		return resume_request(tr, t);
 	}
 	int64_t rval = info.exit.rval;
 	if (info.exit.is_error && rval <= -ERESTARTSYS_ && rval >= -ERESTART_RESTARTBLOCK_) {
-		t->ev.restarting = true;
-		t->ev_restart_block = rval == -ERESTART_RESTARTBLOCK_;
-		return events_resume_request(tr, t);
+		t->ev->call.restarting = true;
+		return resume_request(tr, t);
 	}
-	t->ev_restart_block = false;
 	close_event(tr, t, rval, now, true, false);
-	return events_resume_request(tr, t);
+	return resume_request(tr, t);
 }
 
-void events_after_resume(struct tracer *tr, struct thread *t)
+static void after_resume(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
 {
-	if (t->ev_attribute) {
-		t->ev_attribute = false;
+	(void)regs;
+	if (t->ev->attribute) {
+		t->ev->attribute = false;
 		struct activity what;
-		tracer_attribute(tr, t, t->ev.nr, t->ev.args, &what);
-		t->ev.object = what.object;
-		t->ev.owner = what.owner;
+		attribute_call(tr, t, t->ev->call.nr, t->ev->call.args, &what);
+		t->ev->call.object = what.object;
+		t->ev->call.owner = what.owner;
 	}
-	if (tr->ev_pending_tid != t->tid)
+	if (tr->events->pending_tid != t->tid)
 		return;
-	tr->ev_pending_tid = 0;
-	/* The unwinder reads tr->stack: hand it our copy for this one. */
-	struct stack_copy *saved = tr->stack;
-	tr->stack = tr->ev_stack;
-	tr->ev_pending.stack = tracer_unwind_snapshot(tr, t, &tr->ev_regs, true);
-	tr->stack = saved;
-	recorder_syscall(tr->rec, &tr->ev_pending);
+	tr->events->pending_tid = 0;
+	tr->events->pending.stack =
+		snapshot_unwind(tr, t, &tr->events->regs, true, tr->events->stack);
+	recorder_syscall(tr->rec, &tr->events->pending);
 }
 
 void events_finish_open(struct tracer *tr)
@@ -538,7 +517,73 @@ void events_finish_open(struct tracer *tr)
 	mono_ns now = mono_now();
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
-		if (t->ev.open)
+		if (t->ev->call.open)
 			close_event(tr, t, 0, now, false, true);
 	}
+}
+
+const struct open_event *events_open_call(const struct thread *t)
+{
+	return t->ev && t->ev->call.open ? &t->ev->call : NULL;
+}
+
+void events_watch(struct thread *t, mono_ns tick, const struct activity *what)
+{
+	t->ev->watch_wait = true;
+	t->ev->watch_t0 = tick;
+	t->ev->watch_object = what->object;
+	t->ev->watch_owner = what->owner;
+}
+
+/* ---- the tracer's events (tracer_client) ---- */
+
+static void thread_new(struct tracer *tr, struct thread *t)
+{
+	(void)tr;
+	t->ev = xcalloc(1, sizeof(*t->ev));
+}
+
+static void thread_gone(struct tracer *tr, struct thread *t)
+{
+	(void)tr;
+	free(t->ev);
+	t->ev = NULL;
+}
+
+/* The stop a tick asked for came: if it was to follow a wait, follow it. */
+static void captured(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
+{
+	if (t->ev->watch_wait)
+		watch_begin(tr, t, regs);
+	t->ev->watch_wait = false;
+}
+
+static int syscall_stop(struct tracer *tr, struct thread *t, bool repaired)
+{
+	if (!repaired)
+		return on_syscall_stop(tr, t);
+	/* Our stop ended a traced call that now runs again: it is still the
+	 * same call. */
+	t->ev->call.restarting = t->ev->call.open;
+	return resume_request(tr, t);
+}
+
+static const struct tracer_client events_client = {
+	.thread_new = thread_new,
+	.thread_gone = thread_gone,
+	.captured = captured,
+	.seccomp_stop = on_seccomp,
+	.syscall_stop = syscall_stop,
+	.resume_request = resume_request,
+	.resumed = after_resume,
+};
+
+void events_start(struct tracer *tr, struct event_config *cfg)
+{
+	tr->events = cfg;
+	tr->sees_every_close = cfg->method == TRACE_SECCOMP || cfg->method == TRACE_PTRACE;
+	tr->child_filter = cfg->method == TRACE_SECCOMP ? &cfg->prog : NULL;
+	if (!cfg->stack)
+		cfg->stack = xmalloc(sizeof(*cfg->stack));
+	tracer_add_client(tr, &events_client);
 }

@@ -1,7 +1,7 @@
 /*
  * locks.c: futex waits decoded into lock waits, their owners, and
  * deadlocks. See locks.h; the futex layouts are those of glibc 2.36 on
- * x86_64 and Rust's std, measured in FACTS.md.
+ * x86_64 and Rust's std, as docs/locks.md describes them.
  */
 #include "locks.h"
 

@@ -1,7 +1,6 @@
 /*
- * main.c: parse the command name and hand over to it. See DESIGN.md for
- * the data flow: record -> profile (JSON) -> views; dump reads a live
- * process once.
+ * main.c: parse the command name and hand over to it. docs/architecture.md
+ * follows a sample from the tick to the report, module by module.
  */
 #include <stdio.h>
 #include <string.h>

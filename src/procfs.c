@@ -243,6 +243,56 @@ int procfs_parse_status_int(const char *text, const char *name, uint64_t *out)
 	return parse_number_at(line_value(text, name), 10, out);
 }
 
+int procfs_parse_status_ids(const char *text, const char *name, uint64_t *out, int max)
+{
+	const char *p = line_value(text, name);
+	int n = 0;
+	while (p && n < max) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (errno)
+			break;
+		out[n++] = v;
+		p = end;
+	}
+	return n;
+}
+
+char *procfs_read_status(pid_t pid, pid_t tid)
+{
+	char path[64];
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	return read_small_file(path, 1 << 16, NULL);
+}
+
+int procfs_read_task(pid_t pid, pid_t tid, struct task_stat *st, struct syscall_state *sc)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	char *text = read_small_file(path, 4096, NULL);
+	int r = text ? procfs_parse_stat(text, st) : -ENOENT;
+	free(text);
+	*sc = (struct syscall_state){.running = true, .nr = -1};
+	/* /proc/TID/syscall of a running thread waits for it to leave its
+	 * CPU, and says "running" then anyway. */
+	if (r < 0 || st->state == 'R')
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	text = read_small_file(path, 512, NULL);
+	if (!text || procfs_parse_syscall(text, sc) < 0)
+		*sc = (struct syscall_state){.running = true, .nr = -1};
+	free(text);
+	return 0;
+}
+
 int procfs_parse_fdinfo_flags(const char *text, uint64_t *out)
 {
 	return parse_number_at(line_value(text, "flags"), 8, out);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "events.h"
 #include "profile.h"
 #include "recorder.h"
 #include "sampler.h"
@@ -553,7 +554,7 @@ static int setup_events(struct session *s)
 		if (events_compile(ev) < 0)
 			return -1;
 	}
-	s->tr.events = ev;
+	events_start(&s->tr, ev);
 	s->rec.threshold_ns = ev->threshold_ns;
 	return 0;
 }
@@ -704,6 +705,7 @@ int cmd_record(int argc, char **argv)
 
 	recorder_init(&s->rec);
 	tracer_init(&s->tr, &s->rec);
+	sampler_start(&s->tr);
 	s->tr.max_overhead = s->opts.max_overhead_pct / 100.0;
 	s->tr.follow_forks = s->opts.follow_forks;
 	if (setup_events(s) < 0) {

@@ -25,7 +25,8 @@
 #include <linux/ptrace.h>
 
 #include "procfs.h"
-#include "tracer.h"
+#include "profile.h"
+#include "util.h"
 
 /* syscall (0f 05) and int $0x80 (cd 80) are both two bytes: the kernel
  * restarts a call the same way (regs->ip -= 2). */
@@ -149,9 +150,9 @@ static bool transfer_of(long nr, struct transfer *x)
 	}
 }
 
-static char *task_file(const struct thread *t, const char *name)
+static char *task_file(const struct repair *r, const char *name)
 {
-	return xasprintf("/proc/%d/task/%d/%s", (int)t->proc->pid, (int)t->tid, name);
+	return xasprintf("/proc/%d/task/%d/%s", (int)r->pid, (int)r->tid, name);
 }
 
 /*
@@ -160,11 +161,11 @@ static char *task_file(const struct thread *t, const char *name)
  * regular file stops short only when it is full, which a continuation
  * would not change, and a non-blocking descriptor returns what fits.
  */
-static bool blocking_stream(const struct thread *t, int fd)
+static bool blocking_stream(const struct repair *r, int fd)
 {
 	char name[48];
 	snprintf(name, sizeof(name), "fd/%d", fd);
-	char *path = task_file(t, name);
+	char *path = task_file(r, name);
 	struct stat st;
 	bool stream = stat(path, &st) == 0 &&
 		      (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
@@ -172,7 +173,7 @@ static bool blocking_stream(const struct thread *t, int fd)
 	if (!stream)
 		return false;
 	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	path = task_file(t, name);
+	path = task_file(r, name);
 	char *text = read_small_file(path, 4096, NULL);
 	free(path);
 	uint64_t flags;
@@ -187,9 +188,9 @@ struct sigsets {
 	uint64_t pending, blocked, ignored, caught;
 };
 
-static bool read_sigsets(const struct thread *t, struct sigsets *s)
+static bool read_sigsets(const struct repair *r, struct sigsets *s)
 {
-	char *path = task_file(t, "status");
+	char *path = task_file(r, "status");
 	char *text = read_small_file(path, 1 << 16, NULL);
 	free(path);
 	uint64_t shd = 0;
@@ -224,10 +225,10 @@ static bool sig_ignored(const struct sigsets *s, int sig)
 }
 
 /* Is a signal pending that would have interrupted the call by itself? */
-static bool real_signal_pending(const struct thread *t)
+static bool real_signal_pending(const struct repair *r)
 {
 	struct sigsets s;
-	if (!read_sigsets(t, &s))
+	if (!read_sigsets(r, &s))
 		return false;
 	uint64_t deliverable = s.pending & ~s.blocked;
 	for (int sig = 1; sig <= 64; sig++)
@@ -249,20 +250,20 @@ static bool mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len)
 }
 
 /* Put back what was patched in the target's memory, newest first. */
-static void unpatch(const struct thread *t, struct repair *r)
+static void unpatch(struct repair *r)
 {
 	while (r->n_patch > 0) {
 		const struct repair_patch *p = &r->patch[--r->n_patch];
-		mem_write(t->tid, p->addr, p->saved, sizeof(p->saved));
+		mem_write(r->tid, p->addr, p->saved, sizeof(p->saved));
 	}
 }
 
 /* Write 16 bytes at addr, keeping what was there. */
-static bool patch(const struct thread *t, struct repair *r, uint64_t addr, const void *bytes)
+static bool patch(struct repair *r, uint64_t addr, const void *bytes)
 {
 	struct repair_patch *p = &r->patch[r->n_patch];
-	if (r->n_patch >= 2 || !mem_read(t->tid, addr, p->saved, sizeof(p->saved)) ||
-	    !mem_write(t->tid, addr, bytes, sizeof(p->saved)))
+	if (r->n_patch >= 2 || !mem_read(r->tid, addr, p->saved, sizeof(p->saved)) ||
+	    !mem_write(r->tid, addr, bytes, sizeof(p->saved)))
 		return false;
 	p->addr = addr;
 	r->n_patch++;
@@ -278,20 +279,19 @@ struct iovec64 {
  * patching the first entry not wholly sent. Sets *iov and *cnt to the new
  * array and length; false if the whole array went or it cannot be done.
  */
-static bool skip_iov(const struct thread *t, struct repair *r, uint64_t done, uint64_t *iov,
-		     uint64_t *cnt)
+static bool skip_iov(struct repair *r, uint64_t done, uint64_t *iov, uint64_t *cnt)
 {
 	if (*cnt == 0 || *cnt > IOV_MAX_)
 		return false;
 	struct iovec64 *v = xmalloc(*cnt * sizeof(*v));
-	bool ok = mem_read(t->tid, *iov, v, *cnt * sizeof(*v));
+	bool ok = mem_read(r->tid, *iov, v, *cnt * sizeof(*v));
 	uint64_t k = 0;
 	while (ok && k < *cnt && done >= v[k].len)
 		done -= v[k++].len;
 	ok = ok && k < *cnt;
 	if (ok) {
 		struct iovec64 rest = {v[k].base + done, v[k].len - done};
-		ok = patch(t, r, *iov + k * sizeof(*v), &rest);
+		ok = patch(r, *iov + k * sizeof(*v), &rest);
 		*iov += k * sizeof(*v);
 		*cnt -= k;
 	}
@@ -310,29 +310,29 @@ struct msghdr64 {
 
 /* Point a sendmsg at what is left; its control data (descriptors, for
  * one) went with the first part and must not go twice. */
-static bool skip_msg(const struct thread *t, struct repair *r, uint64_t done, uint64_t addr)
+static bool skip_msg(struct repair *r, uint64_t done, uint64_t addr)
 {
 	struct msghdr64 m;
-	if (!mem_read(t->tid, addr, &m, sizeof(m)) || m.controllen)
+	if (!mem_read(r->tid, addr, &m, sizeof(m)) || m.controllen)
 		return false;
 	uint64_t iov = m.iov, cnt = m.iovlen;
-	if (!skip_iov(t, r, done, &iov, &cnt))
+	if (!skip_iov(r, done, &iov, &cnt))
 		return false;
 	uint64_t fields[2] = {iov, cnt};
-	if (!patch(t, r, addr + offsetof(struct msghdr64, iov), fields)) {
-		unpatch(t, r);
+	if (!patch(r, addr + offsetof(struct msghdr64, iov), fields)) {
+		unpatch(r);
 		return false;
 	}
 	return true;
 }
 
-static uint64_t iov_total(const struct thread *t, uint64_t iov, uint64_t cnt)
+static uint64_t iov_total(const struct repair *r, uint64_t iov, uint64_t cnt)
 {
 	if (cnt == 0 || cnt > IOV_MAX_)
 		return 0;
 	struct iovec64 *v = xmalloc(cnt * sizeof(*v));
 	uint64_t sum = 0;
-	if (mem_read(t->tid, iov, v, cnt * sizeof(*v)))
+	if (mem_read(r->tid, iov, v, cnt * sizeof(*v)))
 		for (uint64_t k = 0; k < cnt; k++)
 			sum += v[k].len;
 	free(v);
@@ -340,29 +340,29 @@ static uint64_t iov_total(const struct thread *t, uint64_t iov, uint64_t cnt)
 }
 
 /* The bytes a transfer asked for, 0 if unknown. */
-static uint64_t requested(const struct thread *t, const struct transfer *x, const uint64_t *a)
+static uint64_t requested(const struct repair *r, const struct transfer *x, const uint64_t *a)
 {
 	if (x->count_arg >= 0)
 		return a[x->count_arg];
 	if (x->iov)
-		return iov_total(t, a[1], a[2]);
+		return iov_total(r, a[1], a[2]);
 	struct msghdr64 m;
-	return mem_read(t->tid, a[1], &m, sizeof(m)) ? iov_total(t, m.iov, m.iovlen) : 0;
+	return mem_read(r->tid, a[1], &m, sizeof(m)) ? iov_total(r, m.iov, m.iovlen) : 0;
 }
 
 /* Set up the rest of a transfer that moved done bytes; false if it
  * cannot be continued. The caller rewinds. */
-static bool continue_transfer(const struct thread *t, struct repair *r, const struct transfer *x,
-			      uint64_t *a, uint64_t done)
+static bool continue_transfer(struct repair *r, const struct transfer *x, uint64_t *a,
+			      uint64_t done)
 {
 	if (x->count_arg >= 0) {
 		a[x->count_arg] -= done;
 		if (x->count_arg == 2 && !x->iov && !x->msg)
 			a[1] += done; /* the buffer */
 	} else if (x->iov) {
-		if (!skip_iov(t, r, done, &a[1], &a[2]))
+		if (!skip_iov(r, done, &a[1], &a[2]))
 			return false;
-	} else if (!skip_msg(t, r, done, a[1])) {
+	} else if (!skip_msg(r, done, a[1])) {
 		return false;
 	}
 	if (x->offset_arg >= 0 && (int64_t)a[x->offset_arg] >= 0)
@@ -371,16 +371,15 @@ static bool continue_transfer(const struct thread *t, struct repair *r, const st
 }
 
 /* Rewind the call in regs so that it executes again, with args. */
-static bool rewind_call(struct thread *t, const struct user_regs_struct *regs, const uint64_t *args,
+static bool rewind_call(struct repair *r, const struct user_regs_struct *regs, const uint64_t *args,
 			enum repair_kind kind, int64_t done)
 {
-	struct repair *r = &t->repair;
 	struct user_regs_struct w = *regs;
 	w.rax = w.orig_rax;
 	w.rip -= SYSCALL_INSN_LEN;
 	set_args(&w, args);
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &w) < 0) {
-		unpatch(t, r);
+	if (ptrace(PTRACE_SETREGS, r->tid, 0, &w) < 0) {
+		unpatch(r);
 		return false;
 	}
 	r->kind = (uint8_t)kind;
@@ -392,8 +391,8 @@ static bool rewind_call(struct thread *t, const struct user_regs_struct *regs, c
 	return true;
 }
 
-bool repair_after_interrupt(struct tracer *tr, struct thread *t,
-			    const struct user_regs_struct *regs, int event, int sig)
+bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *regs, int event,
+			    int sig)
 {
 	/* Our interrupt shows as PTRACE_EVENT_STOP with SIGTRAP, or, for a
 	 * thread being syscall-traced, as the exit stop of its call. Other
@@ -401,7 +400,7 @@ bool repair_after_interrupt(struct tracer *tr, struct thread *t,
 	bool interrupt_stop = event == PTRACE_EVENT_STOP && sig == SIGTRAP;
 	bool exit_stop = event == 0 && sig == (SIGTRAP | 0x80);
 	long nr = (long)regs->orig_rax, ret = (long)regs->rax;
-	if ((!interrupt_stop && !exit_stop) || nr < 0 || t->repair.kind != REPAIR_NONE)
+	if ((!interrupt_stop && !exit_stop) || nr < 0 || r->kind != REPAIR_NONE)
 		return false;
 	uint64_t a[6];
 	args_of(regs, a);
@@ -409,11 +408,11 @@ bool repair_after_interrupt(struct tracer *tr, struct thread *t,
 	bool eintr = ret == -EINTR;
 	bool partial = false;
 	if (!eintr && ret > 0 && transfer_of(nr, &x)) {
-		uint64_t want = requested(t, &x, a);
+		uint64_t want = requested(r, &x, a);
 		partial = (uint64_t)ret < want;
 		if (partial && x.flags_arg >= 0 && (a[x.flags_arg] & x.nonblock_flag))
 			return false;
-		if (partial && !blocking_stream(t, (int)a[x.fd_arg]))
+		if (partial && !blocking_stream(r, (int)a[x.fd_arg]))
 			return false;
 	}
 	if (!eintr && !partial)
@@ -421,16 +420,16 @@ bool repair_after_interrupt(struct tracer *tr, struct thread *t,
 	bool fixed = false;
 	if (regs->cs == CS_64BIT) {
 		if (eintr && rewinds_cleanly(nr)) {
-			fixed = rewind_call(t, regs, a, REPAIR_REWOUND, 0);
-			tr->rec->stats.eintr_repaired += fixed;
-		} else if (partial && continue_transfer(t, &t->repair, &x, a, (uint64_t)ret)) {
-			fixed = rewind_call(t, regs, a, REPAIR_CONTINUED, ret);
+			fixed = rewind_call(r, regs, a, REPAIR_REWOUND, 0);
+			r->stats->eintr_repaired += fixed;
+		} else if (partial && continue_transfer(r, &x, a, (uint64_t)ret)) {
+			fixed = rewind_call(r, regs, a, REPAIR_CONTINUED, ret);
 		}
 	}
 	/* What is left is seen by the program, unless a signal of its own was
 	 * on its way and caused it. */
-	if (!fixed && !real_signal_pending(t))
-		tr->rec->stats.eintr_risk++;
+	if (!fixed && !real_signal_pending(r))
+		r->stats->eintr_risk++;
 	return fixed;
 }
 
@@ -443,27 +442,25 @@ static bool still_rewound(const struct repair *r, const struct user_regs_struct 
 
 /* Give the program the result the interrupted call had: a real signal
  * came before it ran again, and would have ended it just the same. */
-static void undo(struct tracer *tr, struct thread *t, struct user_regs_struct *regs)
+static void undo(struct repair *r, struct user_regs_struct *regs)
 {
-	struct repair *r = &t->repair;
 	regs->rax = r->kind == REPAIR_REWOUND ? (uint64_t)-EINTR : (uint64_t)r->done;
 	regs->rip = r->rip + SYSCALL_INSN_LEN;
 	set_args(regs, r->args);
-	unpatch(t, r);
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, regs) < 0)
-		tr->rec->stats.eintr_risk++;
+	unpatch(r);
+	if (ptrace(PTRACE_SETREGS, r->tid, 0, regs) < 0)
+		r->stats->eintr_risk++;
 	if (r->kind == REPAIR_REWOUND)
-		tr->rec->stats.eintr_repaired--;
+		r->stats->eintr_repaired--;
 	r->kind = REPAIR_NONE;
 }
 
 /* The continued call returned: add what went before, put back the
  * arguments and the memory it was pointed at. */
-static void finish_continued(struct tracer *tr, struct thread *t)
+static void finish_continued(struct repair *r)
 {
-	struct repair *r = &t->repair;
 	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0) {
+	if (ptrace(PTRACE_GETREGS, r->tid, 0, &regs) < 0) {
 		r->kind = REPAIR_NONE;
 		return;
 	}
@@ -472,28 +469,27 @@ static void finish_continued(struct tracer *tr, struct thread *t)
 	 * what the first call would have ended with: its own count. */
 	regs.rax = (uint64_t)(m >= 0 ? r->done + m : r->done);
 	set_args(&regs, r->args);
-	unpatch(t, r);
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
-		tr->rec->stats.eintr_risk++;
+	unpatch(r);
+	if (ptrace(PTRACE_SETREGS, r->tid, 0, &regs) < 0)
+		r->stats->eintr_risk++;
 	else
-		tr->rec->stats.transfers_continued++;
+		r->stats->transfers_continued++;
 	r->kind = REPAIR_NONE;
 }
 
-void repair_follow(struct tracer *tr, struct thread *t, int event, int sig)
+void repair_follow(struct repair *r, int event, int sig)
 {
-	struct repair *r = &t->repair;
 	if (event == 0 && sig == (SIGTRAP | 0x80)) {
 		struct __ptrace_syscall_info info;
 		if (r->kind != REPAIR_CONTINUED ||
-		    ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(info), &info) <= 0) {
+		    ptrace(PTRACE_GET_SYSCALL_INFO, r->tid, sizeof(info), &info) <= 0) {
 			r->kind = REPAIR_NONE; /* a rewound call ran again */
 			return;
 		}
 		if (info.op == PTRACE_SYSCALL_INFO_ENTRY)
 			r->entered = true;
 		else if (info.op == PTRACE_SYSCALL_INFO_EXIT && r->entered)
-			finish_continued(tr, t);
+			finish_continued(r);
 		return;
 	}
 	if (event == PTRACE_EVENT_SECCOMP) {
@@ -503,9 +499,9 @@ void repair_follow(struct tracer *tr, struct thread *t, int event, int sig)
 	struct user_regs_struct regs;
 	if (r->kind == REPAIR_CONTINUED && r->entered)
 		return; /* in the continued call: its exit is to come */
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0 || !still_rewound(r, &regs)) {
+	if (ptrace(PTRACE_GETREGS, r->tid, 0, &regs) < 0 || !still_rewound(r, &regs)) {
 		/* The call ran again (a rewound one needs nothing more). */
-		unpatch(t, r);
+		unpatch(r);
 		r->kind = REPAIR_NONE;
 		return;
 	}
@@ -513,21 +509,21 @@ void repair_follow(struct tracer *tr, struct thread *t, int event, int sig)
 		return; /* a stop before the call runs again: nothing changes */
 	/* A signal-delivery stop before the call ran again. */
 	struct sigsets s;
-	if (read_sigsets(t, &s) && sig_ignored(&s, sig))
+	if (read_sigsets(r, &s) && sig_ignored(&s, sig))
 		return; /* the kernel drops it and the call runs again */
-	undo(tr, t, &regs);
+	undo(r, &regs);
 }
 
-int repair_resume_request(const struct thread *t, int req)
+int repair_resume_request(const struct repair *r, int req)
 {
 	/* The continued call's exit is where its result is put right; the
 	 * entry of a rewound call is the proof that it ran again, after which
 	 * no signal can make the rewind wrong: until then wallprof must not
 	 * detach (repair_in_flight). */
-	return t->repair.kind != REPAIR_NONE && req == PTRACE_CONT ? PTRACE_SYSCALL : req;
+	return r->kind != REPAIR_NONE && req == PTRACE_CONT ? PTRACE_SYSCALL : req;
 }
 
-bool repair_in_flight(const struct thread *t)
+bool repair_in_flight(const struct repair *r)
 {
-	return t->repair.kind != REPAIR_NONE;
+	return r->kind != REPAIR_NONE;
 }

@@ -4,7 +4,9 @@
  */
 #include "sampler.h"
 
-#include "locks.h"
+#include "attribute.h"
+#include "events.h"
+#include "snapshot.h"
 #include "symbols.h"
 
 #include <signal.h>
@@ -18,6 +20,13 @@
 /* How long one stop may take before we move on and take it late. */
 #define STOP_TIMEOUT_NS (1000 * 1000ULL)
 
+/* A thread to stop, and what it was doing as read just before. */
+struct stop_request {
+	pid_t tid;
+	struct activity what;
+	bool was_blocked; /* re-read its schedstat after the stop */
+};
+
 struct observation {
 	struct task_stat st;
 	struct schedstat ss;
@@ -25,11 +34,21 @@ struct observation {
 	struct activity what;
 };
 
-static bool read_schedstat(struct thread *t, struct schedstat *ss)
+static bool read_schedstat(const struct thread *t, struct schedstat *ss)
 {
 	char buf[128];
-	return pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0 &&
+	return t->fd_schedstat >= 0 && pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0 &&
 	       procfs_parse_schedstat(buf, ss) == 0;
+}
+
+/* Record a sample of t; its stack and activity stand for it until it runs. */
+static void sample_record(struct tracer *tr, struct thread *t, uint32_t stack,
+			  const struct activity *what, mono_ns when)
+{
+	snapshot_record(tr, t, stack, what, when);
+	t->smp->last_stack = stack;
+	t->smp->last = *what;
+	t->smp->have_last = true;
 }
 
 /*
@@ -56,11 +75,6 @@ void run_split_add(struct run_split *r, const struct schedstat *from, const stru
 		r->run_ns += to->run_ns - from->run_ns;
 		r->wait_ns += to->wait_ns - from->wait_ns;
 	}
-}
-
-enum sample_state sampler_run_state(struct thread *t)
-{
-	return run_state(&t->run_split);
 }
 
 enum sample_state sampler_classify(char state, const struct syscall_state *sc,
@@ -113,19 +127,15 @@ static long restarted_call(struct addrspace *as, uint64_t pc)
  */
 static void classify_traced(const struct thread *t, struct observation *o)
 {
+	const struct open_event *ev = events_open_call(t);
 	if (t->group_stopped) {
 		o->what.state = ST_STOPPED;
-	} else if (t->ev.open) {
-		o->what.state = (uint8_t)syscall_wait_state(t->ev.nr, t->ev.args);
-		o->what.syscall = t->ev.nr;
+	} else if (ev) {
+		o->what.state = (uint8_t)syscall_wait_state(ev->nr, ev->args);
+		o->what.syscall = ev->nr;
 	} else {
 		o->what.state = ST_ONCPU;
 	}
-}
-
-static long nr_of(const struct observation *o)
-{
-	return o->sc.nr;
 }
 
 /* Observe t through /proc; pre, if not NULL, is its schedstat read just now. */
@@ -159,46 +169,29 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 	}
 	o->what.object = -1;
 	o->what.owner = 0;
-	if (o->sc.nr == SYS_restart_syscall && t->restarted.syscall < 0) {
+	if (o->sc.nr == SYS_restart_syscall && t->smp->restarted.syscall < 0) {
 		long nr = restarted_call(&t->proc->as, o->sc.pc);
 		if (nr >= 0)
 			o->sc.nr = nr;
 	}
-	o->what.state = (uint8_t)sampler_classify(o->st.state, &o->sc, &t->run_split,
-						  t->have_last ? &t->last_ss : NULL, &o->ss);
+	o->what.state =
+		(uint8_t)sampler_classify(o->st.state, &o->sc, &t->smp->run_split,
+					  t->smp->have_last ? &t->smp->last_ss : NULL, &o->ss);
 	o->what.syscall = (o->st.state == 'S' || o->st.state == 'D') && o->sc.nr >= 0
 				  ? (int16_t)o->sc.nr
 				  : -1;
 	if (o->st.state == 't')
 		classify_traced(t, o);
-	if (o->sc.nr == SYS_restart_syscall && t->restarted.syscall >= 0) {
+	if (o->sc.nr == SYS_restart_syscall && t->smp->restarted.syscall >= 0) {
 		/* Our stop turned the call into restart_syscall: to the
 		 * thread it is still the call it was in. */
-		o->what = t->restarted;
+		o->what = t->smp->restarted;
 	} else if (o->sc.nr >= 0) {
-		t->restarted.syscall = -1;
+		t->smp->restarted.syscall = -1;
 		if (o->what.syscall >= 0)
-			tracer_attribute(tr, t, nr_of(o), o->sc.args, &o->what);
+			attribute_call(tr, t, o->sc.nr, o->sc.args, &o->what);
 	}
 	return true;
-}
-
-bool sampler_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc)
-{
-	bool fd_check;
-	if (state != 'S' || sc->nr < 0 || !syscall_restarts_after_interrupt(sc->nr, &fd_check))
-		return false;
-	if (!fd_check)
-		return true;
-	/* read/write restart on pipes and files; on sockets a timeout
-	 * (SO_RCVTIMEO) turns the restart into EINTR. */
-	char path[64], link[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, (unsigned long long)sc->args[0]);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return false;
-	link[n] = '\0';
-	return strncmp(link, "socket:", 7) != 0;
 }
 
 /*
@@ -240,17 +233,16 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
-		uint32_t id =
-			tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
-		tracer_record_snapshot_id(tr, t, id, &o->what, now);
+		uint32_t id = snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
+		sample_record(tr, t, id, &o->what, now);
 		tr->rec->stats.nostop++;
 		return true;
 	}
 	/* Nothing better is possible without a stop we may not take: record
 	 * the pc alone, marked truncated. */
 	uint64_t pc = o->sc.pc;
-	uint32_t id = tracer_intern_stack(tr, t->proc, &pc, 1, true);
-	tracer_record_snapshot_id(tr, t, id, &o->what, now);
+	uint32_t id = snapshot_intern(tr, t->proc, &pc, 1, true);
+	sample_record(tr, t, id, &o->what, now);
 	return true;
 }
 
@@ -264,7 +256,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
  */
 static void sample_reuse(struct tracer *tr, struct thread *t, mono_ns now)
 {
-	tracer_record_snapshot_id(tr, t, t->last_stack, &t->last, now);
+	sample_record(tr, t, t->smp->last_stack, &t->smp->last, now);
 	tr->rec->stats.reused++;
 }
 
@@ -283,34 +275,34 @@ static bool within_budget(struct tracer *tr, struct thread *t, mono_ns now)
 {
 	if (tr->max_overhead <= 0)
 		return true;
-	if (!t->budget_t)
-		t->budget_t = now;
-	t->budget_ns += (int64_t)((double)(now - t->budget_t) * tr->max_overhead);
-	t->budget_t = now;
-	if (t->budget_ns > 10 * 1000 * 1000)
-		t->budget_ns = 10 * 1000 * 1000;
-	return t->budget_ns > 0;
+	if (!t->smp->budget_t)
+		t->smp->budget_t = now;
+	t->smp->budget_ns += (int64_t)((double)(now - t->smp->budget_t) * tr->max_overhead);
+	t->smp->budget_t = now;
+	if (t->smp->budget_ns > 10 * 1000 * 1000)
+		t->smp->budget_ns = 10 * 1000 * 1000;
+	return t->smp->budget_ns > 0;
 }
 
 static bool sample_thread(struct tracer *tr, struct thread *t, const struct schedstat *pre,
 			  struct stop_request *stop)
 {
-	t->quiet = false;
+	t->smp->quiet = false;
 	if (t->want_stop) {
-		t->owed++; /* a late stop is still on its way */
+		t->smp->owed++; /* a late stop is still on its way */
 		return false;
 	}
 	struct schedstat ss;
-	if (!pre && t->have_last && t->fd_schedstat >= 0 && read_schedstat(t, &ss))
+	if (!pre && t->smp->have_last && t->fd_schedstat >= 0 && read_schedstat(t, &ss))
 		pre = &ss;
 	/* A thread last seen running is never taken as unchanged: the
 	 * kernel adds to its on-CPU time only at scheduler ticks and switches,
 	 * so a thread running on without either looks as if it had not run. */
-	bool was_running = t->last.state == ST_ONCPU || t->last.state == ST_RUNNABLE;
-	if (pre && t->have_last && !was_running && pre->run_ns == t->last_ss.run_ns &&
-	    pre->slices == t->last_ss.slices) {
+	bool was_running = t->smp->last.state == ST_ONCPU || t->smp->last.state == ST_RUNNABLE;
+	if (pre && t->smp->have_last && !was_running && pre->run_ns == t->smp->last_ss.run_ns &&
+	    pre->slices == t->smp->last_ss.slices) {
 		sample_reuse(tr, t, mono_now());
-		t->quiet = true;
+		t->smp->quiet = true;
 		return false;
 	}
 	struct observation o;
@@ -318,7 +310,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		tr->rec->stats.threads_lost++;
 		return false;
 	}
-	t->last_sc = o.sc;
+	t->smp->last_sc = o.sc;
 	if (o.st.state == 'Z' || o.st.state == 'X' || o.st.state == 'x') {
 		/* A main thread that called pthread_exit: its /proc files
 		 * are empty now, the other threads' are not. */
@@ -333,52 +325,49 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 			recorder_thread_rename(tr->rec, t->info, t->comm);
 	}
 
-	struct schedstat prev = t->last_ss;
-	t->last_ss = o.ss;
+	struct schedstat prev = t->smp->last_ss;
+	t->smp->last_ss = o.ss;
 	if (o.st.state != 'R' && !o.sc.running) {
 		/* A thread in disk wait cannot be stopped before its wait ends:
 		 * the stop comes late, at the call's return, and disturbs
 		 * nothing (the call is not interrupted). */
-		bool may_stop = !repair_in_flight(t) &&
+		bool may_stop = !repair_in_flight(&t->repair) &&
 				(o.st.state == 'D' ||
-				 sampler_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc));
+				 syscall_interrupt_is_safe(t->proc->pid, o.st.state, &o.sc));
 		/* Exact tracing of an attached process: a thread that has not
 		 * stopped since the attach runs free of syscall stops. One
 		 * that was in no state to be interrupted then is armed at the
 		 * first wait where an interrupt is rewound (tracer_arm_syscalls). */
 		bool arm = tr->events && tr->events->method == TRACE_PTRACE && !t->syscall_stops &&
-			   !repair_in_flight(t) && o.st.state == 'S' &&
+			   !repair_in_flight(&t->repair) && o.st.state == 'S' &&
 			   syscall_waits_forever(o.sc.nr, o.sc.args);
 		/* Attached --locks (TRACE_WATCH): a futex wait seen here is
-		 * stopped once and followed to its end (events_watch_begin);
+		 * stopped once and followed to its end (events_watch);
 		 * the kernel restarts the wait. */
 		bool watch = tr->events && tr->events->method == TRACE_WATCH && !tr->passive &&
-			     !t->ev.open && !repair_in_flight(t) && o.st.state == 'S' &&
-			     o.what.state == ST_LOCK && o.sc.nr == SYS_futex;
-		if (watch) {
-			t->watch_wait = true;
-			t->watch_t0 = now;
-		}
+			     !events_open_call(t) && !repair_in_flight(&t->repair) &&
+			     o.st.state == 'S' && o.what.state == ST_LOCK && o.sc.nr == SYS_futex;
+		if (watch)
+			events_watch(t, now, &o.what);
 		if (!arm && !watch && sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
-		t->last_ss = prev; /* the stop re-baselines it */
+		t->smp->last_ss = prev; /* the stop re-baselines it */
 		return true;
 	}
 	if (o.st.state == 'R') {
 		o.what.syscall = -1;
-		if (repair_in_flight(t) && t->have_last) {
+		if (repair_in_flight(&t->repair) && t->smp->have_last) {
 			/* Inside a write we continued (repair.h): no stop until
 			 * it returns, and its stack is the one of that stop. */
-			tracer_record_snapshot_id(tr, t, t->last_stack, &o.what, now);
+			sample_record(tr, t, t->smp->last_stack, &o.what, now);
 			tr->rec->stats.reused++;
 			return false;
 		}
 		if (!within_budget(tr, t, now)) {
 			/* Over --max-overhead: the state is still sampled, exactly;
 			 * the stack is not, and the profile says so. */
-			tracer_record_snapshot_id(
-				tr, t, tracer_marker_stack(tr, STACK_SKIPPED_ADDR), &o.what, now);
+			sample_record(tr, t, snapshot_marker(tr, STACK_SKIPPED_ADDR), &o.what, now);
 			tr->rec->stats.stops_skipped++;
 			return false;
 		}
@@ -389,15 +378,15 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	 * "running" when the thread moved while it was read. It is about to
 	 * run or has just run: stop it like a running thread. Stops are
 	 * checked for what they did to a call (repair.h). */
-	if ((o.st.state == 'S' || o.st.state == 'D') && !repair_in_flight(t) &&
+	if ((o.st.state == 'S' || o.st.state == 'D') && !repair_in_flight(&t->repair) &&
 	    within_budget(tr, t, now)) {
 		*stop = (struct stop_request){t->tid, o.what, false};
 		return true;
 	}
 	/* Stopped by job control without syscall information: keep the last
 	 * stack if there is one, never stop it. */
-	if (t->have_last) {
-		tracer_record_snapshot_id(tr, t, t->last_stack, &o.what, now);
+	if (t->smp->have_last) {
+		sample_record(tr, t, t->smp->last_stack, &o.what, now);
 		tr->rec->stats.reused++;
 	}
 	return false;
@@ -432,39 +421,41 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
  * CPU time, does just that. Nothing in the target sees it, and it ends
  * with sampler_finish or with wallprof. If it cannot be set, reads sum.
  */
+static void group_timer_stop(struct sample_proc *sp)
+{
+	if (sp->group_timer_set)
+		timer_delete(sp->group_timer);
+	sp->group_timer_set = false;
+}
+
 static void group_clock_open(struct proc *pr)
 {
-	pr->group_clock_state = clock_getcpuclockid(pr->pid, &pr->group_clock) == 0 ? 1 : -1;
-	if (pr->group_clock_state < 0)
+	pr->smp->group_clock_state =
+		clock_getcpuclockid(pr->pid, &pr->smp->group_clock) == 0 ? 1 : -1;
+	if (pr->smp->group_clock_state < 0)
 		return;
 	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGURG};
 	struct itimerspec its = {.it_value = {(time_t)1 << 32, 0}};
-	if (timer_create(pr->group_clock, &sev, &pr->group_timer) < 0)
+	if (timer_create(pr->smp->group_clock, &sev, &pr->smp->group_timer) < 0)
 		return;
-	pr->group_timer_set = true;
-	if (timer_settime(pr->group_timer, 0, &its, NULL) < 0)
-		sampler_finish_proc(pr);
-}
-
-void sampler_finish_proc(struct proc *pr)
-{
-	if (pr->group_timer_set)
-		timer_delete(pr->group_timer);
-	pr->group_timer_set = false;
+	pr->smp->group_timer_set = true;
+	if (timer_settime(pr->smp->group_timer, 0, &its, NULL) < 0)
+		group_timer_stop(pr->smp);
 }
 
 void sampler_finish(struct tracer *tr)
 {
 	for (size_t i = 0; i < tr->n_procs; i++)
-		sampler_finish_proc(tr->procs[i]);
+		if (tr->procs[i]->smp)
+			group_timer_stop(tr->procs[i]->smp);
 }
 
 static bool group_read(struct proc *pr, uint64_t *ns)
 {
-	if (pr->group_clock_state == 0)
+	if (pr->smp->group_clock_state == 0)
 		group_clock_open(pr);
 	struct timespec ts;
-	if (pr->group_clock_state < 0 || clock_gettime(pr->group_clock, &ts) < 0)
+	if (pr->smp->group_clock_state < 0 || clock_gettime(pr->smp->group_clock, &ts) < 0)
 		return false;
 	*ns = (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 	return true;
@@ -477,11 +468,12 @@ static bool read_pre(struct tracer *tr, const struct proc *pr, bool which, uint6
 	bool all = true;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
-		if (t->quiet != which || t->proc != pr)
+		if (t->smp->quiet != which || t->proc != pr)
 			continue;
-		t->have_pre = t->fd_schedstat >= 0 && read_schedstat(t, &t->pre_ss);
-		if (t->have_pre && t->base_valid && t->pre_ss.run_ns >= t->base_run_ns)
-			*grown += t->pre_ss.run_ns - t->base_run_ns;
+		t->smp->have_pre = t->fd_schedstat >= 0 && read_schedstat(t, &t->smp->pre_ss);
+		if (t->smp->have_pre && t->smp->base_valid &&
+		    t->smp->pre_ss.run_ns >= t->smp->base_run_ns)
+			*grown += t->smp->pre_ss.run_ns - t->smp->base_run_ns;
 		else
 			all = false;
 	}
@@ -491,14 +483,15 @@ static bool read_pre(struct tracer *tr, const struct proc *pr, bool which, uint6
 /* Take the readings of this tick as the new base, at clock value g. */
 static void group_rebase(struct tracer *tr, struct proc *pr, uint64_t g, bool vouched)
 {
-	pr->group_base_ns = g;
+	pr->smp->group_base_ns = g;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
 		if (t->proc != pr)
 			continue;
-		if (t->have_pre)
-			t->base_run_ns = t->pre_ss.run_ns;
-		t->base_valid = t->have_pre || (vouched && t->quiet && t->base_valid);
+		if (t->smp->have_pre)
+			t->smp->base_run_ns = t->smp->pre_ss.run_ns;
+		t->smp->base_valid =
+			t->smp->have_pre || (vouched && t->smp->quiet && t->smp->base_valid);
 	}
 }
 
@@ -512,27 +505,29 @@ static bool group_check(struct tracer *tr, struct proc *pr)
 	uint64_t g, grown = 0;
 	bool all = read_pre(tr, pr, false, &grown);
 	bool have = group_read(pr, &g);
-	if (have && all && pr->group_base_valid && g >= pr->group_base_ns &&
-	    g - pr->group_base_ns == grown) {
+	if (have && all && pr->smp->group_base_valid && g >= pr->smp->group_base_ns &&
+	    g - pr->smp->group_base_ns == grown) {
 		group_rebase(tr, pr, g, true);
 		return true;
 	}
-	pr->group_base_valid = have && group_read(pr, &g);
+	pr->smp->group_base_valid = have && group_read(pr, &g);
 	read_pre(tr, pr, false, &grown);
 	read_pre(tr, pr, true, &grown);
-	if (pr->group_base_valid)
+	if (pr->smp->group_base_valid)
 		group_rebase(tr, pr, g, false);
 	return false;
 }
 
-void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
+/* Read a process's title and executable into the recording, unless it was
+ * read less than its title period ago. */
+static void read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
 {
-	if (pr->title_ns && now - pr->title_ns < pr->title_period)
+	if (pr->smp->title_ns && now - pr->smp->title_ns < pr->smp->title_period)
 		return;
-	pr->title_period = !pr->title_period		   ? 10 * 1000 * 1000ULL
-			   : pr->title_period < NS_PER_SEC ? 2 * pr->title_period
-							   : NS_PER_SEC;
-	pr->title_ns = now;
+	pr->smp->title_period = !pr->smp->title_period		     ? 10 * 1000 * 1000ULL
+				: pr->smp->title_period < NS_PER_SEC ? 2 * pr->smp->title_period
+								     : NS_PER_SEC;
+	pr->smp->title_ns = now;
 	char path[64], exe[4096];
 	char *title = procfs_read_title(pr->as.pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pr->as.pid);
@@ -542,6 +537,37 @@ void sampler_read_identity(struct tracer *tr, struct proc *pr, mono_ns now)
 	free(title);
 }
 
+/*
+ * Stop these threads: interrupt them all first, then take each stop as it
+ * comes (a thread waiting for a CPU takes a while to stop, and the others
+ * need not wait behind it), for timeout_ns at most. Each stop is sampled
+ * when it comes (sampler_resumed), late ones too.
+ */
+static void stop_and_sample(struct tracer *tr, const struct stop_request *req, size_t n,
+			    mono_ns timeout_ns)
+{
+	pid_t *tids = xmalloc((n + 1) * sizeof(*tids));
+	size_t asked = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct thread *t = tracer_find(tr, req[i].tid);
+		if (!t || t->want_stop)
+			continue;
+		struct sample_thread *st = t->smp;
+		st->pending = req[i].what;
+		st->rebaseline = req[i].was_blocked;
+		st->decide_running =
+			(req[i].what.state == ST_ONCPU || req[i].what.state == ST_RUNNABLE) &&
+			read_schedstat(t, &st->intr_ss);
+		if (!tracer_request_stop(tr, t)) {
+			tr->rec->stats.threads_lost++;
+			continue;
+		}
+		tids[asked++] = t->tid;
+	}
+	tr->rec->stats.late_stops += tracer_take_stops(tr, tids, asked, timeout_ns);
+	free(tids);
+}
+
 void sampler_tick(struct tracer *tr)
 {
 	static struct stop_request *stops;
@@ -549,28 +575,30 @@ void sampler_tick(struct tracer *tr)
 	size_t n = 0;
 	GROW(stops, cap, tr->n_threads + 1);
 	for (size_t i = 0; i < tr->n_threads; i++)
-		tr->threads[i]->have_pre = false;
+		tr->threads[i]->smp->have_pre = false;
 	/* One clock per process: each vouches for its own quiet threads. */
 	bool all_vouched = true;
 	for (size_t i = 0; i < tr->n_procs; i++) {
 		struct proc *pr = tr->procs[i];
-		pr->vouched = !pr->gone && group_check(tr, pr);
-		all_vouched = all_vouched && (pr->gone || pr->vouched);
+		if (pr->gone)
+			continue;
+		pr->smp->vouched = group_check(tr, pr);
+		all_vouched = all_vouched && pr->smp->vouched;
 	}
 	tr->rec->stats.clock_vouched += all_vouched;
 	mono_ns now = mono_now();
 	for (size_t i = 0; i < tr->n_procs; i++)
 		if (!tr->procs[i]->gone)
-			sampler_read_identity(tr, tr->procs[i], now);
+			read_identity(tr, tr->procs[i], now);
 	/* Observe everyone first, then stop those that need it, each stop
 	 * lasting only for its own thread's snapshot. */
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
 		if (t->foreign)
 			continue;
-		if (t->quiet && t->proc->vouched)
+		if (t->smp->quiet && t->proc->smp->vouched)
 			sample_reuse(tr, t, now);
-		else if (sample_thread(tr, t, t->have_pre ? &t->pre_ss : NULL, &stops[n]))
+		else if (sample_thread(tr, t, t->smp->have_pre ? &t->smp->pre_ss : NULL, &stops[n]))
 			n++;
 	}
 	/* Wait a little for the stops: most come within microseconds. One
@@ -581,5 +609,151 @@ void sampler_tick(struct tracer *tr)
 	if (tr->interval_ns && tr->interval_ns / 4 < timeout)
 		timeout = tr->interval_ns / 4;
 	if (n)
-		tracer_stop_and_sample(tr, stops, n, timeout);
+		stop_and_sample(tr, stops, n, timeout);
+}
+
+/* ---- the tracer's events (tracer_client) ---- */
+
+static void sampler_thread_new(struct tracer *tr, struct thread *t)
+{
+	(void)tr;
+	t->smp = xcalloc(1, sizeof(*t->smp));
+	t->smp->restarted.syscall = -1;
+}
+
+static void sampler_thread_gone(struct tracer *tr, struct thread *t)
+{
+	(void)tr;
+	free(t->smp);
+	t->smp = NULL;
+}
+
+/* Every process is in the profile with its title, however short its
+ * life: read now, and again as it goes on (sampler_tick). */
+static void sampler_proc_new(struct tracer *tr, struct proc *pr)
+{
+	pr->smp = xcalloc(1, sizeof(*pr->smp));
+	if (!tr->passive)
+		read_identity(tr, pr, mono_now());
+}
+
+/* A process exited or exec'd: its clock's timer goes with it. */
+static void sampler_proc_gone(struct tracer *tr, struct proc *pr)
+{
+	(void)tr;
+	if (!pr->smp)
+		return;
+	group_timer_stop(pr->smp);
+	free(pr->smp);
+	pr->smp = NULL;
+}
+
+/* Its last sample was of its old program. */
+static void sampler_exec(struct tracer *tr, struct thread *t)
+{
+	(void)tr;
+	t->smp->have_last = false;
+	t->smp->quiet = t->smp->base_valid = false;
+	t->smp->owed = 0;
+}
+
+/*
+ * A thread seen running (state R) whose stop came late: it waited for a CPU
+ * (or worked in the kernel) through the ticks it missed. Its schedstat
+ * just before the interrupt and at the stop (read before it is resumed, so
+ * that waiting for a CPU after the stop does not count) is added to its run
+ * split, which labels those ticks' samples (sampler.c, docs/states.md).
+ */
+static void late_run_split(struct thread *t)
+{
+	struct schedstat now;
+	t->smp->decide_running = false;
+	if (t->smp->owed && read_schedstat(t, &now)) {
+		run_split_add(&t->smp->run_split, &t->smp->intr_ss, &now);
+		t->smp->last_ss = now;
+	}
+}
+
+static void sampler_captured(struct tracer *tr, struct thread *t,
+			     const struct user_regs_struct *regs)
+{
+	(void)tr;
+	(void)regs;
+	if (t->smp->decide_running)
+		late_run_split(t);
+}
+
+/* The stop asked for was taken and t runs again: unwind and record. */
+static void sampler_resumed(struct tracer *tr, struct thread *t,
+			    const struct user_regs_struct *regs)
+{
+	if (!regs)
+		return;
+
+	mono_ns now = mono_now();
+	recorder_stop_time(tr->rec, now - t->stop_t0);
+	t->smp->budget_ns -= (int64_t)(now - t->stop_t0);
+	if (!t->smp->owed) {
+		sample_record(tr, t, snapshot_unwind(tr, t, regs, true, tr->stack),
+			      &t->smp->pending, now);
+	} else {
+		/* A late stop: one sample per tick it was on its way,
+		 * each at its tick's time. */
+		uint32_t id = snapshot_unwind(tr, t, regs, true, tr->stack);
+		for (uint32_t k = 0; k <= t->smp->owed; k++) {
+			mono_ns when = t->stop_t0 + k * tr->interval_ns;
+			struct activity what = t->smp->pending;
+			if (k > 0 && (what.state == ST_ONCPU || what.state == ST_RUNNABLE))
+				what.state = (uint8_t)run_state(&t->smp->run_split);
+			sample_record(tr, t, id, &what, when < now ? when : now);
+		}
+		t->smp->owed = 0;
+	}
+	if (t->smp->rebaseline && t->fd_schedstat >= 0) {
+		/* The stop made a blocked thread run a little (and may
+		 * have turned its call into restart_syscall): take the
+		 * baseline after it, or the next tick would not reuse
+		 * this stack. */
+		char buf[256];
+		if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
+			procfs_parse_schedstat(buf, &t->smp->last_ss);
+		t->smp->restarted = t->smp->pending;
+	}
+}
+
+static const struct tracer_client sampler_client = {
+	.thread_new = sampler_thread_new,
+	.thread_gone = sampler_thread_gone,
+	.proc_new = sampler_proc_new,
+	.proc_gone = sampler_proc_gone,
+	.exec = sampler_exec,
+	.captured = sampler_captured,
+	.resumed = sampler_resumed,
+};
+
+void sampler_start(struct tracer *tr)
+{
+	tracer_add_client(tr, &sampler_client);
+}
+
+size_t sampler_sample_late(struct tracer *tr)
+{
+	size_t n = 0;
+	mono_ns now = mono_now();
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		struct thread *t = tr->threads[i];
+		if (!t->want_stop || t->foreign)
+			continue;
+		const struct syscall_state *sc = &t->smp->last_sc;
+		uint32_t id;
+		if (!sc->running && sc->pc) {
+			uint64_t pc = sc->pc;
+			id = snapshot_intern(tr, t->proc, &pc, 1, true);
+		} else {
+			id = snapshot_marker(tr, STACK_LATE_ADDR);
+		}
+		sample_record(tr, t, id, &t->smp->pending, now);
+		n++;
+	}
+	return n;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/syscall.h>
 
 #include "locks.h"
@@ -342,4 +343,22 @@ bool syscall_takes_fd(long nr)
 		ready = true;
 	}
 	return nr >= 0 && nr < SYSCALL_SET_MAX && fds.on[nr];
+}
+
+bool syscall_interrupt_is_safe(pid_t pid, char state, const struct syscall_state *sc)
+{
+	bool fd_check;
+	if (state != 'S' || sc->nr < 0 || !syscall_restarts_after_interrupt(sc->nr, &fd_check))
+		return false;
+	if (!fd_check)
+		return true;
+	/* read/write restart on pipes and files; on sockets a timeout
+	 * (SO_RCVTIMEO) turns the restart into EINTR. */
+	char path[64], link[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, (unsigned long long)sc->args[0]);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strncmp(link, "socket:", 7) != 0;
 }

@@ -143,7 +143,7 @@ static void absorb(struct top *t)
 		uint32_t len;
 		bool truncated;
 		const uint64_t *ips = stack_values(&t->rec.stacks, s->stack, &len, &truncated);
-		/* The first value is the process index (tracer_intern_stack). */
+		/* The first value is the process index (snapshot_intern). */
 		ips++;
 		len = len ? len - 1 : 0;
 		char label[96];
@@ -225,7 +225,7 @@ static void draw(struct top *t, mono_ns now)
 	size_t n_th = 0;
 	const struct thread **th = xmalloc((t->tr.n_threads + 1) * sizeof(*th));
 	for (size_t i = 0; i < t->tr.n_threads; i++)
-		if (!t->tr.threads[i]->foreign && t->tr.threads[i]->have_last)
+		if (!t->tr.threads[i]->foreign && t->tr.threads[i]->smp->have_last)
 			th[n_th++] = t->tr.threads[i];
 	sort_top = t;
 	qsort(th, n_th, sizeof(*th), by_busy);
@@ -236,14 +236,14 @@ static void draw(struct top *t, mono_ns now)
 		const struct thread *h = th[shown_th];
 		struct profile_sample s = {0,
 					   h->tid,
-					   h->last_stack,
-					   h->last.state,
-					   h->last.syscall,
-					   h->last.object,
-					   h->last.owner};
+					   h->smp->last_stack,
+					   h->smp->last.state,
+					   h->smp->last.syscall,
+					   h->smp->last.object,
+					   h->smp->last.owner};
 		char state[96], obj[200] = "";
-		if (h->last.object >= 0 && (size_t)h->last.object < t->rec.n_objects) {
-			const struct profile_object *o = &t->rec.objects[h->last.object];
+		if (h->smp->last.object >= 0 && (size_t)h->smp->last.object < t->rec.n_objects) {
+			const struct profile_object *o = &t->rec.objects[h->smp->last.object];
 			char *name =
 				o->address && t->sym ? symbolize_data(t->sym, o->address) : NULL;
 			snprintf(obj, sizeof(obj), " on %s", name ? name : o->name);
@@ -441,6 +441,7 @@ int cmd_top(int argc, char **argv)
 	int sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
 	recorder_init(&t->rec);
 	tracer_init(&t->tr, &t->rec);
+	sampler_start(&t->tr);
 	strmap_init(&t->fn_index);
 	u64map_init(&t->busy);
 	int code = EXIT_OK;

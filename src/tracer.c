@@ -13,12 +13,12 @@
  */
 #include "tracer.h"
 
-#include "locks.h"
-#include "sampler.h"
 #include "symbols.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,17 +33,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define INFO_NONE UINT32_MAX
-
 void tracer_init(struct tracer *tr, struct recorder *rec)
 {
 	memset(tr, 0, sizeof(*tr));
 	tr->rec = rec;
 	tr->stack = xmalloc(sizeof(*tr->stack));
-	tr->ev_stack = xmalloc(sizeof(*tr->ev_stack));
 	tr->exit_status = -1;
 	tr->start = mono_now();
 }
+
+void tracer_add_client(struct tracer *tr, const struct tracer_client *c)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tr->clients); i++)
+		if (!tr->clients[i]) {
+			tr->clients[i] = c;
+			return;
+		}
+	die(EXIT_FAILURE_, "too many tracer clients");
+}
+
+/* Tell every client that has the hook. */
+#define NOTIFY(tr, hook, ...)                                                                      \
+	do {                                                                                       \
+		for (size_t c_ = 0; c_ < ARRAY_SIZE((tr)->clients); c_++)                          \
+			if ((tr)->clients[c_] && (tr)->clients[c_]->hook)                          \
+				(tr)->clients[c_]->hook(tr, __VA_ARGS__);                          \
+	} while (0)
 
 /*
  * The tracer thread wakes at each tick for a millisecond or less. On CPUs
@@ -72,14 +87,16 @@ static void thread_close_proc(struct thread *t)
 
 void tracer_release(struct tracer *tr)
 {
-	sampler_finish(tr);
 	for (size_t i = 0; i < tr->n_threads; i++) {
+		NOTIFY(tr, thread_gone, tr->threads[i]);
 		thread_close_proc(tr->threads[i]);
 		free(tr->threads[i]);
 	}
 	free(tr->threads);
 	for (size_t i = 0; i < tr->n_procs; i++) {
 		struct proc *pr = tr->procs[i];
+		if (!pr->gone)
+			NOTIFY(tr, proc_gone, pr);
 		unwinder_free(pr->uw);
 		addrspace_release(&pr->as);
 		fd_table_release(&pr->fds);
@@ -88,7 +105,6 @@ void tracer_release(struct tracer *tr)
 	free(tr->procs);
 	free(tr->roots);
 	free(tr->stack);
-	free(tr->ev_stack);
 	memset(tr, 0, sizeof(*tr));
 }
 
@@ -124,11 +140,13 @@ static struct thread *thread_add(struct tracer *tr, pid_t tid, struct proc *proc
 	t->foreign = !proc;
 	t->fd_stat = t->fd_schedstat = t->fd_syscall = -1;
 	t->info = INFO_NONE;
-	t->restarted.syscall = -1;
+	t->repair = (struct repair){
+		.pid = proc ? proc->pid : tid, .tid = tid, .stats = &tr->rec->stats};
 	GROW(tr->threads, tr->cap_threads, tr->n_threads + 1);
 	t->index = tr->n_threads;
 	tr->threads[tr->n_threads++] = t;
 	hash_insert(tr, t);
+	NOTIFY(tr, thread_new, t);
 	return t;
 }
 
@@ -177,6 +195,7 @@ static void thread_remove(struct tracer *tr, struct thread *t)
 	struct thread *last = tr->threads[--tr->n_threads];
 	tr->threads[t->index] = last;
 	last->index = t->index;
+	NOTIFY(tr, thread_gone, t);
 	thread_close_proc(t);
 	free(t);
 }
@@ -249,10 +268,7 @@ static struct proc *proc_new(struct tracer *tr, pid_t pid)
 	tr->procs[tr->n_procs++] = pr;
 	if (pid == tr->pid)
 		tr->main = pr;
-	/* Every process is in the profile with its title, however short its
-	 * life: read now, and again as it goes on (sampler_tick). */
-	if (!tr->passive)
-		sampler_read_identity(tr, pr, mono_now());
+	NOTIFY(tr, proc_new, pr);
 	return pr;
 }
 
@@ -277,9 +293,10 @@ static bool proc_has_threads(const struct tracer *tr, const struct proc *pr)
  * name). With -f on a server or a build, processes come and go by the
  * thousand, and memory must follow the live ones.
  */
-static void proc_retire(struct proc *pr)
+static void proc_retire(struct tracer *tr, struct proc *pr)
 {
-	sampler_finish_proc(pr);
+	if (!pr->gone)
+		NOTIFY(tr, proc_gone, pr);
 	pr->gone = true;
 	unwinder_free(pr->uw);
 	pr->uw = NULL;
@@ -299,10 +316,8 @@ static struct proc *proc_find(struct tracer *tr, pid_t pid)
 /* A decimal field of /proc/ID/status (Tgid, TracerPid), 0 if unknown. */
 static pid_t status_pid(pid_t id, const char *field)
 {
-	char path[64];
 	uint64_t v = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)id);
-	char *text = read_small_file(path, 1 << 16, NULL);
+	char *text = procfs_read_status(id, 0);
 	if (!text || procfs_parse_status_int(text, field, &v) < 0 || v > INT32_MAX)
 		v = 0;
 	free(text);
@@ -345,17 +360,6 @@ struct addrspace **tracer_spaces(const struct tracer *tr)
 	return v;
 }
 
-uint32_t tracer_intern_stack(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
-			     uint32_t n, bool truncated)
-{
-	uint64_t buf[MAX_FRAMES + 1];
-	if (n > MAX_FRAMES)
-		n = MAX_FRAMES;
-	buf[0] = proc ? proc->index : 0;
-	memcpy(buf + 1, ips, n * sizeof(*ips));
-	return stack_intern(&tr->rec->stacks, buf, n + 1, truncated);
-}
-
 /* ---- attach ---- */
 
 static pid_t tracer_pid_of(pid_t pid)
@@ -388,16 +392,15 @@ static bool process_owners(pid_t pid, uid_t *dir_owner, uid_t *user)
 {
 	char path[64];
 	struct stat st;
-	unsigned long uid = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	char *text = read_small_file(path, 1 << 16, NULL);
-	const char *line = text ? strstr(text, "\nUid:") : NULL; /* real, effective, ... */
-	bool ok = line && sscanf(line + 5, "%lu", &uid) == 1;
+	uint64_t uid[4]; /* real, effective, saved, filesystem */
+	char *text = procfs_read_status(pid, 0);
+	bool ok = text && procfs_parse_status_ids(text, "Uid", uid, 4) >= 1;
 	free(text);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if (!ok || stat(path, &st) < 0)
 		return false;
 	*dir_owner = st.st_uid;
-	*user = (uid_t)uid;
+	*user = (uid_t)uid[0];
 	return true;
 }
 
@@ -649,9 +652,10 @@ static char *find_program(const char *name)
 /* Is CAP_SYS_PTRACE in our effective set? */
 static bool may_trace_privileged(void)
 {
-	char *status = read_small_file("/proc/self/status", 1 << 16, NULL);
-	const char *cap = status ? strstr(status, "\nCapEff:") : NULL;
-	bool yes = cap && (strtoull(cap + 9, NULL, 16) >> 19 & 1); /* CAP_SYS_PTRACE */
+	char *status = procfs_read_status(getpid(), 0);
+	uint64_t caps;
+	bool yes = status && procfs_parse_status_hex(status, "CapEff", &caps) == 0 &&
+		   (caps >> 19 & 1); /* CAP_SYS_PTRACE */
 	free(status);
 	return yes;
 }
@@ -690,6 +694,17 @@ static int check_privileged_program(const char *name)
 	return r;
 }
 
+/* In the launched child, after the tracer has seized it: install the
+ * filter of exact tracing. Async-signal-safe. Returns 0 or -errno. */
+static int install_filter(const struct sock_fprog *prog)
+{
+	if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+		return -errno;
+	return 0;
+}
+
 int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_mask)
 {
 	int priv = check_privileged_program(argv[0]);
@@ -713,11 +728,11 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 	if (pid == 0) {
 		close(errpipe[0]);
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
-		/* Wait here until the parent has seized us (FACTS.md recipe). */
+		/* Wait here until the parent has seized us: its PTRACE_SEIZE
+		 * must come before the exec, whose event it waits for. */
 		raise(SIGSTOP);
 		int e;
-		if (tr->events && tr->events->method == TRACE_SECCOMP &&
-		    (e = events_install_filter(tr->events)) < 0) {
+		if (tr->child_filter && (e = install_filter(tr->child_filter)) < 0) {
 			e = -e + FILTER_ERRNO_BASE; /* tells the parent which step failed */
 			if (write(errpipe[1], &e, sizeof(e)) < 0) {
 				/* the parent reports the exit status alone */
@@ -739,9 +754,10 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 	}
 	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
 		    PTRACE_O_TRACESYSGOOD;
-	if (tr->events && tr->events->method == TRACE_SECCOMP)
+	if (tr->child_filter)
 		/* Children inherit the filter: follow them, or their traced
-		 * calls would fail with ENOSYS (FACTS.md). */
+		 * calls would fail with ENOSYS (a SECCOMP_RET_TRACE with no
+		 * tracer, docs/interrupts.md). */
 		opts |= PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	if (tr->follow_forks)
 		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
@@ -816,42 +832,18 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 	if (t->tid != old->pid) {
 		hash_remove(tr, t);
 		t->tid = old->pid;
+		t->repair.tid = t->tid;
 		hash_insert(tr, t);
 	}
 	thread_close_proc(t);
-	t->have_last = false;
-	t->quiet = t->base_valid = false;
 	t->info = INFO_NONE;
+	NOTIFY(tr, exec, t);
 	if (!tr->passive) {
-		proc_retire(old); /* its maps stay, for symbolization */
+		proc_retire(tr, old); /* its maps stay, for symbolization */
 		t->proc = proc_new(tr, old->pid);
 	}
 	if (old->pid == tr->pid)
 		exec_seen = true;
-}
-
-static bool read_schedstat_fd(int fd, struct schedstat *ss)
-{
-	char buf[128];
-	return fd >= 0 && pread_text(fd, buf, sizeof(buf)) > 0 &&
-	       procfs_parse_schedstat(buf, ss) == 0;
-}
-
-/*
- * A thread seen running (state R) whose stop came late: it waited for a CPU
- * (or worked in the kernel) through the ticks it missed. Its schedstat
- * just before the interrupt and at the stop (read before it is resumed, so
- * that waiting for a CPU after the stop does not count) is added to its run
- * split, which labels those ticks' samples (sampler.c, docs/states.md).
- */
-static void late_run_split(struct thread *t)
-{
-	struct schedstat now;
-	t->decide_running = false;
-	if (t->owed && read_schedstat_fd(t->fd_schedstat, &now)) {
-		run_split_add(&t->run_split, &t->intr_ss, &now);
-		t->last_ss = now;
-	}
 }
 
 static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct *regs)
@@ -866,6 +858,21 @@ static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct
 	}
 	stack_copy_read(t->tid, regs->rsp, t->copy_window, tr->stack);
 	return true;
+}
+
+/* A seccomp or syscall stop: the client that traces calls says how to
+ * resume (req if none does). */
+static int syscall_hook(struct tracer *tr, struct thread *t, bool syscall_stop, bool repaired,
+			int req)
+{
+	for (size_t c = 0; c < ARRAY_SIZE(tr->clients); c++) {
+		const struct tracer_client *k = tr->clients[c];
+		if (k && syscall_stop && k->syscall_stop)
+			return k->syscall_stop(tr, t, repaired);
+		if (k && !syscall_stop && k->seccomp_stop)
+			return k->seccomp_stop(tr, t);
+	}
+	return req;
 }
 
 void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
@@ -891,7 +898,7 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 			struct proc *pr = t->proc;
 			thread_remove(tr, t);
 			if (pr && !proc_has_threads(tr, pr))
-				proc_retire(pr);
+				proc_retire(tr, pr);
 		}
 		return;
 	}
@@ -907,25 +914,25 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 	int event = (int)((unsigned)status >> 16);
 	struct user_regs_struct regs;
 	if (t->repair.kind != REPAIR_NONE)
-		repair_follow(tr, t, event, sig);
-	if (tr->passive) {
+		repair_follow(&t->repair, event, sig);
+	if (tr->passive)
 		t->want_stop = false;
-		t->owed = 0;
-	}
-	/* Any stop satisfies a pending interrupt (FACTS.md). */
+	/* Any stop satisfies a pending interrupt (docs/interrupts.md). */
 	bool ours = t->intr_stops > 0;
 	t->intr_stops = event == PTRACE_EVENT_STOP || !t->intr_stops ? 0 : t->intr_stops - 1;
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
-	if (captured && t->decide_running)
-		late_run_split(t);
 	bool repaired = false;
 	if (ours && event != PTRACE_EVENT_EXEC &&
 	    (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0))
-		repaired = repair_after_interrupt(tr, t, &regs, event, sig);
-	if (t->watch_wait && captured)
-		events_watch_begin(tr, t, &regs);
-	t->watch_wait = t->watch_wait && !captured;
-	int req = events_resume_request(tr, t);
+		repaired = repair_after_interrupt(&t->repair, &regs, event, sig);
+	if (captured) {
+		t->want_stop = false;
+		NOTIFY(tr, captured, t, &regs);
+	}
+	int req = PTRACE_CONT;
+	for (size_t c = 0; c < ARRAY_SIZE(tr->clients); c++)
+		if (tr->clients[c] && tr->clients[c]->resume_request && req == PTRACE_CONT)
+			req = tr->clients[c]->resume_request(tr, t);
 	t->arming = false; /* any stop arms it: it resumes under PTRACE_SYSCALL */
 	unsigned long inject = 0;
 
@@ -959,143 +966,70 @@ void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
 		handle_exec(tr, t);
 		tid = t->tid;
 		t->want_stop = false;
-		t->owed = 0;
 		break;
-	case PTRACE_EVENT_SECCOMP: req = events_on_seccomp(tr, t); break;
+	case PTRACE_EVENT_SECCOMP:
+		tr->syscall_stop_ns = mono_now();
+		req = syscall_hook(tr, t, false, false, req);
+		break;
 	case 0:
-		/* Signal-delivery stop: deliver the signal as if we were not
-		 * here. (SIGTRAP|0x80 would be a syscall stop; we ask for none.) */
-		if (sig == (SIGTRAP | 0x80) && repaired)
-			/* Our stop ended a traced call that now runs again:
-			 * it is still the same call. */
-			t->ev.restarting = t->ev.open;
-		else if (sig == (SIGTRAP | 0x80))
-			req = events_on_syscall_stop(tr, t);
-		else
+		/* A syscall stop (SIGTRAP|0x80, asked for by exact tracing
+		 * and by repair.c), or a signal-delivery stop: deliver the
+		 * signal as if we were not here. */
+		if (sig == (SIGTRAP | 0x80)) {
+			tr->syscall_stop_ns = mono_now();
+			req = syscall_hook(tr, t, true, repaired, req);
+		} else {
 			inject = (unsigned long)sig;
+		}
 		break;
 	default: break;
 	}
-	req = repair_resume_request(t, req);
+	req = repair_resume_request(&t->repair, req);
 	ptrace(req, tid, 0, inject);
 	t->syscall_stops = req == PTRACE_SYSCALL;
-	if (tr->events)
-		events_after_resume(tr, t);
-
-	if (captured) {
-		mono_ns now = mono_now();
-		recorder_stop_time(tr->rec, now - t->stop_t0);
-		t->budget_ns -= (int64_t)(now - t->stop_t0);
-		t->want_stop = false;
-		if (!t->owed) {
-			tracer_record_snapshot(tr, t, &regs, true, &t->pending, now);
-		} else {
-			/* A late stop: one sample per tick it was on its way,
-			 * each at its tick's time. */
-			uint32_t id = tracer_unwind_snapshot(tr, t, &regs, true);
-			for (uint32_t k = 0; k <= t->owed; k++) {
-				mono_ns when = t->stop_t0 + k * tr->interval_ns;
-				struct activity what = t->pending;
-				if (k > 0 && (what.state == ST_ONCPU || what.state == ST_RUNNABLE))
-					what.state = (uint8_t)sampler_run_state(t);
-				tracer_record_snapshot_id(tr, t, id, &what,
-							  when < now ? when : now);
-			}
-			t->owed = 0;
-		}
-		if (t->rebaseline && t->fd_schedstat >= 0) {
-			/* The stop made a blocked thread run a little (and may
-			 * have turned its call into restart_syscall): take the
-			 * baseline after it, or the next tick would not reuse
-			 * this stack. */
-			char buf[256];
-			if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
-				procfs_parse_schedstat(buf, &t->last_ss);
-			t->restarted = t->pending;
-		}
-	}
-}
-
-struct owner_ctx {
-	struct tracer *tr;
-	struct proc *pr;
-};
-
-/* The thread's id inside its own PID namespace: the last field of NSpid
- * in /proc/TID/status (one per namespace level, ours first). */
-static pid_t ns_tid_of(struct thread *t)
-{
-	if (t->ns_tid)
-		return t->ns_tid;
-	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->proc->as.pid, (int)t->tid);
-	char *text = read_small_file(path, 1 << 16, NULL);
-	const char *p = text ? strstr(text, "\nNSpid:") : NULL;
-	if (p) {
-		char *end = strchr(p + 1, '\n');
-		if (end)
-			*end = '\0';
-		const char *last = strrchr(p, '\t');
-		t->ns_tid = last ? (pid_t)atoi(last + 1) : 0;
-	}
-	free(text);
-	return t->ns_tid;
+	NOTIFY(tr, resumed, t, captured ? &regs : NULL);
 }
 
 /*
- * glibc keeps a mutex owner's tid as the target sees it: in a container
- * attached from the host, that is its id in the container's PID namespace.
- * Map it to ours through NSpid.
+ * Sleep until a child's status may be waiting (SIGCHLD, which the tracer
+ * thread keeps blocked) or for ns, at most a millisecond: a status that
+ * came before the sleep sent no new signal.
  */
-static pid_t our_thread(void *ctx, pid_t id)
+static void await_child(mono_ns ns)
 {
-	const struct owner_ctx *c = ctx;
-	if (!c->pr->other_pidns) {
-		const struct thread *t = tracer_find(c->tr, id);
-		return t && !t->foreign ? id : 0;
-	}
-	for (size_t i = 0; i < c->tr->n_threads; i++) {
-		struct thread *t = c->tr->threads[i];
-		if (t->proc == c->pr && ns_tid_of(t) == id)
-			return t->tid;
-	}
-	return 0;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	struct timespec ts = {0, (long)(ns < 1000000 ? ns : 1000000)};
+	sigtimedwait(&chld, NULL, &ts);
 }
 
-int32_t tracer_fd_object(struct tracer *tr, struct thread *t, int fd)
+/* Handle events until no thread is pending, or for timeout_ns. */
+static void drain_while(struct tracer *tr, bool (*pending)(const struct thread *t),
+			mono_ns timeout_ns)
 {
-	struct fd_desc d;
-	int32_t object;
-	/* While tracing, every close and dup2 is seen: the cache holds. */
-	bool cache = events_see_every_close(tr);
-	if (cache && (object = fd_table_cached(&t->proc->fds, fd)) >= 0)
-		return object;
-	object = fd_describe(&t->proc->fds, fd, &d) == 0
-			 ? recorder_object(tr->rec, d.kind, d.name, fd, 0, 0)
-			 : -1;
-	if (cache)
-		fd_table_remember(&t->proc->fds, fd, object);
-	return object;
+	mono_ns deadline = mono_now() + timeout_ns;
+	for (;;) {
+		tracer_drain(tr);
+		bool any = false;
+		for (size_t i = 0; i < tr->n_threads && !any; i++)
+			any = pending(tr->threads[i]);
+		mono_ns now = mono_now();
+		if (!any || now >= deadline)
+			return;
+		await_child(deadline - now);
+	}
 }
 
-void tracer_attribute(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
-		      struct activity *what)
+static bool arming(const struct thread *t)
 {
-	what->object = -1;
-	what->owner = 0;
-	if (syscall_takes_fd(nr)) {
-		what->object = tracer_fd_object(tr, t, (int)args[0]);
-		return;
-	}
-	bool pi;
-	uint64_t addr = futex_wait_address(t->proc->pid, nr, args, &pi);
-	if (!addr)
-		return;
-	char name[32];
-	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
-	what->object = recorder_object(tr->rec, "lock", name, -1, addr, t->proc->index);
-	struct owner_ctx ctx = {tr, t->proc};
-	what->owner = futex_owner(t->proc->as.pid, addr, pi, t->tid, our_thread, &ctx);
+	return t->arming;
+}
+
+/* A stop asked for, or the stop a repair waits for, is still to come. */
+static bool stop_pending(const struct thread *t)
+{
+	return t->want_stop || repair_in_flight(&t->repair);
 }
 
 void tracer_arm_syscalls(struct tracer *tr)
@@ -1107,76 +1041,32 @@ void tracer_arm_syscalls(struct tracer *tr)
 	 * next stop instead (the sampler stops it when it runs). */
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		struct thread *t = tr->threads[i];
-		char path[96], buf[512];
 		struct task_stat st;
-		struct syscall_state sc = {.running = true, .nr = -1};
-		if (!t->proc)
+		struct syscall_state sc;
+		if (!t->proc || procfs_read_task(t->proc->as.pid, t->tid, &st, &sc) < 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->proc->as.pid,
-			 (int)t->tid);
-		char *text = read_small_file(path, 4096, NULL);
-		bool ok = text && procfs_parse_stat(text, &st) == 0;
-		free(text);
-		if (!ok)
+		if (st.state != 'R' &&
+		    (sc.running || !(syscall_interrupt_is_safe(t->proc->as.pid, st.state, &sc) ||
+				     (st.state == 'S' && syscall_waits_forever(sc.nr, sc.args)))))
 			continue;
-		if (st.state != 'R') {
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall",
-				 (int)t->proc->as.pid, (int)t->tid);
-			text = read_small_file(path, sizeof(buf), NULL);
-			if (!text || procfs_parse_syscall(text, &sc) < 0 ||
-			    !(sampler_interrupt_is_safe(t->proc->as.pid, st.state, &sc) ||
-			      (st.state == 'S' && syscall_waits_forever(sc.nr, sc.args)))) {
-				free(text);
-				continue;
-			}
-			free(text);
-		}
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0) {
 			t->arming = true;
 			t->intr_stops = 2;
 		}
 	}
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	mono_ns deadline = mono_now() + 200 * 1000 * 1000ULL;
-	for (;;) {
-		tracer_drain(tr);
-		bool pending = false;
-		for (size_t i = 0; i < tr->n_threads && !pending; i++)
-			pending = tr->threads[i]->arming;
-		if (!pending || mono_now() >= deadline)
-			return;
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		sigtimedwait(&chld, NULL, &ts);
-	}
+	drain_while(tr, arming, 200 * 1000 * 1000ULL);
 }
 
 void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns)
 {
-	mono_ns deadline = mono_now() + timeout_ns;
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	for (;;) {
-		tracer_drain(tr);
-		bool pending = false;
-		for (size_t i = 0; i < tr->n_threads && !pending; i++)
-			pending = tr->threads[i]->want_stop || repair_in_flight(tr->threads[i]);
-		mono_ns now = mono_now();
-		if (!pending || now >= deadline)
-			return;
-		mono_ns left = deadline - now;
-		struct timespec ts = {(time_t)(left / NS_PER_SEC), (long)(left % NS_PER_SEC)};
-		sigtimedwait(&chld, NULL, &ts);
-	}
+	drain_while(tr, stop_pending, timeout_ns);
 }
 
 void tracer_settle(struct tracer *tr, mono_ns timeout_ns)
 {
 	tracer_wait_pending(tr, timeout_ns);
 	for (size_t i = 0; i < tr->n_threads; i++)
-		if (repair_in_flight(tr->threads[i]))
+		if (repair_in_flight(&tr->threads[i]->repair))
 			warning("thread %d is still in a call that a stop of wallprof's cut short "
 				"and that it resumed; detached now, the call may return early",
 				(int)tr->threads[i]->tid);
@@ -1199,10 +1089,10 @@ void tracer_drain(struct tracer *tr)
 	for (;;) {
 		while ((r = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
 			tracer_handle_status(tr, r, status);
-		if (!tr->events || tr->passive || !tr->ev_last_ns)
+		if (tr->passive || !tr->syscall_stop_ns)
 			return;
 		mono_ns now = mono_now();
-		if (now - tr->ev_last_ns > SPIN_NS)
+		if (now - tr->syscall_stop_ns > SPIN_NS)
 			return;
 		mono_ns deadline = now + SPIN_NS;
 		while ((r = waitpid(-1, &status, __WALL | WNOHANG)) == 0 && mono_now() < deadline)
@@ -1213,102 +1103,27 @@ void tracer_drain(struct tracer *tr)
 	}
 }
 
-uint32_t tracer_marker_stack(struct tracer *tr, uint64_t addr)
+bool tracer_request_stop(struct tracer *tr, struct thread *t)
 {
-	uint32_t *id = &tr->marker_stacks[addr < ARRAY_SIZE(tr->marker_stacks) ? addr : 0];
-	if (!*id)
-		*id = tracer_intern_stack(tr, NULL, &addr, 1, false) + 1;
-	return *id - 1;
+	(void)tr;
+	t->stop_t0 = mono_now();
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
+		return false;
+	t->want_stop = true;
+	t->intr_stops = 2;
+	return true;
 }
 
-size_t tracer_sample_late(struct tracer *tr)
+size_t tracer_take_stops(struct tracer *tr, const pid_t *want, size_t n, mono_ns timeout_ns)
 {
-	size_t n = 0;
-	mono_ns now = mono_now();
-	for (size_t i = 0; i < tr->n_threads; i++) {
-		struct thread *t = tr->threads[i];
-		if (!t->want_stop || t->foreign)
-			continue;
-		uint32_t id;
-		if (!t->last_sc.running && t->last_sc.pc) {
-			uint64_t pc = t->last_sc.pc;
-			id = tracer_intern_stack(tr, t->proc, &pc, 1, true);
-		} else {
-			id = tracer_marker_stack(tr, STACK_LATE_ADDR);
-		}
-		tracer_record_snapshot_id(tr, t, id, &t->pending, now);
-		n++;
-	}
-	return n;
-}
-
-void tracer_record_snapshot_id(struct tracer *tr, struct thread *t, uint32_t stack,
-			       const struct activity *what, mono_ns when)
-{
-	if (t->info == INFO_NONE)
-		t->info = recorder_thread(tr->rec, t->tid, t->proc ? t->proc->pid : 0, t->comm,
-					  when - tr->start);
-	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, what->state,
-			what->syscall, what->object, what->owner);
-	t->last_stack = stack;
-	t->last = *what;
-	t->have_last = true;
-}
-
-uint32_t tracer_unwind_snapshot(struct tracer *tr, struct thread *t,
-				const struct user_regs_struct *regs, bool full_regs)
-{
-	struct unwind_result res;
-	if (tr->stack->len == 0) {
-		res.ips[0] = regs->rip;
-		res.n = 1;
-		res.truncated = true;
-	} else {
-		unwinder_unwind(proc_unwinder(t->proc), regs, full_regs, tr->stack, &res);
-		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
-	}
-	return tracer_intern_stack(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
-}
-
-uint32_t tracer_record_snapshot(struct tracer *tr, struct thread *t,
-				const struct user_regs_struct *regs, bool full_regs,
-				const struct activity *what, mono_ns when)
-{
-	uint32_t id = tracer_unwind_snapshot(tr, t, regs, full_regs);
-	tracer_record_snapshot_id(tr, t, id, what, when);
-	return id;
-}
-
-void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, size_t n,
-			    mono_ns timeout_ns)
-{
-	/* Interrupt them all first, then take each stop as it comes: a
-	 * thread waiting for a CPU takes a while to stop, and the others need
-	 * not wait behind it. */
 	pid_t *tids = xmalloc((n + 1) * sizeof(*tids));
 	size_t live = 0;
 	mono_ns now = mono_now();
 	for (size_t i = 0; i < n; i++) {
-		struct thread *t = tracer_find(tr, req[i].tid);
-		if (!t || t->want_stop)
-			continue;
-		t->pending = req[i].what;
-		t->rebaseline = req[i].was_blocked;
-		t->decide_running =
-			(req[i].what.state == ST_ONCPU || req[i].what.state == ST_RUNNABLE) &&
-			read_schedstat_fd(t->fd_schedstat, &t->intr_ss);
-		t->stop_t0 = now;
-		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
-			tr->rec->stats.threads_lost++;
-			continue;
-		}
-		t->want_stop = true;
-		t->intr_stops = 2;
-		tids[live++] = t->tid;
+		const struct thread *t = tracer_find(tr, want[i]);
+		if (t && t->want_stop)
+			tids[live++] = want[i];
 	}
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
 	mono_ns deadline = now + timeout_ns;
 	/* A running thread stops within tens of microseconds: poll for the
 	 * stops rather than sleep, since being woken costs each stopped
@@ -1349,14 +1164,11 @@ void tracer_stop_and_sample(struct tracer *tr, const struct stop_request *req, s
 			spin_until = now + STOP_SPIN_NS < spin_cap ? now + STOP_SPIN_NS : spin_cap;
 		if (!live || now >= deadline)
 			break;
-		if (now >= spin_until) {
-			mono_ns left = deadline - now < 1000000 ? deadline - now : 1000000;
-			struct timespec ts = {0, (long)left};
-			sigtimedwait(&chld, NULL, &ts);
-		}
+		if (now >= spin_until)
+			await_child(deadline - now);
 	}
 	/* Not stopped yet (uninterruptible sleep, or no CPU for them): each
 	 * stop is taken whenever it arrives, by tracer_drain. */
-	tr->rec->stats.late_stops += live;
 	free(tids);
+	return live;
 }

@@ -1,0 +1,51 @@
+/*
+ * snapshot.c: registers and a stack copy to an interned stack and a sample
+ * row. See snapshot.h.
+ */
+#include "snapshot.h"
+
+#include <string.h>
+
+uint32_t snapshot_intern(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
+			 uint32_t n, bool truncated)
+{
+	uint64_t buf[MAX_FRAMES + 1];
+	if (n > MAX_FRAMES)
+		n = MAX_FRAMES;
+	buf[0] = proc ? proc->index : 0;
+	memcpy(buf + 1, ips, n * sizeof(*ips));
+	return stack_intern(&tr->rec->stacks, buf, n + 1, truncated);
+}
+
+uint32_t snapshot_marker(struct tracer *tr, uint64_t addr)
+{
+	uint32_t *id = &tr->marker_stacks[addr < ARRAY_SIZE(tr->marker_stacks) ? addr : 0];
+	if (!*id)
+		*id = snapshot_intern(tr, NULL, &addr, 1, false) + 1;
+	return *id - 1;
+}
+
+uint32_t snapshot_unwind(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs,
+			 bool full_regs, struct stack_copy *copy)
+{
+	struct unwind_result res;
+	if (copy->len == 0) {
+		res.ips[0] = regs->rip;
+		res.n = 1;
+		res.truncated = true;
+	} else {
+		unwinder_unwind(proc_unwinder(t->proc), regs, full_regs, copy, &res);
+		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
+	}
+	return snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
+}
+
+void snapshot_record(struct tracer *tr, struct thread *t, uint32_t stack,
+		     const struct activity *what, mono_ns when)
+{
+	if (t->info == INFO_NONE)
+		t->info = recorder_thread(tr->rec, t->tid, t->proc ? t->proc->pid : 0, t->comm,
+					  when - tr->start);
+	recorder_sample(tr->rec, t->info, when - tr->start, t->tid, stack, what->state,
+			what->syscall, what->object, what->owner);
+}
