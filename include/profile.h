@@ -110,10 +110,13 @@ struct profile_binary {
 
 struct profile_stats {
 	uint64_t ticks, ticks_missed;
+	/* How each sample was taken; these six add up to samples. */
 	uint64_t samples;
-	uint64_t stops; /* threads actually stopped with ptrace */
+	uint64_t stops; /* threads actually stopped with ptrace: a sample each */
+	uint64_t late_samples; /* ticks a stop was still on its way for */
 	uint64_t reused; /* samples that reused the last stack: no stop */
 	uint64_t nostop; /* samples unwound from /proc/TID/syscall: no stop */
+	uint64_t pc_only; /* blocked threads whose stack could not be copied */
 	uint64_t clock_vouched; /* ticks where the process clock vouched for quiet threads */
 	uint64_t late_stops;
 	uint64_t stops_skipped; /* running threads sampled without a stop (--max-overhead) */

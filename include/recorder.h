@@ -106,4 +106,12 @@ void recorder_stop_time(struct recorder *r, uint64_t ns);
 void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t n_spaces,
 		     struct profile *p);
 
+/*
+ * The latency histogram's buckets: exact below 32 ns, then 32 per power of
+ * two (within 1/32 of the value). The bucket of a duration, and the middle
+ * of a bucket's range.
+ */
+unsigned latency_bucket(uint64_t ns);
+uint64_t latency_value(unsigned idx);
+
 #endif

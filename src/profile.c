@@ -203,10 +203,11 @@ static json_t *stats_json(const struct profile_stats *s)
 {
 	return json_pack(
 		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		"s:I}",
+		"s:I, s:I, s:I}",
 		"ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
-		"samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "reused",
-		(json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "clock_vouched",
+		"samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "late_samples",
+		(json_int_t)s->late_samples, "reused", (json_int_t)s->reused, "nostop",
+		(json_int_t)s->nostop, "pc_only", (json_int_t)s->pc_only, "clock_vouched",
 		(json_int_t)s->clock_vouched, "late_stops", (json_int_t)s->late_stops,
 		"stops_skipped", (json_int_t)s->stops_skipped, "stop_ns_p50",
 		(json_int_t)s->stop_ns_p50, "stop_ns_p99", (json_int_t)s->stop_ns_p99,
@@ -990,8 +991,10 @@ static void read_stats(json_t *o, struct profile_stats *s)
 	STAT(ticks_missed);
 	STAT(samples);
 	STAT(stops);
+	STAT(late_samples);
 	STAT(reused);
 	STAT(nostop);
+	STAT(pc_only);
 	STAT(clock_vouched);
 	STAT(late_stops);
 	STAT(stops_skipped);

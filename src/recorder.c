@@ -175,7 +175,7 @@ void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, ui
 	r->objects[object].bytes_written += written;
 }
 
-static unsigned latency_bucket(uint64_t ns)
+unsigned latency_bucket(uint64_t ns)
 {
 	if (ns < 32)
 		return (unsigned)ns;
@@ -183,8 +183,7 @@ static unsigned latency_bucket(uint64_t ns)
 	return 32 + (b - 5) * 32 + (unsigned)((ns >> (b - 5)) & 31);
 }
 
-/* The middle of a bucket's range of values. */
-static uint64_t latency_value(unsigned idx)
+uint64_t latency_value(unsigned idx)
 {
 	if (idx < 32)
 		return idx;
@@ -276,7 +275,6 @@ static void finish_syscalls(struct recorder *r, struct profile *p)
 void recorder_stop_time(struct recorder *r, uint64_t ns)
 {
 	acc_add(&r->stops, ns);
-	r->stats.stops++;
 	if (ns > r->stats.stop_ns_max)
 		r->stats.stop_ns_max = ns;
 }

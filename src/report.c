@@ -162,15 +162,24 @@ static void print_header(const struct profile *p, const char *path)
 	printf("\n");
 	const struct profile_stats *s = &p->stats;
 	printf("  profiler   %llu ticks, %llu missed; %llu threads stopped (p50 %s, p99 %s),\n"
-	       "             %llu samples reused a stack, %llu unwound without a stop;\n"
-	       "             %llu stacks cut short; calls its stops cut short: %llu run again,\n"
-	       "             %llu transfers completed, %llu seen by the target\n\n",
+	       "             samples: %llu at a stop, %llu reused a stack, %llu unwound without a "
+	       "stop",
 	       (unsigned long long)s->ticks, (unsigned long long)s->ticks_missed,
 	       (unsigned long long)s->stops, fmt_duration(t50, sizeof(t50), s->stop_ns_p50),
-	       fmt_duration(t99, sizeof(t99), s->stop_ns_p99), (unsigned long long)s->reused,
-	       (unsigned long long)s->nostop, (unsigned long long)s->unwind_errors,
-	       (unsigned long long)s->eintr_repaired, (unsigned long long)s->transfers_continued,
-	       (unsigned long long)s->eintr_risk);
+	       fmt_duration(t99, sizeof(t99), s->stop_ns_p99), (unsigned long long)s->stops,
+	       (unsigned long long)s->reused, (unsigned long long)s->nostop);
+	if (s->late_samples)
+		printf(", %llu for ticks a stop came late for",
+		       (unsigned long long)s->late_samples);
+	if (s->pc_only)
+		printf(", %llu pc alone", (unsigned long long)s->pc_only);
+	if (s->stops_skipped)
+		printf(", %llu without a stack (--max-overhead)",
+		       (unsigned long long)s->stops_skipped);
+	printf(";\n             %llu stacks cut short; calls its stops cut short: %llu run again,\n"
+	       "             %llu transfers completed, %llu seen by the target\n\n",
+	       (unsigned long long)s->unwind_errors, (unsigned long long)s->eintr_repaired,
+	       (unsigned long long)s->transfers_continued, (unsigned long long)s->eintr_risk);
 }
 
 static bool thread_selected(const struct profile *p, const struct report_opts *o, int tid)

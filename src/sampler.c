@@ -41,10 +41,20 @@ static bool read_schedstat(const struct thread *t, struct schedstat *ss)
 	       procfs_parse_schedstat(buf, ss) == 0;
 }
 
+/* How a sample was taken: each counts in its own stats field, and the six
+ * add up to stats.samples (docs/profile-format.md). */
+enum sample_source { AT_STOP, LATE, REUSED, NOSTOP, PC_ONLY, SKIPPED };
+
 /* Record a sample of t; its stack and activity stand for it until it runs. */
-static void sample_record(struct tracer *tr, struct thread *t, uint32_t stack,
-			  const struct activity *what, mono_ns when)
+static void sample_record(struct tracer *tr, struct thread *t, enum sample_source how,
+			  uint32_t stack, const struct activity *what, mono_ns when)
 {
+	struct profile_stats *st = &tr->rec->stats;
+	uint64_t *counter[] = {
+		[AT_STOP] = &st->stops, [LATE] = &st->late_samples, [REUSED] = &st->reused,
+		[NOSTOP] = &st->nostop, [PC_ONLY] = &st->pc_only,   [SKIPPED] = &st->stops_skipped,
+	};
+	(*counter[how])++;
 	snapshot_record(tr, t, stack, what, when);
 	t->smp->last_stack = stack;
 	t->smp->last = *what;
@@ -234,15 +244,14 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		if (res.truncated && may_stop)
 			return false;
 		uint32_t id = snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
-		sample_record(tr, t, id, &o->what, now);
-		tr->rec->stats.nostop++;
+		sample_record(tr, t, NOSTOP, id, &o->what, now);
 		return true;
 	}
 	/* Nothing better is possible without a stop we may not take: record
 	 * the pc alone, marked truncated. */
 	uint64_t pc = o->sc.pc;
 	uint32_t id = snapshot_intern(tr, t->proc, &pc, 1, true);
-	sample_record(tr, t, id, &o->what, now);
+	sample_record(tr, t, PC_ONLY, id, &o->what, now);
 	return true;
 }
 
@@ -256,8 +265,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
  */
 static void sample_reuse(struct tracer *tr, struct thread *t, mono_ns now)
 {
-	sample_record(tr, t, t->smp->last_stack, &t->smp->last, now);
-	tr->rec->stats.reused++;
+	sample_record(tr, t, REUSED, t->smp->last_stack, &t->smp->last, now);
 }
 
 /*
@@ -360,15 +368,14 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 		if (repair_in_flight(&t->repair) && t->smp->have_last) {
 			/* Inside a write we continued (repair.h): no stop until
 			 * it returns, and its stack is the one of that stop. */
-			sample_record(tr, t, t->smp->last_stack, &o.what, now);
-			tr->rec->stats.reused++;
+			sample_record(tr, t, REUSED, t->smp->last_stack, &o.what, now);
 			return false;
 		}
 		if (!within_budget(tr, t, now)) {
 			/* Over --max-overhead: the state is still sampled, exactly;
 			 * the stack is not, and the profile says so. */
-			sample_record(tr, t, snapshot_marker(tr, STACK_SKIPPED_ADDR), &o.what, now);
-			tr->rec->stats.stops_skipped++;
+			sample_record(tr, t, SKIPPED, snapshot_marker(tr, STACK_SKIPPED_ADDR),
+				      &o.what, now);
 			return false;
 		}
 		*stop = (struct stop_request){t->tid, o.what, false};
@@ -386,8 +393,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 	/* Stopped by job control without syscall information: keep the last
 	 * stack if there is one, never stop it. */
 	if (t->smp->have_last) {
-		sample_record(tr, t, t->smp->last_stack, &o.what, now);
-		tr->rec->stats.reused++;
+		sample_record(tr, t, REUSED, t->smp->last_stack, &o.what, now);
 	}
 	return false;
 }
@@ -694,7 +700,7 @@ static void sampler_resumed(struct tracer *tr, struct thread *t,
 	recorder_stop_time(tr->rec, now - t->stop_t0);
 	t->smp->budget_ns -= (int64_t)(now - t->stop_t0);
 	if (!t->smp->owed) {
-		sample_record(tr, t, snapshot_unwind(tr, t, regs, true, tr->stack),
+		sample_record(tr, t, AT_STOP, snapshot_unwind(tr, t, regs, true, tr->stack),
 			      &t->smp->pending, now);
 	} else {
 		/* A late stop: one sample per tick it was on its way,
@@ -705,7 +711,8 @@ static void sampler_resumed(struct tracer *tr, struct thread *t,
 			struct activity what = t->smp->pending;
 			if (k > 0 && (what.state == ST_ONCPU || what.state == ST_RUNNABLE))
 				what.state = (uint8_t)run_state(&t->smp->run_split);
-			sample_record(tr, t, id, &what, when < now ? when : now);
+			sample_record(tr, t, k ? LATE : AT_STOP, id, &what,
+				      when < now ? when : now);
 		}
 		t->smp->owed = 0;
 	}
@@ -752,7 +759,7 @@ size_t sampler_sample_late(struct tracer *tr)
 		} else {
 			id = snapshot_marker(tr, STACK_LATE_ADDR);
 		}
-		sample_record(tr, t, id, &t->smp->pending, now);
+		sample_record(tr, t, LATE, id, &t->smp->pending, now);
 		n++;
 	}
 	return n;

@@ -41,8 +41,8 @@ wp.check(jn >= 90, f"main thread's stacks show the join: {jn:.0f}%")
 
 st = p["stats"]
 wp.check(st["samples"] == len(p["samples"]), f"stats.samples = number of samples ({st['samples']})")
-wp.check(st["reused"] + st["nostop"] + st["stops"] >= st["samples"] - 5,
-         f"every sample accounted for: reused {st['reused']} + nostop {st['nostop']} + stops {st['stops']}")
+parts = {k: st[k] for k in wp.SAMPLE_SOURCES}
+wp.check(sum(parts.values()) == st["samples"], f"every sample accounted for, exactly: {parts}")
 wp.check(st["reused"] > st["stops"], f"blocked threads mostly reuse their stack: reused {st['reused']} > stops {st['stops']}")
 wp.check(st["eintr_risk"] == 0, f"no EINTR risked: {st['eintr_risk']}")
 truncated = sum(1 for row in p["samples"] if p["stacks"][row[2]]["truncated"])

@@ -67,9 +67,22 @@ def done():
     sys.exit(1 if _failures else 0)
 
 
+SAMPLE_SOURCES = ("stops", "late_samples", "reused", "nostop", "pc_only", "stops_skipped")
+
+
 def load(path):
+    """A profile; for one recorded by wallprof, checks that its samples are
+    all accounted for: each was taken in one of six ways (stats), and the
+    six add up to the samples in the file."""
     with open(path) as f:
-        return json.load(f)
+        p = json.load(f)
+    st = p.get("stats") if isinstance(p, dict) else None
+    if isinstance(st, dict) and all(k in st for k in SAMPLE_SOURCES) and isinstance(p.get("samples"), list):
+        parts = {k: st[k] for k in SAMPLE_SOURCES}
+        check(sum(parts.values()) == st["samples"] == len(p["samples"]),
+              f"{os.path.basename(path)}: sample sources add up: {parts} = {sum(parts.values())}, "
+              f"stats.samples {st['samples']}, {len(p['samples'])} in the file")
+    return p
 
 
 def state_names(p):

@@ -17,6 +17,8 @@
 #include "locks.h"
 #include "procfs.h"
 #include "profile.h"
+#include "recorder.h"
+#include "sampler.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "syscalls.h"
@@ -105,6 +107,14 @@ static void test_procfs(void)
 	CHECK(procfs_parse_fdinfo_flags("pos:\t0\nflags:\t0104002\nmnt_id:\t15\n", &h) == 0 &&
 	      h == 0104002 && (h & 04000));
 	CHECK(procfs_parse_fdinfo_flags("flags:\t9\n", &h) < 0); /* octal */
+	uint64_t ids[4];
+	CHECK(procfs_parse_status_ids("Uid:\t1000\t1001\t1002\t1003\nGid:\t5\n", "Uid", ids, 4) ==
+		      4 &&
+	      ids[0] == 1000 && ids[3] == 1003);
+	CHECK(procfs_parse_status_ids("NSpid:\t4321\t7\n", "NSpid", ids, 4) == 2 && ids[1] == 7);
+	CHECK(procfs_parse_status_ids("NSpid:\t4321\t7\n", "NSpid", ids, 1) == 1 && ids[0] == 4321);
+	CHECK(procfs_parse_status_ids("Uid:\tx\n", "Uid", ids, 4) == 0);
+	CHECK(procfs_parse_status_ids("Gid:\t1\n", "Uid", ids, 4) == 0);
 
 	uint64_t v;
 	CHECK(parse_uint("99", 1, 100, &v) && v == 99);
@@ -465,8 +475,65 @@ static void test_syscall_sets(void)
 	      !syscall_takes_fd(SYS_futex));
 }
 
+static void test_classify(void)
+{
+	struct syscall_state sleep = {.nr = SYS_clock_nanosleep}, futex = {.nr = SYS_futex},
+			     none = {.nr = -1};
+	futex.args[1] = FUTEX_WAIT_PRIVATE;
+	struct run_split split = {0};
+	CHECK(sampler_classify('D', &none, &split, NULL, NULL) == ST_DISK);
+	CHECK(sampler_classify('S', &sleep, &split, NULL, NULL) == ST_SLEEP);
+	CHECK(sampler_classify('S', &futex, &split, NULL, NULL) == ST_LOCK);
+	CHECK(sampler_classify('S', &none, &split, NULL, NULL) == ST_OTHER);
+	CHECK(sampler_classify('T', &none, &split, NULL, NULL) == ST_STOPPED);
+	CHECK(split.samples == 0);
+	/* R: 3 ms on a CPU and 1 ms waiting for one, so of 8 R samples 6
+	 * are on-CPU, whatever their order. */
+	struct schedstat a = {0, 0, 0}, b = {3000000, 1000000, 4};
+	int oncpu = 0;
+	for (int i = 0; i < 8; i++)
+		oncpu += sampler_classify('R', &none, &split, i ? NULL : &a, &b) == ST_ONCPU;
+	CHECK(oncpu == 6 && split.samples == 8 && split.oncpu == 6);
+	CHECK(split.run_ns == 3000000 && split.wait_ns == 1000000);
+	/* A counter that went backwards (a reused tid) adds nothing. */
+	run_split_add(&split, &b, &a);
+	CHECK(split.run_ns == 3000000 && split.wait_ns == 1000000);
+}
+
+static void test_durations(void)
+{
+	uint64_t ns = 0;
+	CHECK(parse_duration_ns("10", &ns) && ns == 10000000); /* ms by default */
+	CHECK(parse_duration_ns("5us", &ns) && ns == 5000);
+	CHECK(parse_duration_ns("1.5s", &ns) && ns == 1500000000);
+	CHECK(parse_duration_ns("0ns", &ns) && ns == 0);
+	CHECK(!parse_duration_ns("0x10", &ns));
+	CHECK(!parse_duration_ns("-1", &ns));
+	CHECK(!parse_duration_ns("", &ns));
+	CHECK(!parse_duration_ns("10 ms", &ns));
+	CHECK(!parse_duration_ns("10m", &ns));
+	CHECK(!parse_duration_ns("1e10s", &ns));
+	CHECK(!parse_duration_ns("nan", &ns));
+
+	/* Buckets: exact to 31 ns, then within 1/32, and in order. */
+	bool exact = true, close = true, ordered = true;
+	for (uint64_t v = 0; v < 32; v++)
+		exact &= latency_value(latency_bucket(v)) == v;
+	unsigned last = 0;
+	for (uint64_t v = 32; v < (1ULL << 40); v += v / 7 + 1) {
+		uint64_t mid = latency_value(latency_bucket(v));
+		close &= (mid > v ? mid - v : v - mid) * 32 <= v;
+		ordered &= latency_bucket(v) >= last;
+		last = latency_bucket(v);
+	}
+	CHECK(exact && close && ordered);
+	CHECK(latency_bucket(32) == 32 && latency_bucket(63) == 63 && latency_bucket(64) == 64);
+}
+
 int main(void)
 {
+	test_classify();
+	test_durations();
 	test_locks();
 	test_fds();
 	test_waitset();
