@@ -21,6 +21,7 @@
 #include "profile.h"
 #include "recorder.h"
 #include "sampler.h"
+#include "session.h"
 #include "syscalls.h"
 #include "tracer.h"
 #include "util.h"
@@ -65,7 +66,7 @@ struct waited_fd {
 /* How many of a set dump describes; the rest are counted. */
 #define MAX_SET_SHOWN 64
 
-struct snapshot {
+struct dump_state {
 	const struct profile *p;
 	struct dump_thread *th;
 	size_t n;
@@ -108,7 +109,7 @@ static void read_set(struct dump_thread *d, const struct thread *t)
 	d->n_set = (size_t)n;
 }
 
-static void snapshot_build(struct snapshot *snap, const struct profile *p, struct tracer *tr)
+static void dump_build(struct dump_state *snap, const struct profile *p, struct tracer *tr)
 {
 	snap->p = p;
 	snap->n = p->n_samples;
@@ -149,7 +150,7 @@ static void snapshot_build(struct snapshot *snap, const struct profile *p, struc
 	free(edges);
 }
 
-static void snapshot_release(struct snapshot *snap)
+static void dump_release(struct dump_state *snap)
 {
 	for (size_t i = 0; i < snap->n; i++)
 		free(snap->th[i].set);
@@ -168,7 +169,7 @@ static const char *lock_name(const struct profile *p, const struct profile_sampl
  * "deadlock: teller-one (123) waits for lock_b held by teller-two (124),
  * which waits for lock_a held by teller-one"
  */
-static void print_deadlock(const struct snapshot *snap, const int *cycle, size_t len)
+static void print_deadlock(const struct dump_state *snap, const int *cycle, size_t len)
 {
 	const struct profile *p = snap->p;
 	const struct dump_thread *first = &snap->th[cycle[0]];
@@ -223,7 +224,7 @@ static void print_set_text(const struct dump_thread *d)
 		printf("      and %zu more\n", d->set_total - SHOWN);
 }
 
-static void print_text(const struct snapshot *snap)
+static void print_text(const struct dump_state *snap)
 {
 	const struct profile *p = snap->p;
 	printf("Process %d:", p->pid);
@@ -311,7 +312,7 @@ static json_t *set_json(const struct dump_thread *d)
 	return json_pack("{s:I, s:o}", "total", (json_int_t)d->set_total, "fds", fds);
 }
 
-static void print_json(const struct snapshot *snap)
+static void print_json(const struct dump_state *snap)
 {
 	const struct profile *p = snap->p;
 	json_t *threads = json_array();
@@ -415,43 +416,33 @@ int cmd_dump(int argc, char **argv)
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 
-	struct recorder rec;
-	struct tracer tr;
-	recorder_init(&rec);
-	tracer_init(&tr, &rec);
-	sampler_start(&tr);
-	if (tracer_attach(&tr, pid) < 0) {
-		tracer_release(&tr);
-		recorder_release(&rec);
+	struct session sess;
+	session_init(&sess, 1);
+	struct tracer *tr = &sess.tr;
+	if (session_start(&sess, NULL, &pid, 1)) {
+		session_release(&sess);
 		return EXIT_FAILURE_;
 	}
-	size_t n_threads = tr.n_threads;
-	tr.start = mono_now();
-	/* A process stopped by job control re-traps at the seize: take that
-	 * group-stop first, so its threads are sampled as stopped. */
-	tracer_drain(&tr);
-	sampler_tick(&tr);
-	tracer_wait_pending(&tr, 500 * 1000 * 1000ULL);
-	size_t late = sampler_sample_late(&tr);
-	tr.passive = true;
-	tracer_settle(&tr, 2 * NS_PER_SEC);
+	size_t n_threads = tr->n_threads;
+	size_t late = session_snapshot(&sess, 500 * 1000 * 1000ULL);
+	session_finish(&sess);
 
 	struct profile p;
 	profile_init(&p);
-	p.pid = tr.pid; /* the process, if pid was one of its threads */
+	p.pid = tr->pid; /* the process, if pid was one of its threads */
 	p.frequency_hz = 1;
-	p.argc = procfs_read_argv(tracer_io_pid(&tr), &p.argv);
-	struct addrspace **spaces = tracer_spaces(&tr);
-	recorder_finish(&rec, spaces, tr.n_procs, &p);
+	p.argc = procfs_read_argv(tracer_io_pid(tr), &p.argv);
+	struct addrspace **spaces = tracer_spaces(tr);
+	recorder_finish(&sess.rec, spaces, tr->n_procs, &p);
 	free(spaces);
 	qsort(p.samples, p.n_samples, sizeof(*p.samples), cmp_sample_tid);
-	struct snapshot snap;
-	snapshot_build(&snap, &p, &tr);
+	struct dump_state snap;
+	dump_build(&snap, &p, tr);
 	if (json)
 		print_json(&snap);
 	else
 		print_text(&snap);
-	snapshot_release(&snap);
+	dump_release(&snap);
 	int code = p.n_samples >= n_threads ? EXIT_OK : p.n_samples ? EXIT_PARTIAL : EXIT_FAILURE_;
 	if (code != EXIT_OK)
 		warning("%zu of %zu threads could not be read (they exited meanwhile, or /proc "
@@ -462,7 +453,6 @@ int cmd_dump(int argc, char **argv)
 			"wait): shown with the state /proc gave, without their stack",
 			late, n_threads);
 	profile_release(&p);
-	tracer_release(&tr);
-	recorder_release(&rec);
+	session_release(&sess);
 	return code;
 }

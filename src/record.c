@@ -26,8 +26,7 @@
 #include "events.h"
 #include "profile.h"
 #include "recorder.h"
-#include "sampler.h"
-#include "tracer.h"
+#include "session.h"
 #include "util.h"
 #include "views.h"
 
@@ -48,15 +47,13 @@ struct record_opts {
 	bool follow_forks; /* -f */
 };
 
-struct session {
+struct record {
 	struct record_opts opts;
-	struct tracer tr;
-	struct recorder rec;
-	sigset_t orig_mask;
+	struct session sess;
 	int result; /* exit code if the session failed to start */
 	bool started;
-	int stop_signals; /* Ctrl-C, SIGTERM, SIGHUP received */
 	mono_ns duration_ns;
+	mono_ns last_status; /* when the status line was last drawn */
 	uint64_t start_unix_ns;
 	mono_ns end;
 	int exit_status_at_end; /* the command's, if it exited while recording; else -1 */
@@ -252,20 +249,11 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	return 0;
 }
 
-static int open_output(struct session *s);
-
-/* Attach to every process of -p; fails as a whole, saying which. */
-static int attach_all(struct tracer *tr, const struct record_opts *o)
-{
-	for (size_t i = 0; i < o->n_pids; i++)
-		if (tracer_attach(tr, o->pids[i]) < 0)
-			return -1;
-	return 0;
-}
+static int open_output(struct record *s);
 
 /* ---- the tracer thread ---- */
 
-static void status_line(struct session *s, mono_ns now, bool final)
+static void status_line(struct record *s, mono_ns now, bool final)
 {
 	static bool shown;
 	if (s->opts.quiet || !isatty(2))
@@ -277,10 +265,10 @@ static void status_line(struct session *s, mono_ns now, bool final)
 		return;
 	}
 	char buf[160];
-	const struct profile_stats *st = &s->rec.stats;
+	const struct profile_stats *st = &s->sess.rec.stats;
 	int n = snprintf(buf, sizeof(buf), "\r\033[Kwallprof: %.1f s, %llu samples, %zu threads",
-			 (double)(now - s->tr.start) / 1e9, (unsigned long long)st->samples,
-			 s->tr.n_threads);
+			 (double)(now - s->sess.tr.start) / 1e9, (unsigned long long)st->samples,
+			 s->sess.tr.n_threads);
 	if (st->ticks_missed)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", ticks missed: %llu",
 			      (unsigned long long)st->ticks_missed);
@@ -290,207 +278,85 @@ static void status_line(struct session *s, mono_ns now, bool final)
 	shown = true;
 }
 
-static int make_timer(unsigned hz)
+/* After each tick: the duration, the status line, and what is on disk. */
+static bool ticked(struct session *sess, mono_ns now, void *ctx)
 {
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (fd < 0)
-		return -1;
-	uint64_t ns = NS_PER_SEC / hz;
-	struct itimerspec its = {
-		.it_interval = {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)},
-		.it_value = {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)},
-	};
-	timerfd_settime(fd, 0, &its, NULL);
-	return fd;
-}
-
-/* Returns true when a stop signal arrived; *chld when a SIGCHLD did. */
-static bool read_signals(struct session *s, int sfd, bool *chld)
-{
-	struct signalfd_siginfo si;
-	bool stop = false;
-	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD) {
-			*chld = true;
-		} else {
-			s->stop_signals++;
-			stop = true;
-		}
+	struct record *s = ctx;
+	if (s->duration_ns && now - sess->tr.start >= s->duration_ns)
+		return false;
+	if (now - s->last_status < 250 * 1000 * 1000ULL)
+		return true;
+	status_line(s, now, false);
+	s->last_status = now;
+	/* What is on disk survives even a SIGKILL of wallprof. A write that
+	 * fails (disk full, quota, EIO) ends the recording now, with what was
+	 * written kept. */
+	if (sess->rec.stream && fflush_profile(sess->rec.stream) < 0) {
+		error_errno("cannot write '%s'; recording stopped", s->out_path);
+		s->write_failed = true;
+		return false;
 	}
-	return stop;
-}
-
-static void event_loop(struct session *s, int sfd)
-{
-	struct tracer *tr = &s->tr;
-	/* Tick zero, before the timer: the first look at each thread opens
-	 * its /proc files and unwinds every blocked stack (a few hundred
-	 * milliseconds with a thousand threads); later ticks reuse all that. */
-	s->rec.stats.ticks++;
-	tracer_drain(tr); /* group-stops of a process stopped when seized */
-	sampler_tick(tr);
-	tracer_drain(tr);
-	int tfd = make_timer(s->opts.frequency_hz);
-	if (tfd < 0) {
-		error_errno("cannot create a timer");
-		return;
-	}
-	mono_ns last_status = 0;
-	struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
-	while (!tr->target_exited && !s->stop_signals) {
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
-		/* waitpid(-1) looks at every tracee (a thousand threads: tens
-		 * of microseconds): only when a SIGCHLD says there is news. The
-		 * signalfd is read first, so news after the drain wakes us. */
-		bool chld = false;
-		if (pfd[0].revents)
-			read_signals(s, sfd, &chld);
-		if (chld)
-			tracer_drain(tr);
-		if (pfd[1].revents) {
-			uint64_t expirations = 0;
-			if (read(tfd, &expirations, sizeof(expirations)) ==
-				    (ssize_t)sizeof(expirations) &&
-			    expirations) {
-				s->rec.stats.ticks += expirations;
-				s->rec.stats.ticks_missed += expirations - 1;
-				if (!tr->target_exited)
-					sampler_tick(tr);
-				/* The tick's stops each raised a SIGCHLD: take them
-				 * before the drain, so they wake nobody after it. */
-				read_signals(s, sfd, &chld);
-				tracer_drain(tr);
-			}
-			mono_ns now = mono_now();
-			if (s->duration_ns && now - tr->start >= s->duration_ns)
-				break;
-			if (now - last_status >= 250 * 1000 * 1000ULL) {
-				status_line(s, now, false);
-				last_status = now;
-				/* What is on disk survives even a SIGKILL of wallprof.
-				 * A write that fails (disk full, quota, EIO) ends the
-				 * recording now, with what was written kept. */
-				if (s->rec.stream && fflush_profile(s->rec.stream) < 0) {
-					error_errno("cannot write '%s'; recording stopped",
-						    s->out_path);
-					s->write_failed = true;
-					break;
-				}
-			}
-		}
-	}
-	close(tfd);
-	status_line(s, 0, true);
+	return true;
 }
 
 /*
- * Launch mode after recording ended: the profile is being written by the
- * main thread while this thread keeps the command running (re-injecting its
- * signals) until it exits. A further stop signal ends wallprof, and with
- * it (PTRACE_O_EXITKILL) the command.
+ * The tracer thread: start, record until the end, then (a launched
+ * command) keep the command running until it exits while the main thread
+ * writes the profile. Returning ends this thread, and with it the kernel
+ * detaches what it traced.
  */
-static void wait_for_command(struct session *s, int sfd)
-{
-	struct tracer *tr = &s->tr;
-	int seen = s->stop_signals;
-	struct pollfd pfd = {sfd, POLLIN, 0};
-	while (!tr->target_exited) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			break;
-		bool chld = false;
-		if (pfd.revents && read_signals(s, sfd, &chld) && s->stop_signals > seen)
-			break;
-		tracer_drain(tr);
-	}
-}
 static void *tracer_main(void *arg)
 {
-	struct session *s = arg;
-	struct tracer *tr = &s->tr;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		error_errno("cannot create a signalfd");
-		s->result = EXIT_FAILURE_;
-		sem_post(&s->recorded);
-		return NULL;
-	}
+	struct record *s = arg;
+	struct tracer *tr = &s->sess.tr;
+	s->result = EXIT_FAILURE_;
+	if (session_open_signals(&s->sess) < 0)
+		goto fail;
 	if (s->opts.realtime && tracer_set_realtime(s->opts.realtime) < 0) {
 		error_errno("cannot run at real-time priority %d (needs root or CAP_SYS_NICE)",
 			    s->opts.realtime);
-		s->result = EXIT_FAILURE_;
-		close(sfd);
-		sem_post(&s->recorded);
-		return NULL;
+		goto fail;
 	}
-	if (s->opts.argv) {
-		int r = tracer_launch(tr, s->opts.argv, &s->orig_mask);
-		if (r) {
-			s->result = r;
-			close(sfd);
-			sem_post(&s->recorded);
-			return NULL;
-		}
-	} else if (attach_all(tr, &s->opts) < 0) {
-		s->result = EXIT_FAILURE_;
-		close(sfd);
-		sem_post(&s->recorded);
-		return NULL;
-	} else if (tr->events && tr->events->method == TRACE_PTRACE) {
+	int r = session_start(&s->sess, s->opts.argv, s->opts.pids, s->opts.n_pids);
+	if (r) {
+		s->result = r;
+		goto fail;
+	}
+	if (!tr->launched && tr->events && tr->events->method == TRACE_PTRACE)
 		tracer_arm_syscalls(tr);
-	}
 	if (!tr->events && !s->opts.quiet)
 		tracer_warn_ptrace_users(tr);
-	if (open_output(s) < 0) {
-		s->result = EXIT_FAILURE_;
-		close(sfd);
-		sem_post(&s->recorded);
-		/* Launch mode: the command is traced with EXITKILL; returning
-		 * ends it with us, as it would end at a failed start. */
-		return NULL;
-	}
+	/* Launch mode: a failure from here on returns with the command
+	 * traced with EXITKILL, which ends it with us, as a failed start
+	 * would. */
+	if (open_output(s) < 0)
+		goto fail;
 	s->started = true;
+	s->result = EXIT_OK;
 	s->start_unix_ns = realtime_ns();
-	tr->start = mono_now();
-	tr->interval_ns = NS_PER_SEC / s->opts.frequency_hz;
-	event_loop(s, sfd);
+	const struct session_ops ops = {.ticked = ticked};
+	session_run(&s->sess, &ops, s);
+	status_line(s, 0, true);
 	s->end = mono_now();
-	/* Stops still on their way are samples of ticks already counted. */
-	if (!tr->target_exited)
-		tracer_wait_pending(tr, 100 * 1000 * 1000ULL);
-	if (tr->events)
-		events_finish_open(tr);
-	/* From here on nothing is sampled and the recording is the main
-	 * thread's: stops are no longer taken, exec resets nothing. */
-	tr->passive = true;
-	sampler_finish(tr);
+	session_end(&s->sess);
 	s->exit_status_at_end = tr->launched && tr->target_exited ? tr->exit_status : -1;
 	sem_post(&s->recorded);
-	if (tr->launched) {
-		if (!tr->target_exited && !s->opts.quiet)
-			warning("recording ended; waiting for the command (pid %d) to exit; "
-				"Ctrl-C again ends it",
-				(int)tr->pid);
-		wait_for_command(s, sfd);
-	} else {
-		tracer_settle(tr, 5 * NS_PER_SEC);
-	}
-	close(sfd);
-	/* Returning ends this thread, and the kernel detaches what it traced. */
+	if (tr->launched && !tr->target_exited && !s->opts.quiet)
+		warning("recording ended; waiting for the command (pid %d) to exit; "
+			"Ctrl-C again ends it",
+			(int)tr->pid);
+	session_finish(&s->sess);
+	return NULL;
+fail:
+	sem_post(&s->recorded);
 	return NULL;
 }
 
 /* ---- metadata and output ---- */
 
-static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
+static void fill_metadata(struct record *s, struct profile *p, mono_ns end)
 {
-	struct tracer *tr = &s->tr;
+	struct tracer *tr = &s->sess.tr;
 	if (s->opts.argv) {
 		for (char **a = s->opts.argv; *a; a++)
 			p->argc++;
@@ -531,7 +397,7 @@ static void fill_metadata(struct session *s, struct profile *p, mono_ns end)
 }
 
 /* Choose how to trace exactly, and compile the filter. */
-static int setup_events(struct session *s)
+static int setup_events(struct record *s)
 {
 	struct event_config *ev = &s->opts.events;
 	if (!ev->syscalls && !ev->locks)
@@ -554,20 +420,20 @@ static int setup_events(struct session *s)
 		if (events_compile(ev) < 0)
 			return -1;
 	}
-	events_start(&s->tr, ev);
-	s->rec.threshold_ns = ev->threshold_ns;
+	events_start(&s->sess.tr, ev);
+	s->sess.rec.threshold_ns = ev->threshold_ns;
 	return 0;
 }
 
 /* wallprof-COMM-PID.EXT, from the process as it is at the start. */
-static char *default_output(struct session *s)
+static char *default_output(struct record *s)
 {
 	char comm[64] = "";
-	if (procfs_read_comm(s->tr.pid, s->tr.pid, comm, sizeof(comm)) < 0 || !comm[0])
+	if (procfs_read_comm(s->sess.tr.pid, s->sess.tr.pid, comm, sizeof(comm)) < 0 || !comm[0])
 		snprintf(comm, sizeof(comm), "%s",
 			 s->opts.argv ? base_name(s->opts.argv[0]) : "target");
 	file_name_safe(comm);
-	return xasprintf("wallprof-%s-%d%s", comm, (int)s->tr.pid, s->opts.view->exts[0]);
+	return xasprintf("wallprof-%s-%d%s", comm, (int)s->sess.tr.pid, s->opts.view->exts[0]);
 }
 
 /*
@@ -614,7 +480,7 @@ static char *spill_template(const char *out_path)
  * for. Until here nothing has touched the output path, so a failed start
  * leaves an existing file as it was.
  */
-static int open_output(struct session *s)
+static int open_output(struct record *s)
 {
 	if (!s->out_path)
 		s->out_path = default_output(s);
@@ -638,13 +504,13 @@ static int open_output(struct session *s)
 	FILE *stream = s->spill ? s->spill : s->out;
 	static char buf[1 << 20];
 	setvbuf(stream, buf, _IOFBF, sizeof(buf));
-	struct profile_head head = {s->opts.frequency_hz, realtime_ns(), (int)s->tr.pid};
-	recorder_stream(&s->rec, stream, &head);
+	struct profile_head head = {s->opts.frequency_hz, realtime_ns(), (int)s->sess.tr.pid};
+	recorder_stream(&s->sess.rec, stream, &head);
 	return 0;
 }
 
 /* Complete the profile; for other formats, read it back and convert. */
-static int write_output(struct session *s, struct profile *p)
+static int write_output(struct record *s, struct profile *p)
 {
 	int r;
 	if (!s->spill) {
@@ -678,7 +544,7 @@ static int write_output(struct session *s, struct profile *p)
 
 int cmd_record(int argc, char **argv)
 {
-	struct session *s = xcalloc(1, sizeof(*s));
+	struct record *s = xcalloc(1, sizeof(*s));
 	if (parse_record_opts(argc, argv, &s->opts) < 0) {
 		hint("see 'wallprof record --help'");
 		free(s);
@@ -703,25 +569,16 @@ int cmd_record(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 
-	recorder_init(&s->rec);
-	tracer_init(&s->tr, &s->rec);
-	sampler_start(&s->tr);
-	s->tr.max_overhead = s->opts.max_overhead_pct / 100.0;
-	s->tr.follow_forks = s->opts.follow_forks;
+	session_init(&s->sess, s->opts.frequency_hz);
+	s->sess.tr.max_overhead = s->opts.max_overhead_pct / 100.0;
+	s->sess.tr.follow_forks = s->opts.follow_forks;
 	if (setup_events(s) < 0) {
 		free(s->out_path);
-		tracer_release(&s->tr);
-		recorder_release(&s->rec);
+		session_release(&s->sess);
 		free(s);
 		return EXIT_FAILURE_;
 	}
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &s->orig_mask);
+	session_block_signals(&s->sess);
 
 	sem_init(&s->recorded, 0, 0);
 	pthread_t th;
@@ -730,13 +587,13 @@ int cmd_record(int argc, char **argv)
 	while (sem_wait(&s->recorded) < 0 && errno == EINTR)
 		;
 	bool joined = false;
-	if (!s->started || !s->tr.launched) {
+	if (!s->started || !s->sess.tr.launched) {
 		/* Attach mode: the tracer thread is about to exit, which
 		 * detaches; wait for that, then let a further Ctrl-C end
 		 * wallprof at once while it writes. */
 		pthread_join(th, NULL);
 		joined = true;
-		pthread_sigmask(SIG_SETMASK, &s->orig_mask, NULL);
+		pthread_sigmask(SIG_SETMASK, &s->sess.orig_mask, NULL);
 	}
 
 	int code = s->result;
@@ -744,21 +601,22 @@ int cmd_record(int argc, char **argv)
 		struct profile p;
 		profile_init(&p);
 		fill_metadata(s, &p, s->end);
-		struct addrspace **spaces = tracer_spaces(&s->tr);
-		recorder_finish(&s->rec, spaces, s->tr.n_procs, &p);
+		struct addrspace **spaces = tracer_spaces(&s->sess.tr);
+		recorder_finish(&s->sess.rec, spaces, s->sess.tr.n_procs, &p);
 		free(spaces);
 		code = write_output(s, &p) < 0 || s->write_failed ? EXIT_FAILURE_ : EXIT_OK;
 		profile_release(&p);
 	}
 	if (!joined)
 		pthread_join(th, NULL); /* launch mode: until the command exits */
-	if (s->started && code == EXIT_OK && s->tr.launched)
-		code = s->tr.target_exited ? s->tr.exit_status : 128 + SIGINT;
-	if (s->started && s->tr.launched && s->tr.term_signal && s->tr.term_signal != SIGINT &&
-	    s->tr.term_signal != SIGTERM && s->tr.term_signal != SIGHUP)
+	if (s->started && code == EXIT_OK && s->sess.tr.launched)
+		code = s->sess.tr.target_exited ? s->sess.tr.exit_status : 128 + SIGINT;
+	if (s->started && s->sess.tr.launched && s->sess.tr.term_signal &&
+	    s->sess.tr.term_signal != SIGINT && s->sess.tr.term_signal != SIGTERM &&
+	    s->sess.tr.term_signal != SIGHUP)
 		/* The shell would have said so for the command itself. */
-		warning("the command (pid %d) was killed by signal %d (%s)", (int)s->tr.pid,
-			s->tr.term_signal, strsignal(s->tr.term_signal));
+		warning("the command (pid %d) was killed by signal %d (%s)", (int)s->sess.tr.pid,
+			s->sess.tr.term_signal, strsignal(s->sess.tr.term_signal));
 	if (s->out) /* opened, but the start failed after: what it holds stays */
 		fclose(s->out);
 	if (s->spill) {
@@ -767,8 +625,7 @@ int cmd_record(int argc, char **argv)
 	}
 	free(s->spill_path);
 	free(s->out_path);
-	tracer_release(&s->tr);
-	recorder_release(&s->rec);
+	session_release(&s->sess);
 	events_config_release(&s->opts.events);
 	free(s);
 	return code;

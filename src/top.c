@@ -28,6 +28,7 @@
 #include "sampler.h"
 #include "symbols.h"
 #include "syscalls.h"
+#include "session.h"
 #include "tracer.h"
 #include "util.h"
 #include "views.h"
@@ -56,8 +57,7 @@ struct fn_stat {
 };
 
 struct top {
-	struct tracer tr;
-	struct recorder rec;
+	struct session sess;
 	struct symbolizer *sym;
 	unsigned refreshes_seen; /* addrspace refreshes when sym was built */
 	const struct addrspace *as_seen; /* the one sym was built from */
@@ -118,7 +118,7 @@ static struct fn_stat *fn_of(struct top *t, const char *name)
 /* Count the samples recorded since the last draw. */
 static void absorb(struct top *t)
 {
-	struct addrspace *as = &t->tr.main->as;
+	struct addrspace *as = &t->sess.tr.main->as;
 	if (!t->sym || as != t->as_seen || as->refreshes != t->refreshes_seen) {
 		symbolizer_free(t->sym);
 		t->sym = symbolizer_new(as);
@@ -130,8 +130,8 @@ static void absorb(struct top *t)
 	t->interval_counted = 0;
 	u64map_release(&t->busy);
 	u64map_init(&t->busy);
-	for (size_t k = t->drawn; k < t->rec.n_samples; k++) {
-		const struct profile_sample *s = &t->rec.samples[k];
+	for (size_t k = t->drawn; k < t->sess.rec.n_samples; k++) {
+		const struct profile_sample *s = &t->sess.rec.samples[k];
 		uint32_t b = 0;
 		u64map_get(&t->busy, (uint64_t)(uint32_t)s->tid, &b);
 		u64map_put(&t->busy, (uint64_t)(uint32_t)s->tid,
@@ -142,7 +142,7 @@ static void absorb(struct top *t)
 		t->total_counted++;
 		uint32_t len;
 		bool truncated;
-		const uint64_t *ips = stack_values(&t->rec.stacks, s->stack, &len, &truncated);
+		const uint64_t *ips = stack_values(&t->sess.rec.stacks, s->stack, &len, &truncated);
 		/* The first value is the process index (snapshot_intern). */
 		ips++;
 		len = len ? len - 1 : 0;
@@ -172,7 +172,7 @@ static void absorb(struct top *t)
 	}
 	/* Counted: a live view keeps totals, not samples, so memory stays
 	 * flat however long it runs. */
-	t->rec.n_samples = 0;
+	t->sess.rec.n_samples = 0;
 	t->drawn = 0;
 }
 
@@ -212,10 +212,10 @@ static void draw(struct top *t, mono_ns now)
 	int rows = term_rows();
 	char dur[32];
 	printf("\033[H\033[2J\033[?25l");
-	printf("wallprof top: pid %d, %s, %zu threads, %llu samples at %u Hz%s\n", (int)t->tr.pid,
-	       fmt_duration(dur, sizeof(dur), now - t->tr.start), t->tr.n_threads,
-	       (unsigned long long)t->rec.stats.samples, t->hz,
-	       t->rec.stats.ticks_missed ? " (falling behind)" : "");
+	printf("wallprof top: pid %d, %s, %zu threads, %llu samples at %u Hz%s\n",
+	       (int)t->sess.tr.pid, fmt_duration(dur, sizeof(dur), now - t->sess.tr.start),
+	       t->sess.tr.n_threads, (unsigned long long)t->sess.rec.stats.samples, t->hz,
+	       t->sess.rec.stats.ticks_missed ? " (falling behind)" : "");
 	printf("showing %s, %s time, sorted by %s   [o] states  [i] self/inclusive  [s] sort  "
 	       "[q] quit\n\n",
 	       t->oncpu_only ? "on-CPU only" : "all states", t->inclusive ? "inclusive" : "self",
@@ -223,10 +223,10 @@ static void draw(struct top *t, mono_ns now)
 	/* Threads: what each is doing at its latest sample, the busiest of
 	 * the last interval first; half the screen at most. */
 	size_t n_th = 0;
-	const struct thread **th = xmalloc((t->tr.n_threads + 1) * sizeof(*th));
-	for (size_t i = 0; i < t->tr.n_threads; i++)
-		if (!t->tr.threads[i]->foreign && t->tr.threads[i]->smp->have_last)
-			th[n_th++] = t->tr.threads[i];
+	const struct thread **th = xmalloc((t->sess.tr.n_threads + 1) * sizeof(*th));
+	for (size_t i = 0; i < t->sess.tr.n_threads; i++)
+		if (!t->sess.tr.threads[i]->foreign && t->sess.tr.threads[i]->smp->have_last)
+			th[n_th++] = t->sess.tr.threads[i];
 	sort_top = t;
 	qsort(th, n_th, sizeof(*th), by_busy);
 	int budget = (rows - 6) / 2;
@@ -242,8 +242,9 @@ static void draw(struct top *t, mono_ns now)
 					   h->smp->last.object,
 					   h->smp->last.owner};
 		char state[96], obj[200] = "";
-		if (h->smp->last.object >= 0 && (size_t)h->smp->last.object < t->rec.n_objects) {
-			const struct profile_object *o = &t->rec.objects[h->smp->last.object];
+		if (h->smp->last.object >= 0 &&
+		    (size_t)h->smp->last.object < t->sess.rec.n_objects) {
+			const struct profile_object *o = &t->sess.rec.objects[h->smp->last.object];
 			char *name =
 				o->address && t->sym ? symbolize_data(t->sym, o->address) : NULL;
 			snprintf(obj, sizeof(obj), " on %s", name ? name : o->name);
@@ -297,16 +298,6 @@ static void draw(struct top *t, mono_ns now)
 	fflush(stdout);
 }
 
-static int make_timer(uint64_t ns)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	struct itimerspec its = {{(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)},
-				 {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)}};
-	if (fd >= 0)
-		timerfd_settime(fd, 0, &its, NULL);
-	return fd;
-}
-
 /* Keys: returns false to quit. A redraw follows any key. */
 static bool handle_keys(struct top *t)
 {
@@ -328,46 +319,18 @@ static bool handle_keys(struct top *t)
 	return true;
 }
 
-static void loop(struct top *t, int sfd)
+/* The refresh timer or a key: redraw, or quit on q. */
+static bool ready(struct session *sess, int fd, void *ctx)
 {
-	int tick = make_timer(NS_PER_SEC / t->hz);
-	int redraw = make_timer((uint64_t)(t->interval_s * 1e9));
-	struct pollfd pfd[4] = {
-		{sfd, POLLIN, 0}, {tick, POLLIN, 0}, {redraw, POLLIN, 0}, {0, POLLIN, 0}};
-	int nfds = t->raw ? 4 : 3;
+	(void)sess;
+	struct top *t = ctx;
+	uint64_t x;
+	if (fd == 0 && !handle_keys(t))
+		return false;
+	if (fd != 0 && read(fd, &x, sizeof(x)) != (ssize_t)sizeof(x))
+		return true;
 	draw(t, mono_now());
-	while (!t->tr.target_exited) {
-		if (poll(pfd, (nfds_t)nfds, -1) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents) {
-			struct signalfd_siginfo si;
-			bool quit = false;
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				quit |= si.ssi_signo != SIGCHLD;
-			if (quit)
-				break;
-		}
-		tracer_drain(&t->tr);
-		uint64_t x;
-		if (pfd[1].revents && read(tick, &x, sizeof(x)) == (ssize_t)sizeof(x)) {
-			t->rec.stats.ticks += x;
-			t->rec.stats.ticks_missed += x - 1;
-			sampler_tick(&t->tr);
-			tracer_drain(&t->tr);
-		}
-		bool dirty = false;
-		if (pfd[2].revents && read(redraw, &x, sizeof(x)) == (ssize_t)sizeof(x))
-			dirty = true;
-		if (nfds == 4 && pfd[3].revents) {
-			if (!handle_keys(t))
-				break;
-			dirty = true;
-		}
-		if (dirty)
-			draw(t, mono_now());
-	}
-	close(tick);
-	close(redraw);
+	return true;
 }
 
 int cmd_top(int argc, char **argv)
@@ -431,53 +394,26 @@ int cmd_top(int argc, char **argv)
 		free(t);
 		return EXIT_USAGE;
 	}
-	sigset_t block, orig;
-	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	int sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
-	recorder_init(&t->rec);
-	tracer_init(&t->tr, &t->rec);
-	sampler_start(&t->tr);
+	session_init(&t->sess, t->hz);
+	session_block_signals(&t->sess);
 	strmap_init(&t->fn_index);
 	u64map_init(&t->busy);
-	int code = EXIT_OK;
-	int r = cmd ? tracer_launch(&t->tr, cmd, &orig)
-		    : (tracer_attach(&t->tr, pid) < 0 ? EXIT_FAILURE_ : 0);
-	if (r) {
-		code = r;
-	} else {
+	int code = session_open_signals(&t->sess) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+	if (code == EXIT_OK)
+		code = session_start(&t->sess, cmd, &pid, 1);
+	if (code == EXIT_OK) {
 		active = t;
 		raw_terminal(t);
-		t->tr.start = mono_now();
-		t->tr.interval_ns = NS_PER_SEC / t->hz;
-		loop(t, sfd);
+		int redraw = session_timer((uint64_t)(t->interval_s * 1e9));
+		struct session_ops ops = {{redraw, 0}, t->raw ? 2 : 1, ready, NULL};
+		draw(t, mono_now());
+		session_run(&t->sess, &ops, t);
+		close(redraw);
 		restore_terminal();
 		printf("\n");
-		if (t->tr.launched) {
-			/* Like record: the command runs on to its end. */
-			t->tr.passive = true;
-			sampler_finish(&t->tr);
-			while (!t->tr.target_exited) {
-				struct pollfd pf = {sfd, POLLIN, 0};
-				if (poll(&pf, 1, -1) < 0 && errno != EINTR)
-					break;
-				struct signalfd_siginfo si;
-				bool quit = false;
-				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					quit |= si.ssi_signo != SIGCHLD;
-				if (quit)
-					break;
-				tracer_drain(&t->tr);
-			}
-			code = t->tr.target_exited ? t->tr.exit_status : 128 + SIGINT;
-		} else {
-			t->tr.passive = true;
-			tracer_settle(&t->tr, 5 * NS_PER_SEC);
-		}
+		/* Like record: a launched command runs on to its end. */
+		session_end(&t->sess);
+		code = session_finish(&t->sess);
 	}
 	symbolizer_free(t->sym);
 	for (size_t i = 0; i < t->n_fn; i++)
@@ -486,10 +422,7 @@ int cmd_top(int argc, char **argv)
 	free(t->fn);
 	strmap_release(&t->fn_index);
 	u64map_release(&t->busy);
-	tracer_release(&t->tr);
-	recorder_release(&t->rec);
-	if (sfd >= 0)
-		close(sfd);
+	session_release(&t->sess);
 	active = NULL;
 	free(t);
 	return code;

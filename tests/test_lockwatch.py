@@ -53,10 +53,13 @@ wp.check(theirs_ms - N * period_ms - 5 <= ours_ms <= theirs_ms + 5,
          f"their total {ours_ms:.0f} ms: the target's own {theirs_ms:.0f} ms, less at most a tick each")
 ev = [e for e in p["events"] if e["object"] >= 0 and p["objects"][e["object"]]["name"] == "ledger"]
 durs = sorted(e["duration_ns"] / 1e6 for e in ev)
-# Each is the hold less the time to the first tick that saw it; the target's
-# wake-up after the unlock may add a few ms on a loaded machine.
-wp.check(len(ev) == N and durs[0] >= HOLD - period_ms - 2 and durs[-1] <= HOLD + 10,
-         f"each one {HOLD} ms less at most a tick: {durs[0]:.1f} to {durs[-1]:.1f} ms" if durs else "no events")
+# Each is the hold less the time to the first tick that saw it. On a loaded
+# machine a tick itself runs late (the sampler waits for a CPU: seen, 3 ms
+# beside a CPU hog), which shortens that one more, and the target's wake-up
+# after the unlock may add a few ms: within two ticks below, 10 ms above.
+wp.check(len(ev) == N and durs[0] >= HOLD - 2 * period_ms and durs[-1] <= HOLD + 10,
+         f"each one {HOLD} ms less at most a tick (and its lateness): {durs[0]:.1f} to {durs[-1]:.1f} ms"
+         if durs else "no events")
 st = p["stats"]
 wp.check(st["stops"] <= 2 * N + 10, f"stops: {st['stops']} for {N} waits (no stop at other calls)")
 wp.check(st["eintr_risk"] == 0, f"eintr_risk {st['eintr_risk']}")

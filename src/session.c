@@ -1,0 +1,199 @@
+/*
+ * session.c: starting, sampling and ending a recording, for record, top
+ * and dump. See session.h.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "sampler.h"
+
+void session_init(struct session *s, unsigned hz)
+{
+	memset(s, 0, sizeof(*s));
+	s->sfd = -1;
+	s->hz = hz;
+	recorder_init(&s->rec);
+	tracer_init(&s->tr, &s->rec);
+	sampler_start(&s->tr);
+	s->tr.interval_ns = NS_PER_SEC / hz;
+}
+
+void session_release(struct session *s)
+{
+	tracer_release(&s->tr);
+	recorder_release(&s->rec);
+	if (s->sfd >= 0)
+		close(s->sfd);
+	s->sfd = -1;
+}
+
+static void session_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void session_block_signals(struct session *s)
+{
+	sigset_t set;
+	session_signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &s->orig_mask);
+}
+
+int session_open_signals(struct session *s)
+{
+	sigset_t set;
+	session_signal_set(&set);
+	s->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sfd < 0)
+		return error_errno("cannot create a signalfd");
+	return 0;
+}
+
+int session_start(struct session *s, char *const argv[], const pid_t *pids, size_t n_pids)
+{
+	if (argv)
+		return tracer_launch(&s->tr, argv, &s->orig_mask);
+	for (size_t i = 0; i < n_pids; i++)
+		if (tracer_attach(&s->tr, pids[i]) < 0)
+			return EXIT_FAILURE_;
+	return 0;
+}
+
+/* Read the signals that came; true if one of them ends the recording,
+ * *chld if a SIGCHLD says that a tracee has news. */
+static bool read_signals(struct session *s, bool *chld)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			*chld = true;
+		} else {
+			s->stop_signals++;
+			stop = true;
+		}
+	}
+	return stop;
+}
+
+int session_timer(mono_ns ns)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct timespec every = {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)};
+	struct itimerspec its = {every, every};
+	if (fd >= 0)
+		timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+void session_run(struct session *s, const struct session_ops *ops, void *ctx)
+{
+	struct tracer *tr = &s->tr;
+	tr->start = mono_now();
+	/* Tick zero, before the timer: the first look at each thread opens
+	 * its /proc files and unwinds every blocked stack (a few hundred
+	 * milliseconds with a thousand threads); later ticks reuse all that. */
+	s->rec.stats.ticks++;
+	tracer_drain(tr); /* group-stops of a process stopped when seized */
+	sampler_tick(tr);
+	tracer_drain(tr);
+	int tfd = session_timer(tr->interval_ns);
+	if (tfd < 0) {
+		error_errno("cannot create a timer");
+		return;
+	}
+	struct pollfd pfd[4] = {{s->sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+	size_t n = 2;
+	for (size_t i = 0; ops && i < ops->n_fds && n < ARRAY_SIZE(pfd); i++)
+		pfd[n++] = (struct pollfd){ops->fds[i], POLLIN, 0};
+	bool go = true;
+	while (go && !tr->target_exited && !s->stop_signals) {
+		if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
+			break;
+		/* waitpid(-1) looks at every tracee (a thousand threads: tens
+		 * of microseconds): only when a SIGCHLD says there is news. The
+		 * signalfd is read first, so news after the drain wakes us. */
+		bool chld = false;
+		if (pfd[0].revents && read_signals(s, &chld))
+			break;
+		if (chld)
+			tracer_drain(tr);
+		uint64_t expirations = 0;
+		if (pfd[1].revents &&
+		    read(tfd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations) &&
+		    expirations) {
+			s->rec.stats.ticks += expirations;
+			s->rec.stats.ticks_missed += expirations - 1;
+			if (!tr->target_exited)
+				sampler_tick(tr);
+			/* The tick's stops each raised a SIGCHLD: take them
+			 * before the drain, so they wake nobody after it. */
+			read_signals(s, &chld);
+			tracer_drain(tr);
+			if (ops && ops->ticked)
+				go = ops->ticked(s, mono_now(), ctx);
+		}
+		for (size_t i = 2; go && i < n; i++)
+			if (pfd[i].revents)
+				go = ops->ready(s, pfd[i].fd, ctx);
+	}
+	close(tfd);
+}
+
+size_t session_snapshot(struct session *s, mono_ns timeout_ns)
+{
+	struct tracer *tr = &s->tr;
+	tr->start = mono_now();
+	/* A process stopped by job control re-traps at the seize: take that
+	 * group-stop first, so its threads are sampled as stopped. */
+	tracer_drain(tr);
+	sampler_tick(tr);
+	tracer_wait_pending(tr, timeout_ns);
+	size_t late = sampler_sample_late(tr);
+	tr->passive = true;
+	sampler_finish(tr);
+	return late;
+}
+
+void session_end(struct session *s)
+{
+	struct tracer *tr = &s->tr;
+	/* Stops still on their way are samples of ticks already counted. */
+	if (!tr->target_exited)
+		tracer_wait_pending(tr, 100 * 1000 * 1000ULL);
+	if (tr->events)
+		events_finish_open(tr); /* calls still open, as unfinished */
+	tr->passive = true;
+	sampler_finish(tr);
+}
+
+int session_finish(struct session *s)
+{
+	struct tracer *tr = &s->tr;
+	if (!tr->launched) {
+		tracer_settle(tr, 5 * NS_PER_SEC);
+		return 0;
+	}
+	int seen = s->stop_signals;
+	struct pollfd pfd = {s->sfd, POLLIN, 0};
+	while (!tr->target_exited) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		bool chld = false;
+		if (pfd.revents && read_signals(s, &chld) && s->stop_signals > seen)
+			break;
+		tracer_drain(tr);
+	}
+	return tr->target_exited ? tr->exit_status : 128 + SIGINT;
+}
