@@ -145,8 +145,11 @@ fuzz: deps
 		name=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/corpus-$$name; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(B)/fuzz/corpus-$$name tests/fuzz/corpus/$$name 2>&1 | \
-			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; \
+			-artifact_prefix=$(B)/fuzz/ \
+			$(B)/fuzz/corpus-$$name tests/fuzz/corpus/$$name \
+			>$(B)/fuzz/$$name.log 2>&1; rc=$$?; \
+		grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' $(B)/fuzz/$$name.log; \
+		[ $$rc -eq 0 ] || { echo "fuzz: $$name failed (exit $$rc), see $(B)/fuzz/$$name.log"; exit 1; }; \
 	done
 
 install: all

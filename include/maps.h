@@ -62,7 +62,6 @@ struct addrspace {
 	uint64_t slow_reads; /* memory reads that had to go to the target */
 };
 
-void addrspace_init(struct addrspace *as, pid_t pid);
 void addrspace_release(struct addrspace *as);
 /* Re-read /proc/PID/maps; modules are kept and reused. 0 or -errno. */
 int addrspace_refresh(struct addrspace *as);

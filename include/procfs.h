@@ -68,17 +68,12 @@ int procfs_read_task(pid_t pid, pid_t tid, struct task_stat *st, struct syscall_
 /* The open flags of /proc/PID/fdinfo/FD ("flags:\t0100002", octal). */
 int procfs_parse_fdinfo_flags(const char *text, uint64_t *out);
 
-/*
- * A process's title as ps shows it, from the len bytes of its
- * /proc/PID/cmdline in text (which must hold len + 1): NULs between
- * arguments become spaces, trailing padding goes. In place.
- */
-void procfs_title(char *text, size_t len);
 /* A process's arguments, without the padding a rewritten title leaves
  * (trailing empty arguments and spaces): argc, and a malloc'ed argv of
  * malloc'ed strings in *argv_out (NULL if none). */
 int procfs_read_argv(pid_t pid, char ***argv_out);
-/* procfs_title of a live process (its [comm] if it has no arguments),
+/* A live process's title as ps shows it: its arguments, the padding a
+ * rewritten title leaves removed (its [comm] if it has none),
  * malloc'ed; NULL if it is gone. */
 char *procfs_read_title(pid_t pid);
 

@@ -190,8 +190,6 @@ void tracer_release(struct tracer *tr);
  * (with a hint) and returns -1.
  */
 int tracer_attach(struct tracer *tr, pid_t pid);
-/* Count pid among the processes whose end ends the recording. */
-void tracer_add_root(struct tracer *tr, pid_t pid);
 
 /*
  * Fork and exec argv under ptrace (PTRACE_O_EXITKILL): the child stops
@@ -210,8 +208,6 @@ void tracer_wait_pending(struct tracer *tr, mono_ns timeout_ns);
  * its way to its exit stop (repair.h), or timeout; says which are left.
  */
 void tracer_settle(struct tracer *tr, mono_ns timeout_ns);
-/* Handle one waitpid status of tid. */
-void tracer_handle_status(struct tracer *tr, pid_t tid, int status);
 
 struct thread *tracer_find(struct tracer *tr, pid_t tid);
 

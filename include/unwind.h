@@ -53,8 +53,6 @@ struct unwinder;
 
 struct unwinder *unwinder_new(struct addrspace *as);
 void unwinder_free(struct unwinder *uw);
-/* Drop cached unwind info (after exec, dlopen/dlclose). */
-void unwinder_flush(struct unwinder *uw);
 
 struct unwind_result {
 	uint64_t ips[MAX_FRAMES]; /* lookup addresses: pc, then return address - 1 */

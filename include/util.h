@@ -98,8 +98,6 @@ const char *disp(const char *s);
 struct json_t;
 struct json_t *json_text(const char *s);
 
-/* Does path end in .gz? */
-bool path_is_gz(const char *path);
 /*
  * Open a profile: for writing, gzip-compressed when path ends in .gz; for
  * reading, compressed or not (zlib passes plain files through).

@@ -28,7 +28,7 @@
 #define MAPS_MAX (64u << 20)
 #define VDSO_MAX (1u << 20)
 
-void addrspace_init(struct addrspace *as, pid_t pid)
+static void addrspace_init(struct addrspace *as, pid_t pid)
 {
 	memset(as, 0, sizeof(*as));
 	as->pid = pid;

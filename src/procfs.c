@@ -298,7 +298,12 @@ int procfs_parse_fdinfo_flags(const char *text, uint64_t *out)
 	return parse_number_at(line_value(text, "flags"), 8, out);
 }
 
-void procfs_title(char *text, size_t len)
+/*
+ * A process's title as ps shows it, from the len bytes of its
+ * /proc/PID/cmdline in text (which must hold len + 1): NULs between
+ * arguments become spaces, trailing padding goes. In place.
+ */
+static void procfs_title(char *text, size_t len)
 {
 	/* Arguments are NUL-separated; a program that rewrote its title
 	 * (setproctitle, PostgreSQL, nginx) leaves padding: NULs or spaces

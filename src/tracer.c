@@ -52,6 +52,9 @@ void tracer_add_client(struct tracer *tr, const struct tracer_client *c)
 	die(EXIT_FAILURE_, "too many tracer clients");
 }
 
+static void add_root(struct tracer *tr, pid_t pid);
+static void handle_status(struct tracer *tr, pid_t tid, int status);
+
 /* Tell every client that has the hook. */
 #define NOTIFY(tr, hook, ...)                                                                      \
 	do {                                                                                       \
@@ -592,7 +595,7 @@ int tracer_attach(struct tracer *tr, pid_t pid)
 			tr->pid = 0;
 		return attach_error(pid, err ? err : ESRCH);
 	}
-	tracer_add_root(tr, pid);
+	add_root(tr, pid);
 	if (tr->follow_forks)
 		attach_descendants(tr, pid);
 	return 0;
@@ -614,7 +617,8 @@ void tracer_warn_ptrace_users(struct tracer *tr)
 	}
 }
 
-void tracer_add_root(struct tracer *tr, pid_t pid)
+/* Count pid among the processes whose end ends the recording. */
+static void add_root(struct tracer *tr, pid_t pid)
 {
 	GROW(tr->roots, tr->cap_roots, tr->n_roots + 1);
 	tr->roots[tr->n_roots++] = pid;
@@ -773,7 +777,7 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		return EXIT_FAILURE_;
 	}
 	tr->pid = pid;
-	tracer_add_root(tr, pid);
+	add_root(tr, pid);
 	tr->launched = true;
 	thread_add(tr, pid, proc_new(tr, pid));
 	kill(pid, SIGCONT);
@@ -786,7 +790,7 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 				continue;
 			break;
 		}
-		tracer_handle_status(tr, r, status);
+		handle_status(tr, r, status);
 	}
 	int e = 0;
 	ssize_t got = read(errpipe[0], &e, sizeof(e));
@@ -875,7 +879,8 @@ static int syscall_hook(struct tracer *tr, struct thread *t, bool syscall_stop, 
 	return req;
 }
 
-void tracer_handle_status(struct tracer *tr, pid_t tid, int status)
+/* Handle one waitpid status of tid. */
+static void handle_status(struct tracer *tr, pid_t tid, int status)
 {
 	struct thread *t = tracer_find(tr, tid);
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -1088,7 +1093,7 @@ void tracer_drain(struct tracer *tr)
 	pid_t r;
 	for (;;) {
 		while ((r = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-			tracer_handle_status(tr, r, status);
+			handle_status(tr, r, status);
 		if (tr->passive || !tr->syscall_stop_ns)
 			return;
 		mono_ns now = mono_now();
@@ -1099,7 +1104,7 @@ void tracer_drain(struct tracer *tr)
 			;
 		if (r <= 0)
 			return;
-		tracer_handle_status(tr, r, status);
+		handle_status(tr, r, status);
 	}
 }
 
@@ -1146,7 +1151,7 @@ size_t tracer_take_stops(struct tracer *tr, const pid_t *want, size_t n, mono_ns
 			pid_t r = waitpid(tids[k], &status, __WALL | WNOHANG);
 			if (r == tids[k]) {
 				/* May free the thread (it exited instead). */
-				tracer_handle_status(tr, r, status);
+				handle_status(tr, r, status);
 				got = true;
 				const struct thread *t = tracer_find(tr, r);
 				if (!t || !t->want_stop) {

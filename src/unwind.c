@@ -322,12 +322,6 @@ void unwinder_free(struct unwinder *uw)
 	free(uw);
 }
 
-void unwinder_flush(struct unwinder *uw)
-{
-	unw_flush_cache(uw->uas, 0, 0);
-	uw->last_refresh = 0;
-}
-
 /*
  * Is ip the kernel's way back from a signal handler: glibc's __restore_rt,
  * "mov $15, %rax; syscall" (rt_sigreturn)? libunwind knows only once it

@@ -334,7 +334,8 @@ int fflush_profile(FILE *f)
 	return 0;
 }
 
-bool path_is_gz(const char *path)
+/* Does path end in .gz? */
+static bool path_is_gz(const char *path)
 {
 	size_t n = strlen(path);
 	return n > 3 && !strcmp(path + n - 3, ".gz");

@@ -35,11 +35,14 @@ int waitset_parse_epoll(const char *text, struct wait_fd *out, size_t max, size_
 {
 	size_t n = 0;
 	*total = 0;
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+	for (const char *line = text; line && *line;) {
 		int fd;
 		unsigned ev;
 		if (sscanf(line, "tfd: %d events: %x", &fd, &ev) == 2 && fd >= 0)
 			put(out, max, &n, total, fd, ev);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
 	}
 	return (int)n;
 }

@@ -3,6 +3,7 @@
 threads of the mixed target with their states, the functions and waits
 taking its time, the keys that switch views, and the command's exit status
 after quitting the view."""
+import re
 import shutil
 import subprocess
 import time
@@ -14,39 +15,59 @@ if not shutil.which("tmux"):
 sock = f"wallprof-test-{time.time_ns()}"
 tmux = ["tmux", "-L", sock]
 done_file = wp.tmpdir() + "/exit"
-cmd = f"{wp.WALLPROF} top -i 0.5 -- {wp.target('mixed')} 5; echo $? > {done_file}; sleep 60"
+# 10 s of the target: enough for every view below on a loaded machine.
+cmd = f"{wp.WALLPROF} top -i 0.5 -- {wp.target('mixed')} 10; echo $? > {done_file}; sleep 60"
 subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "130", "-y", "45", cmd], check=True)
 
 def screen():
     return subprocess.run(tmux + ["capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
 
+
+def function_rows(s):
+    """The names in the tables of functions and waits, in order: each row is
+    the last interval's share, the total share, the samples, the name."""
+    rows = (re.match(r"\s*\d+\.\d+%\s+\d+\.\d+%\s+\d+\s+(.*\S)", l) for l in s.splitlines())
+    return [m.group(1) for m in rows if m]
+
+
+def after_key(key, banner):
+    """Press key; the screen once the view says banner and has counted
+    samples again (each view starts its counts anew, and a loaded machine
+    may take a few redraws)."""
+    subprocess.run(tmux + ["send-keys", "-t", "t", key], check=True)
+    shown = {}
+
+    def ready():
+        shown["s"] = screen()
+        return banner in shown["s"] and function_rows(shown["s"])
+    wp.wait_for(ready, timeout=5)
+    return shown["s"]
+
+
 try:
     wp.wait_for(lambda: "burn_cpu" in screen(), timeout=6)
     s = screen()
-    wp.check("wallprof top: pid" in s and "5 threads" in s, "header: pid and 5 threads")
-    wp.check("waiter" in s and "lock wait (futex) on lock" in s, "the waiter shown waiting on the lock 'lock'")
-    rows = [l for l in s.splitlines() if " worker " in f" {l} "]
+    wp.check("wallprof top: pid" in s and "5 threads" in s, f"header: pid and 5 threads:\n{s}")
+    wp.check("waiter" in s and "lock wait (futex) on lock" in s, f"the waiter shown waiting on the lock 'lock':\n{s}")
+    rows = [l for l in s.splitlines() if re.match(r"\s*\d+\s+worker\s", l)]
     wp.check(any("blocked: read on pipe:[" in l or "on-CPU" in l or "runnable" in l for l in rows),
-             f"the worker shown on its pipe, on CPU or waiting for one: {rows[:2]}")
-    wp.check("[blocked: clock_nanosleep]" in s and "burn_cpu" in s, "functions and waits listed")
-    subprocess.run(tmux + ["send-keys", "-t", "t", "o"], check=True)
-    wp.wait_for(lambda: "on-CPU only" in screen(), timeout=3)
-    time.sleep(0.8)
-    s = screen()
-    rows = [l for l in s.splitlines() if "%" in l and "LAST" not in l and "showing" not in l]
-    wp.check("showing on-CPU only" in s and rows and "burn_cpu" in rows[0],
-             f"'o' switches to on-CPU only, burn_cpu on top: {rows[:2]}")
-    wp.check(not any("[blocked" in r for r in rows), "no wait rows in the on-CPU view")
-    subprocess.run(tmux + ["send-keys", "-t", "t", "i"], check=True)
-    wp.wait_for(lambda: "inclusive time" in screen(), timeout=3)
-    time.sleep(0.8)
-    wp.check("worker" in "\n".join(l for l in screen().splitlines() if "%" in l),
-             "'i' switches to inclusive time: the worker function appears")
+             f"the worker shown on its pipe, on CPU or waiting for one: {rows[:2]}\n{s}")
+    names = function_rows(s)
+    wp.check("[blocked: clock_nanosleep]" in names and any(n.startswith("burn_cpu") for n in names),
+             f"functions and waits listed: {names}\n{s}")
+    s = after_key("o", "on-CPU only")
+    rows = function_rows(s)
+    wp.check("showing on-CPU only" in s and rows and rows[0].startswith("burn_cpu"),
+             f"'o' switches to on-CPU only, burn_cpu on top: {rows[:3]}\n{s}")
+    wp.check(not any(r.startswith("[blocked") for r in rows), f"no wait rows in the on-CPU view:\n{s}")
+    s = after_key("i", "inclusive time")
+    wp.check(any(r.startswith("worker") for r in function_rows(s)),
+             f"'i' switches to inclusive time: the worker function appears:\n{s}")
     subprocess.run(tmux + ["send-keys", "-t", "t", "q"], check=True)
     wp.wait_for(lambda: wp.os.path.exists(done_file) and open(done_file).read().strip(), timeout=10)
     status = open(done_file).read().strip() if wp.os.path.exists(done_file) else "?"
     wp.check(status == "3", f"after 'q' the command runs to its end and its status (3) is top's: {status}")
-    wp.check("mixed: 25 rounds done" in screen(), "the command's own output is untouched")
+    wp.check("mixed: 50 rounds done" in screen(), f"the command's own output is untouched:\n{screen()}")
 finally:
     subprocess.run(tmux + ["kill-server"], capture_output=True)
 wp.done()
