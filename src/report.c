@@ -723,7 +723,11 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 		     "    descriptors; see docs/interrupts.md). Lower -F, or use --max-overhead.",
 		     (unsigned long long)p->stats.eintr_risk);
 	if (p->stats.ticks_missed)
-		warn(w, "%llu of %llu ticks were missed (the profiler fell behind); lower -F.",
+		warn(w,
+		     "%llu of %llu ticks were missed: wallprof's sampling thread did not get a CPU\n"
+		     "    in time (a busy machine) or fell behind. Those ticks have no samples, most\n"
+		     "    often while threads ran (stopping a running thread waits for a CPU too), so\n"
+		     "    on-CPU time is short. Record with -r (real-time priority), or lower -F.",
 		     (unsigned long long)p->stats.ticks_missed, (unsigned long long)p->stats.ticks);
 }
 

@@ -97,6 +97,61 @@ int session_timer(mono_ns ns)
 	return fd;
 }
 
+/*
+ * The ticks: one in each sampling interval, at a random point of it. A
+ * program whose own cycle is near the interval (a thread that computes 5 ms
+ * and sleeps 5 ms, sampled at 99 Hz), or that falls in step with it, would
+ * be seen at the same point of its cycle tick after tick by evenly spaced
+ * ticks, and its shares would be far off (seen: 14% on a CPU for 49%). At a
+ * random point of each interval every moment is as likely to be sampled,
+ * and there is still one tick per interval. A tick that comes late covers
+ * every interval it missed (stats.ticks_missed).
+ */
+struct ticker {
+	int fd;
+	mono_ns start, interval;
+	uint64_t slot; /* the interval of the next tick */
+	mono_ns due; /* and its time */
+	uint64_t rng;
+};
+
+static void ticker_arm(struct ticker *tk)
+{
+	tk->rng ^= tk->rng << 13; /* xorshift64 */
+	tk->rng ^= tk->rng >> 7;
+	tk->rng ^= tk->rng << 17;
+	mono_ns at = tk->start + tk->slot * tk->interval + tk->rng % tk->interval;
+	tk->due = at;
+	struct itimerspec its = {{0, 0}, {(time_t)(at / NS_PER_SEC), (long)(at % NS_PER_SEC)}};
+	timerfd_settime(tk->fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static bool ticker_open(struct ticker *tk, mono_ns interval)
+{
+	tk->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	tk->start = mono_now();
+	tk->interval = interval ? interval : 1;
+	tk->slot = 1;
+	tk->rng = (uint64_t)tk->start * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid() ^ 1;
+	if (tk->fd >= 0)
+		ticker_arm(tk);
+	return tk->fd >= 0;
+}
+
+/* The timer fired: how many intervals this tick stands for (1, or one
+ * more for each whole interval it came late); the next tick is armed. */
+static uint64_t ticker_fired(struct ticker *tk)
+{
+	uint64_t x;
+	if (read(tk->fd, &x, sizeof(x)) != (ssize_t)sizeof(x))
+		return 0;
+	mono_ns now = mono_now();
+	uint64_t n = 1 + (now > tk->due ? (uint64_t)((now - tk->due) / tk->interval) : 0);
+	tk->slot += n;
+	ticker_arm(tk);
+	return n;
+}
+
 void session_run(struct session *s, const struct session_ops *ops, void *ctx)
 {
 	struct tracer *tr = &s->tr;
@@ -108,12 +163,12 @@ void session_run(struct session *s, const struct session_ops *ops, void *ctx)
 	tracer_drain(tr); /* group-stops of a process stopped when seized */
 	sampler_tick(tr);
 	tracer_drain(tr);
-	int tfd = session_timer(tr->interval_ns);
-	if (tfd < 0) {
+	struct ticker tk;
+	if (!ticker_open(&tk, tr->interval_ns)) {
 		error_errno("cannot create a timer");
 		return;
 	}
-	struct pollfd pfd[4] = {{s->sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+	struct pollfd pfd[4] = {{s->sfd, POLLIN, 0}, {tk.fd, POLLIN, 0}};
 	size_t n = 2;
 	for (size_t i = 0; ops && i < ops->n_fds && n < ARRAY_SIZE(pfd); i++)
 		pfd[n++] = (struct pollfd){ops->fds[i], POLLIN, 0};
@@ -129,10 +184,8 @@ void session_run(struct session *s, const struct session_ops *ops, void *ctx)
 			break;
 		if (chld)
 			tracer_drain(tr);
-		uint64_t expirations = 0;
-		if (pfd[1].revents &&
-		    read(tfd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations) &&
-		    expirations) {
+		uint64_t expirations = pfd[1].revents ? ticker_fired(&tk) : 0;
+		if (expirations) {
 			s->rec.stats.ticks += expirations;
 			s->rec.stats.ticks_missed += expirations - 1;
 			if (!tr->target_exited)
@@ -148,7 +201,7 @@ void session_run(struct session *s, const struct session_ops *ops, void *ctx)
 			if (pfd[i].revents)
 				go = ops->ready(s, pfd[i].fd, ctx);
 	}
-	close(tfd);
+	close(tk.fd);
 }
 
 size_t session_snapshot(struct session *s, mono_ns timeout_ns)

@@ -68,6 +68,8 @@ WANT="$*"
 # Symbolize from DWARF every time: no test reads or writes the user's
 # symbol cache (test_dump checks the cache in a directory of its own).
 export WALLPROF_CACHE_DIR=off
+# tests/wp.py, for the tests in subdirectories too.
+export PYTHONPATH="$root/tests${PYTHONPATH:+:$PYTHONPATH}"
 
 for t in build/unit/test_*; do
 	[ -x "$t" ] || continue

@@ -12,11 +12,8 @@ d = wp.tmpdir()
 
 
 def expect(args, code, needle, what):
-    r = wp.run([wp.WALLPROF] + args)
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    ok = (r.returncode == code and lines and lines[0].startswith("wallprof: ") and needle in lines[0]
-          and len(lines) <= 2 and "Traceback" not in r.stderr)
-    wp.check(ok, f"{what}: exit {r.returncode} (want {code}), stderr {lines[:2]}")
+    print(f"-- {what}")
+    wp.one_error(wp.run([wp.WALLPROF] + args), code, needle)
 
 
 def dead_pid():

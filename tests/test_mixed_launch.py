@@ -7,13 +7,9 @@ import os
 import wp
 
 d = wp.tmpdir()
-plain = wp.run([wp.target("mixed"), "3"])
 prof = os.path.join(d, "mixed.json")
-r = wp.run([wp.WALLPROF, "record", "-q", "-F", "99", "-o", prof, "--", wp.target("mixed"), "3"])
-
-wp.check(r.stdout == plain.stdout, f"output unchanged: {r.stdout.strip()!r}")
-wp.check(r.returncode == plain.returncode == 3, f"exit status passed through: {r.returncode} (plain {plain.returncode})")
-p = wp.load(prof)
+p, r = wp.same_as_plain([wp.target("mixed"), "3"], "output unchanged, exit status passed through",
+                        ["-F", "99"], status=3, prof=prof)
 
 s, n = wp.shares(p, "worker")
 wp.check(n >= 250, f"worker sampled at 99 Hz for 3 s: {n} samples")

@@ -19,12 +19,34 @@ states = wp.state_names(p)
 
 s, n = wp.shares(p, "sleeper-7")
 wp.check(n >= 250, f"sleeper-7 sampled at 100 Hz for 3 s: {n} samples")
-cpu = s.get("on-cpu", 0) + s.get("runnable", 0)
-wp.near(cpu, 100 / 3, 5, "sleeper-7 on CPU % (truth 33.3)")
 ww, _ = wp.share_with_function(p, "sleeper-7", "wake_work", "on-cpu")
 wp.check(ww >= 95, f"sleeper-7's on-CPU samples are in wake_work: {ww:.0f}%")
-lock, _ = wp.share_with_function(p, "sleeper-7", "pthread_cond_wait")
-wp.near(lock, 200 / 3, 5, "sleeper-7 parked in pthread_cond_wait % (truth 66.7)")
+# Seen on CPU exactly while it is: its samples in state R span its second
+# of work (within a tick each side), every sample inside that span is R,
+# every one outside it parked in pthread_cond_wait.
+tick = 1e9 / 100
+rows = by["sleeper-7"]
+running = [row[0] for row in rows if states[row[3]] in ("on-cpu", "runnable")]
+span = (max(running) - min(running)) / 1e6 if running else 0
+wp.check(running and abs(span - 1000) <= 2 * tick / 1e6, f"sleeper-7 on CPU for 1000 ms: {span:.0f} ms")
+inside = [row for row in rows if running and min(running) <= row[0] <= max(running)]
+outside = [row for row in rows if not running or not min(running) <= row[0] <= max(running)]
+wp.check(all(states[row[3]] in ("on-cpu", "runnable") for row in inside),
+         f"every sample within that second on CPU: {sum(states[r[3]] in ('on-cpu', 'runnable') for r in inside)} "
+         f"of {len(inside)}")
+notparked = sum(1 for row in outside if not any("pthread_cond_wait" in f for f in wp.functions_of(p, row)))
+wp.check(outside and notparked <= 2, f"outside it, parked in pthread_cond_wait: {notparked} of {len(outside)} are not "
+         "(its own start and end may be caught)")
+# Its share of the samples is the truth (1 s of 3) when no tick was missed;
+# ticks missed on a busy machine fall mostly while it runs (its stop waits
+# for a CPU too), which the report says.
+if p["stats"]["ticks_missed"] <= p["stats"]["ticks"] // 50:
+    cpu = s.get("on-cpu", 0) + s.get("runnable", 0)
+    wp.near(cpu, 100 / 3, 5, "sleeper-7 on CPU % (truth 33.3)")
+else:
+    rep = wp.run([wp.WALLPROF, "report", prof]).stdout
+    wp.check("ticks were missed" in rep and "-r (real-time priority)" in rep,
+             f"{p['stats']['ticks_missed']} ticks missed: the report says so, and what to do")
 
 others = [name for name in by if name.startswith("sleeper-") and name != "sleeper-7"]
 wp.check(len(others) == 49, f"all 49 other sleepers in the profile: {len(others)}")

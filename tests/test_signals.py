@@ -10,14 +10,8 @@ import time
 import wp
 
 d = wp.tmpdir()
-plain = wp.run([wp.target("signals")])
-wp.check(plain.returncode == 5, f"plain run exits 5: {plain.returncode}")
-
 prof = os.path.join(d, "sig.json")
-r = wp.run([wp.WALLPROF, "record", "-q", "-F", "200", "-o", prof, "--", wp.target("signals")])
-wp.check(r.stdout == plain.stdout, f"launch: output identical ({len(r.stdout.splitlines())} lines)")
-wp.check(r.returncode == 5, f"launch: exit status 5: {r.returncode}")
-p = wp.load(prof)
+p, r = wp.same_as_plain([wp.target("signals")], "launch: output identical", ["-F", "200"], status=5, prof=prof)
 # 300 threads of ~1 ms each, at 200 Hz: a good share of them is sampled.
 wp.check(len(p["threads"]) >= 30, f"churned threads were followed: {len(p['threads'])} threads seen")
 

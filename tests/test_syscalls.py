@@ -17,12 +17,9 @@ SET = "read,write,fsync,nanosleep,clock_nanosleep,pread64"
 N = 2000
 d = wp.tmpdir()
 
-plain = wp.run([wp.target("syscalls"), str(N)])
 prof = os.path.join(d, "s.json")
-r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=" + SET, "-o", prof, "--", wp.target("syscalls"), str(N)])
-wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout,
-         f"output and exit status unchanged: {r.returncode} {r.stdout!r}")
-p = wp.load(prof)
+p, r = wp.same_as_plain([wp.target("syscalls"), str(N)], "output and exit status unchanged",
+                        ["--syscalls=" + SET], prof=prof)
 counts = {s["name"]: s["count"] for s in p["syscalls"]}
 wp.check(p["tracing"]["method"] == "seccomp" and p["tracing"]["syscalls"], f"traced through seccomp: {p['tracing']}")
 # The program's own calls, known exactly (plus the loader's few reads).

@@ -4,8 +4,10 @@ profile they produce, and check numbers against the known truth.
 A test script exits 0 (pass), 1 (fail) or 77 (skip, with the reason on
 stderr). Every check prints what it compared, so a failure explains itself.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,8 +39,24 @@ def target(name):
     return os.path.join(TARGETS, name)
 
 
+_tmpdirs = []
+
+
 def tmpdir():
-    return tempfile.mkdtemp(prefix="wallprof-test-")
+    """A new temporary directory, removed when the test ends, unless it
+    failed (then kept, and named, as evidence)."""
+    d = tempfile.mkdtemp(prefix="wallprof-test-")
+    _tmpdirs.append(d)
+    return d
+
+
+@atexit.register
+def _remove_tmpdirs():
+    for d in _tmpdirs:
+        if _failures:
+            print(f"kept for a look: {d}")
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def run(args, timeout=60, **kw):
@@ -83,6 +101,38 @@ def load(path):
               f"{os.path.basename(path)}: sample sources add up: {parts} = {sum(parts.values())}, "
               f"stats.samples {st['samples']}, {len(p['samples'])} in the file")
     return p
+
+
+def shell_status(returncode):
+    """A status as a shell (and wallprof) gives it: 128 + N for a death by
+    signal N, which subprocess reports as -N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def same_as_plain(args, what, extra=(), status=0, prof=None, timeout=120):
+    """Run the command args plainly, then under `wallprof record -q extra`:
+    the same output and exit status (status, which wallprof passes on), the
+    profile written to prof (default: a file in tmpdir()). Returns
+    (profile or None, wallprof's CompletedProcess)."""
+    plain = run(args, timeout=timeout)
+    prof = prof or os.path.join(tmpdir(), f"{os.path.basename(args[0])}-{time.monotonic_ns()}.json")
+    r = run([WALLPROF, "record", "-q", *extra, "-o", prof, "--", *args], timeout=timeout)
+    check(shell_status(plain.returncode) == r.returncode == status and plain.stdout == r.stdout,
+          f"{what}: status {r.returncode} (plain {shell_status(plain.returncode)}, want {status}), "
+          f"output {'unchanged' if plain.stdout == r.stdout else 'changed'}: {r.stdout.strip()[-200:]!r}")
+    return (load(prof) if os.path.exists(prof) else None), r
+
+
+def one_error(r, code, *words):
+    """A failure said as it should be: exit status code, one line of error
+    on stderr (naming each of words), at most one hint line after it, and
+    nothing on stdout."""
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == code and 1 <= len(lines) <= 2 and lines[0].startswith("wallprof")
+          and all(w in lines[0] for w in words) and (len(lines) == 1 or lines[1].startswith("wallprof: hint:"))
+          and not r.stdout,
+          f"exit {r.returncode} (want {code}), one error line naming {list(words)} and at most a hint: {lines}")
+    return lines
 
 
 def state_names(p):

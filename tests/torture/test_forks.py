@@ -10,11 +10,9 @@ import collections
 import os
 import shutil
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import wp  # noqa: E402
+import wp
 
 d = wp.tmpdir()
 forker = wp.target("forker")
@@ -34,12 +32,9 @@ def share(p, rows, pred):
 
 
 # 1. Launch with -f: the parent and both workers, each with its truth.
-plain = wp.run([forker, "2", "1000"])
 prof = os.path.join(d, "f.json")
-r = wp.run([wp.WALLPROF, "record", "-q", "-f", "-F", "100", "-o", prof, "--", forker, "2", "1000"])
-wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout,
-         f"-f: status {r.returncode}, output unchanged: {r.stdout.strip()!r}")
-p = wp.load(prof)
+p, r = wp.same_as_plain([forker, "2", "1000"], "-f", ["-f", "-F", "100"], prof=prof)
+plain_out = r.stdout  # the same as without wallprof
 states = wp.state_names(p)
 groups = by_pid(p)
 # (Before its exec the launched command was a copy of wallprof: not a
@@ -82,7 +77,7 @@ time.sleep(0.1)
 prof = os.path.join(d, "fa.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "-f", "-d", "2", "-o", prof, "-p", str(sh.pid)])
 out, _ = sh.communicate(timeout=30)
-wp.check(r.returncode == 0 and sh.returncode == 0 and out == plain.stdout,
+wp.check(r.returncode == 0 and sh.returncode == 0 and out == plain_out,
          f"attach -f: wallprof {r.returncode}, the shell {sh.returncode}, output unchanged")
 p = wp.load(prof)
 groups = by_pid(p)

@@ -10,34 +10,22 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import wp  # noqa: E402
+import wp
 
 d = wp.tmpdir()
 
 
-def same_as_plain(args, what, extra=(), timeout=120):
-    """Run args plainly and under `wallprof record`; output and status equal."""
-    plain = wp.run(args, timeout=timeout)
-    prof = os.path.join(d, f"{os.path.basename(args[0])}.json")
-    r = wp.run([wp.WALLPROF, "record", "-q", *extra, "-o", prof, "--", *args], timeout=timeout)
-    wp.check(plain.returncode == r.returncode == 0 and plain.stdout == r.stdout,
-             f"{what}: status {r.returncode} (plain {plain.returncode}), output {r.stdout.strip()!r}")
-    return wp.load(prof) if os.path.exists(prof) else None
-
-
 # 1. glibc's internal signals: 2 x 200 setxid broadcasts to 8 threads, 28
 #    cancellations; with --syscalls too (signal stops inside traced calls).
-same_as_plain([wp.target("glibcsig"), "200"], "SIGSETXID and SIGCANCEL")
-same_as_plain([wp.target("glibcsig"), "100"], "SIGSETXID and SIGCANCEL, --syscalls", ["--syscalls"])
+wp.same_as_plain([wp.target("glibcsig"), "200"], "SIGSETXID and SIGCANCEL")
+wp.same_as_plain([wp.target("glibcsig"), "100"], "SIGSETXID and SIGCANCEL, --syscalls", ["--syscalls"])
 
 # 2. A target that traces its own child: the child is the target's, not
 #    ours, and every syscall stop reaches the target (201: 100 writes in and
 #    out, and exit_group in).
-p = same_as_plain([wp.target("selftrace"), "100"], "a target that is a tracer itself")
+p, _ = wp.same_as_plain([wp.target("selftrace"), "100"], "a target that is a tracer itself")
 out = wp.run([wp.target("selftrace"), "100"]).stdout
 wp.check("syscall stops: 201 " in out, f"its tracer counted every stop: {out.strip()!r}")
 
@@ -96,7 +84,7 @@ else:
     print("note: strace not installed; the real tracer's case is not run")
 
 # 3. 3,000 short-lived threads, 4 at a time, at 200 Hz.
-p = same_as_plain([wp.target("churn"), "3000", "4"], "3,000 short-lived threads", ["-F", "200"])
+p, _ = wp.same_as_plain([wp.target("churn"), "3000", "4"], "3,000 short-lived threads", ["-F", "200"])
 n = len(p["threads"]) if p else 0
 # Each lives about 0.2 ms, so a tick catches some of them only.
 wp.check(n >= 20 and p["stats"]["threads_lost"] == 0,
