@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "states.h"
+
 #define PROFILE_FORMAT "wallprof-profile"
 #define PROFILE_VERSION 2
 

@@ -35,4 +35,24 @@ uint32_t stack_intern(struct stack_table *t, const uint64_t *values, uint32_t le
 const uint64_t *stack_values(const struct stack_table *t, uint32_t id, uint32_t *len,
 			     bool *truncated);
 
+/*
+ * A raw stack, as recording interns it: the index of the process it was
+ * taken in (whose address space its addresses belong to), then its lookup
+ * addresses, innermost first (the pc, then each return address - 1). Its
+ * values in the table are the index, then the addresses.
+ */
+struct raw_stack {
+	uint32_t proc;
+	const uint64_t *ips; /* borrowed, as stack_values */
+	uint32_t n;
+	bool truncated;
+};
+
+/* Intern a raw stack: its first RAW_STACK_MAX addresses at most (the
+ * unwinder keeps no more, see unwind.h). */
+#define RAW_STACK_MAX 2048
+uint32_t raw_stack_intern(struct stack_table *t, const struct raw_stack *s);
+/* The raw stack of id. */
+struct raw_stack raw_stack_get(const struct stack_table *t, uint32_t id);
+
 #endif

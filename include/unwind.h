@@ -18,13 +18,14 @@
 #include <sys/user.h>
 
 #include "maps.h"
+#include "stacks.h"
 
 #define STACK_COPY_MAX (512u * 1024)
 #define STACK_COPY_MIN (8u * 1024)
 /* Frames kept per stack. A deeper one keeps its MAX_FRAMES / 2 innermost
  * frames, a marker, and its outermost ones: where it started matters as
  * much as where it is. */
-#define MAX_FRAMES 2048
+#define MAX_FRAMES RAW_STACK_MAX
 /* The marker: a non-canonical address whose low 40 bits count the frames
  * left out; the symbolizer names it "[N frames elided]". */
 #define STACK_ELIDED_TAG 0xfffff00000000000ULL

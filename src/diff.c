@@ -13,7 +13,8 @@
 #include "commands.h"
 #include "hashmap.h"
 #include "profile.h"
-#include "syscalls.h"
+#include "tally.h"
+#include "states.h"
 #include "util.h"
 #include "views.h"
 
@@ -31,34 +32,14 @@ static const char diff_usage[] =
 	"\n"
 	"Exit status: 0 success; 2 unreadable profile or output; 64 bad command line.\n";
 
-/* Inclusive sample counts per function name (each function once per sample). */
-struct fcount {
-	struct strmap index;
-	char **names; /* borrowed from the profile */
-	uint64_t *counts;
-	size_t n, cap, cap_counts;
-};
-
-static void fcount_add(struct fcount *c, const char *name)
-{
-	uint32_t at;
-	if (!strmap_get(&c->index, name, &at)) {
-		GROW(c->names, c->cap, c->n + 1);
-		GROW(c->counts, c->cap_counts, c->n + 1);
-		c->names[c->n] = (char *)name;
-		c->counts[c->n] = 0;
-		at = (uint32_t)c->n++;
-		strmap_put(&c->index, name, at);
-	}
-	c->counts[at]++;
-}
-
+/* Inclusive sample counts per function name (each function once per
+ * sample), and samples per state; returns how many samples were counted. */
 static uint64_t count_functions(const struct profile *p, const struct view_opts *vo,
-				struct fcount *c, uint64_t *states)
+				struct tally *c, uint64_t *states)
 {
 	uint64_t total = 0;
-	const char **seen = NULL;
-	size_t cap_seen = 0;
+	const char **names = NULL;
+	size_t cap = 0;
 	for (size_t k = 0; k < p->n_samples; k++) {
 		const struct profile_sample *s = &p->samples[k];
 		if (!view_sample_selected(vo, s))
@@ -66,20 +47,14 @@ static uint64_t count_functions(const struct profile *p, const struct view_opts 
 		total++;
 		states[s->state]++;
 		const struct profile_stack *st = &p->stacks[s->stack];
-		GROW(seen, cap_seen, st->n + 1);
-		size_t n_seen = 0;
-		for (uint32_t j = 0; j < st->n; j++) {
-			const char *fn = p->frames[st->frames[j]].function;
-			bool dup = false;
-			for (size_t q = 0; q < n_seen && !dup; q++)
-				dup = !strcmp(seen[q], fn);
-			if (!dup) {
-				seen[n_seen++] = fn;
-				fcount_add(c, fn);
-			}
-		}
+		GROW(names, cap, st->n + 1);
+		for (uint32_t j = 0; j < st->n; j++)
+			names[j] = p->frames[st->frames[j]].function;
+		size_t n = unique_names(names, st->n);
+		for (size_t j = 0; j < n; j++)
+			tally_add(c, names[j], 1);
 	}
-	free(seen);
+	free(names);
 	return total;
 }
 
@@ -173,9 +148,7 @@ int cmd_diff(int argc, char **argv)
 		profile_release(&base);
 		return EXIT_FAILURE_;
 	}
-	struct fcount fb = {0}, fn = {0};
-	strmap_init(&fb.index);
-	strmap_init(&fn.index);
+	struct tally fb = {0}, fn = {0};
 	uint64_t sb[ST__COUNT] = {0}, sn[ST__COUNT] = {0};
 	uint64_t tb = count_functions(&base, &vo, &fb, sb),
 		 tn = count_functions(&cur, &vo, &fn, sn);
@@ -237,12 +210,8 @@ int cmd_diff(int argc, char **argv)
 				out);
 	}
 	free(all);
-	free(fb.names);
-	free(fb.counts);
-	strmap_release(&fb.index);
-	free(fn.names);
-	free(fn.counts);
-	strmap_release(&fn.index);
+	tally_release(&fb);
+	tally_release(&fn);
 	profile_release(&base);
 	profile_release(&cur);
 	return code;

@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "hashmap.h"
+#include "tally.h"
 #include "profile.h"
 #include "report.h"
 #include "syscalls.h"
@@ -44,59 +45,6 @@ static const char report_usage[] =
 	"Exit status: 0 success; 2 unreadable or malformed profile; 64 bad command line.\n";
 
 /* ---- aggregation ---- */
-
-struct counter {
-	struct strmap index;
-	char **names; /* borrowed from the profile or owned (own_names) */
-	uint64_t *counts;
-	size_t n, cap, cap_counts;
-	bool own_names;
-};
-
-static void counter_add(struct counter *c, const char *name, uint64_t k)
-{
-	uint32_t at;
-	if (!strmap_get(&c->index, name, &at)) {
-		GROW(c->names, c->cap, c->n + 1);
-		GROW(c->counts, c->cap_counts, c->n + 1);
-		c->names[c->n] = c->own_names ? xstrdup(name) : (char *)name;
-		c->counts[c->n] = 0;
-		at = (uint32_t)c->n++;
-		strmap_put(&c->index, name, at);
-	}
-	c->counts[at] += k;
-}
-
-static void counter_release(struct counter *c)
-{
-	if (c->own_names)
-		for (size_t i = 0; i < c->n; i++)
-			free(c->names[i]);
-	free(c->names);
-	free(c->counts);
-	strmap_release(&c->index);
-}
-
-/* Indices of c sorted by count, descending, ties by name. */
-static const struct counter *sort_ctx;
-static int by_count(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	uint64_t cx = sort_ctx->counts[x], cy = sort_ctx->counts[y];
-	if (cx != cy)
-		return cx < cy ? 1 : -1;
-	return strcmp(sort_ctx->names[x], sort_ctx->names[y]);
-}
-
-static size_t *sorted(const struct counter *c)
-{
-	size_t *idx = xmalloc((c->n + 1) * sizeof(*idx));
-	for (size_t i = 0; i < c->n; i++)
-		idx[i] = i;
-	sort_ctx = c;
-	qsort(idx, c->n, sizeof(*idx), by_count);
-	return idx;
-}
 
 /* ---- printing ---- */
 
@@ -245,8 +193,8 @@ static size_t thread_of(const struct identities *id, const struct profile *p,
  */
 static void print_programs(const struct profile *p, const struct report_opts *o)
 {
-	struct counter progs = {.own_names = true}, roles = {.own_names = true},
-		       procs = {.own_names = true};
+	struct tally progs = {.own_names = true}, roles = {.own_names = true},
+		     procs = {.own_names = true};
 	struct identities id;
 	identities_init(&id, p);
 	id.program[p->n_threads] = id.title[p->n_threads] = "?";
@@ -256,15 +204,15 @@ static void print_programs(const struct profile *p, const struct report_opts *o)
 			continue;
 		size_t t = thread_of(&id, p, s);
 		char key[600];
-		counter_add(&progs, id.program[t], 1);
+		tally_add(&progs, id.program[t], 1);
 		snprintf(key, sizeof(key), "%s\x1f%s", id.program[t], id.title[t]);
-		counter_add(&roles, key, 1);
+		tally_add(&roles, key, 1);
 		snprintf(key, sizeof(key), "%s\x1f%s\x1f%d", id.program[t], id.title[t],
 			 t < p->n_threads ? p->threads[t].pid : 0);
-		counter_add(&procs, key, 1);
+		tally_add(&procs, key, 1);
 	}
 	printf("Programs: wall time by state, then by role (process title)\n");
-	size_t *pi = sorted(&progs), *ri = sorted(&roles);
+	size_t *pi = tally_sorted(&progs), *ri = tally_sorted(&roles);
 	for (size_t a = 0; a < progs.n && a < o->top; a++) {
 		const char *prog = progs.names[pi[a]];
 		size_t n_procs = 0;
@@ -276,19 +224,19 @@ static void print_programs(const struct profile *p, const struct report_opts *o)
 		       (unsigned long long)progs.counts[pi[a]],
 		       fmt_duration(dur, sizeof(dur),
 				    (uint64_t)((double)progs.counts[pi[a]] * sample_ns(p))));
-		struct counter st = {.own_names = true};
+		struct tally st = {.own_names = true};
 		for (size_t k = 0; k < p->n_samples; k++) {
 			const struct profile_sample *s = &p->samples[k];
 			char buf[96];
 			if (thread_selected(p, o, s->tid) &&
 			    !strcmp(id.program[thread_of(&id, p, s)], prog))
-				counter_add(&st, sample_state_text(s, buf, sizeof(buf)), 1);
+				tally_add(&st, sample_state_text(s, buf, sizeof(buf)), 1);
 		}
-		size_t *si = sorted(&st);
+		size_t *si = tally_sorted(&st);
 		for (size_t k = 0; k < st.n && k < o->top; k++)
 			print_share(p, st.names[si[k]], st.counts[si[k]], progs.counts[pi[a]]);
 		free(si);
-		counter_release(&st);
+		tally_release(&st);
 		unsigned shown = 0;
 		for (size_t r = 0; r < roles.n && shown < o->top; r++) {
 			const char *key = roles.names[ri[r]];
@@ -311,9 +259,9 @@ static void print_programs(const struct profile *p, const struct report_opts *o)
 	free(pi);
 	free(ri);
 	identities_release(&id);
-	counter_release(&progs);
-	counter_release(&roles);
-	counter_release(&procs);
+	tally_release(&progs);
+	tally_release(&roles);
+	tally_release(&procs);
 }
 
 static void print_threads(const struct profile *p, const struct report_opts *o)
@@ -333,14 +281,14 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 		const struct profile_thread *t = &p->threads[i];
 		if (!thread_selected(p, o, t->tid))
 			continue;
-		struct counter c = {.own_names = true};
+		struct tally c = {.own_names = true};
 		uint64_t total = 0;
 		for (size_t k = 0; k < p->n_samples; k++) {
 			const struct profile_sample *s = &p->samples[k];
 			char buf[96];
 			if (s->tid != t->tid)
 				continue;
-			counter_add(&c, sample_state_text(s, buf, sizeof(buf)), 1);
+			tally_add(&c, sample_state_text(s, buf, sizeof(buf)), 1);
 			total++;
 		}
 		char dur[32];
@@ -358,11 +306,11 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 				printf(" %s", t->names[k]);
 		}
 		printf("\n");
-		size_t *idx = sorted(&c);
+		size_t *idx = tally_sorted(&c);
 		for (size_t k = 0; k < c.n; k++)
 			print_share(p, c.names[idx[k]], c.counts[idx[k]], total);
 		free(idx);
-		counter_release(&c);
+		tally_release(&c);
 	}
 	printf("\n");
 }
@@ -372,54 +320,48 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
  * first, so each distinct stack is walked once, not once per sample.
  */
 static void count_functions(const struct profile *p, const struct report_opts *o,
-			    struct counter *incl, struct counter *self)
+			    struct tally *incl, struct tally *self)
 {
 	uint64_t *per_stack = xcalloc(p->n_stacks + 1, sizeof(*per_stack));
 	for (size_t k = 0; k < p->n_samples; k++)
 		if (thread_selected(p, o, p->samples[k].tid))
 			per_stack[p->samples[k].stack]++;
-	const char **seen = NULL;
-	size_t cap_seen = 0;
+	const char **names = NULL;
+	size_t cap = 0;
 	for (size_t i = 0; i < p->n_stacks; i++) {
 		const struct profile_stack *st = &p->stacks[i];
 		if (!per_stack[i] || !st->n)
 			continue;
-		counter_add(self, p->frames[st->frames[0]].function, per_stack[i]);
+		tally_add(self, p->frames[st->frames[0]].function, per_stack[i]);
 		/* Each function counts once per sample, recursion or not. */
-		GROW(seen, cap_seen, st->n + 1);
-		size_t n_seen = 0;
-		for (uint32_t j = 0; j < st->n; j++) {
-			const char *fn = p->frames[st->frames[j]].function;
-			bool dup = false;
-			for (size_t q = 0; q < n_seen && !dup; q++)
-				dup = seen[q] == fn || !strcmp(seen[q], fn);
-			if (!dup) {
-				seen[n_seen++] = fn;
-				counter_add(incl, fn, per_stack[i]);
-			}
-		}
+		GROW(names, cap, st->n + 1);
+		for (uint32_t j = 0; j < st->n; j++)
+			names[j] = p->frames[st->frames[j]].function;
+		size_t n = unique_names(names, st->n);
+		for (size_t j = 0; j < n; j++)
+			tally_add(incl, names[j], per_stack[i]);
 	}
-	free(seen);
+	free(names);
 	free(per_stack);
 }
 
 static void print_functions(const struct profile *p, const struct report_opts *o, uint64_t total)
 {
-	struct counter incl = {0}, self = {0};
+	struct tally incl = {0}, self = {0};
 	count_functions(p, o, &incl, &self);
 	struct {
 		const char *title;
-		struct counter *c;
+		struct tally *c;
 	} tables[] = {{"Top functions by inclusive wall time (on the stack)", &incl},
 		      {"Top functions by self wall time (innermost frame)", &self}};
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
 		printf("%s\n", tables[t].title);
-		size_t *idx = sorted(tables[t].c);
+		size_t *idx = tally_sorted(tables[t].c);
 		for (size_t k = 0; k < tables[t].c->n && k < o->top; k++)
 			print_share(p, tables[t].c->names[idx[k]], tables[t].c->counts[idx[k]],
 				    total);
 		free(idx);
-		counter_release(tables[t].c);
+		tally_release(tables[t].c);
 		printf("\n");
 	}
 }
@@ -427,7 +369,7 @@ static void print_functions(const struct profile *p, const struct report_opts *o
 static void print_stacks(const struct profile *p, const struct report_opts *o, uint64_t total)
 {
 	/* Stacks are counted per (thread name, stack, state label). */
-	struct counter c = {.own_names = true};
+	struct tally c = {.own_names = true};
 	struct u64map first; /* counter index -> a sample with that key */
 	u64map_init(&first);
 	for (size_t k = 0; k < p->n_samples; k++) {
@@ -439,12 +381,12 @@ static void print_stacks(const struct profile *p, const struct report_opts *o, u
 			 profile_thread_name(profile_find_thread(p, s->tid)), (unsigned)s->stack,
 			 sample_leaf_label(s, label, sizeof(label)));
 		size_t before = c.n;
-		counter_add(&c, key, 1);
+		tally_add(&c, key, 1);
 		if (c.n > before)
 			u64map_put(&first, c.n - 1, (uint32_t)k);
 	}
 	printf("Top stacks\n");
-	size_t *idx = sorted(&c);
+	size_t *idx = tally_sorted(&c);
 	for (size_t k = 0; k < c.n && k < o->top; k++) {
 		uint32_t si;
 		u64map_get(&first, idx[k], &si);
@@ -475,7 +417,7 @@ static void print_stacks(const struct profile *p, const struct report_opts *o, u
 	printf("\n");
 	free(idx);
 	u64map_release(&first);
-	counter_release(&c);
+	tally_release(&c);
 }
 
 /* ---- trust ---- */
@@ -749,11 +691,11 @@ static json_t *share_json(const struct profile *p, const char *key, const char *
 			 (json_int_t)((double)count * sample_ns(p)));
 }
 
-static json_t *counter_json(const struct profile *p, struct counter *c, const char *key,
+static json_t *ranking_json(const struct profile *p, struct tally *c, const char *key,
 			    uint64_t total, unsigned top)
 {
 	json_t *a = json_array();
-	size_t *idx = sorted(c);
+	size_t *idx = tally_sorted(c);
 	for (size_t k = 0; k < c->n && k < top; k++)
 		json_array_append_new(
 			a, share_json(p, key, c->names[idx[k]], c->counts[idx[k]], total));
@@ -783,23 +725,23 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 		const struct profile_thread *t = &p->threads[i];
 		if (!thread_selected(p, o, t->tid))
 			continue;
-		struct counter c = {.own_names = true};
+		struct tally c = {.own_names = true};
 		uint64_t n = 0;
 		for (size_t k = 0; k < p->n_samples; k++)
 			if (p->samples[k].tid == t->tid) {
-				counter_add(&c, state_name(p->samples[k].state), 1);
+				tally_add(&c, state_name(p->samples[k].state), 1);
 				n++;
 			}
 		json_t *o = json_pack("{s:i, s:o, s:I, s:o}", "tid", t->tid, "name",
 				      json_text(profile_thread_name(t)), "samples", (json_int_t)n,
-				      "states", counter_json(p, &c, "state", n, ST__COUNT));
+				      "states", ranking_json(p, &c, "state", n, ST__COUNT));
 		if (t->pid)
 			json_object_set_new(o, "pid", json_integer(t->pid));
 		json_array_append_new(threads, o);
-		counter_release(&c);
+		tally_release(&c);
 	}
 	json_object_set_new(root, "threads", threads);
-	struct counter incl = {0}, self = {0}, sys = {0}, obj = {.own_names = true};
+	struct tally incl = {0}, self = {0}, sys = {0}, obj = {.own_names = true};
 	count_functions(p, o, &incl, &self);
 	for (size_t k = 0; k < p->n_samples; k++) {
 		const struct profile_sample *s = &p->samples[k];
@@ -807,23 +749,23 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 		    s->state == ST_RUNNABLE)
 			continue;
 		if (s->syscall >= 0)
-			counter_add(&sys, syscall_name_or_number(s->syscall), 1);
+			tally_add(&sys, syscall_name_or_number(s->syscall), 1);
 		if (s->object >= 0) {
 			char buf[400];
-			counter_add(&obj, object_text(p, s->object, buf, sizeof(buf)), 1);
+			tally_add(&obj, object_text(p, s->object, buf, sizeof(buf)), 1);
 		}
 	}
 	json_object_set_new(root, "functions_inclusive",
-			    counter_json(p, &incl, "function", total, o->top));
+			    ranking_json(p, &incl, "function", total, o->top));
 	json_object_set_new(root, "functions_self",
-			    counter_json(p, &self, "function", total, o->top));
+			    ranking_json(p, &self, "function", total, o->top));
 	json_object_set_new(root, "blocking_syscalls",
-			    counter_json(p, &sys, "syscall", total, o->top));
-	json_object_set_new(root, "waited_on", counter_json(p, &obj, "object", total, o->top));
-	counter_release(&incl);
-	counter_release(&self);
-	counter_release(&sys);
-	counter_release(&obj);
+			    ranking_json(p, &sys, "syscall", total, o->top));
+	json_object_set_new(root, "waited_on", ranking_json(p, &obj, "object", total, o->top));
+	tally_release(&incl);
+	tally_release(&self);
+	tally_release(&sys);
+	tally_release(&obj);
 	json_t *traced = json_array();
 	for (size_t i = 0; i < p->n_syscalls; i++) {
 		const struct profile_syscall *c = &p->syscalls[i];

@@ -9,12 +9,8 @@
 uint32_t snapshot_intern(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
 			 uint32_t n, bool truncated)
 {
-	uint64_t buf[MAX_FRAMES + 1];
-	if (n > MAX_FRAMES)
-		n = MAX_FRAMES;
-	buf[0] = proc ? proc->index : 0;
-	memcpy(buf + 1, ips, n * sizeof(*ips));
-	return stack_intern(&tr->rec->stacks, buf, n + 1, truncated);
+	struct raw_stack s = {proc ? proc->index : 0, ips, n, truncated};
+	return raw_stack_intern(&tr->rec->stacks, &s);
 }
 
 uint32_t snapshot_marker(struct tracer *tr, uint64_t addr)

@@ -81,3 +81,22 @@ const uint64_t *stack_values(const struct stack_table *t, uint32_t id, uint32_t 
 		*truncated = e->truncated;
 	return t->values + e->off;
 }
+
+uint32_t raw_stack_intern(struct stack_table *t, const struct raw_stack *s)
+{
+	uint64_t buf[RAW_STACK_MAX + 1];
+	uint32_t n = s->n < RAW_STACK_MAX ? s->n : RAW_STACK_MAX;
+	buf[0] = s->proc;
+	memcpy(buf + 1, s->ips, n * sizeof(*buf));
+	return stack_intern(t, buf, n + 1, s->truncated);
+}
+
+struct raw_stack raw_stack_get(const struct stack_table *t, uint32_t id)
+{
+	uint32_t len;
+	bool truncated;
+	const uint64_t *v = stack_values(t, id, &len, &truncated);
+	if (!len)
+		return (struct raw_stack){0, v, 0, truncated};
+	return (struct raw_stack){(uint32_t)v[0], v + 1, len - 1, truncated};
+}

@@ -820,15 +820,12 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 	strmap_init(&routes.index);
 
 	for (uint32_t sid = 0; sid < raw->n; sid++) {
-		uint32_t len;
-		bool truncated;
-		const uint64_t *addrs = stack_values(raw, sid, &len, &truncated);
+		struct raw_stack rs = raw_stack_get(raw, sid);
 		uint32_t n = 0;
-		/* The first value is the process. */
-		uint32_t proc = len && addrs[0] < n_syms ? (uint32_t)addrs[0] : 0;
-		for (uint32_t k = 1; k < len && n_syms; k++) {
+		uint32_t proc = rs.proc < n_syms ? rs.proc : 0;
+		for (uint32_t k = 0; k < rs.n && n_syms; k++) {
 			uint32_t at, by = proc;
-			uint64_t addr = route(&routes, spaces, proc, addrs[k], &by);
+			uint64_t addr = route(&routes, spaces, proc, rs.ips[k], &by);
 			uint64_t key = ADDR_KEY(by, addr);
 			if (!u64map_get(&addr_first, key, &at)) {
 				if (!syms[by])
@@ -839,14 +836,14 @@ uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **
 				GROW(chain, cap_chain, n_chain + 1 + (size_t)nf);
 				chain[n_chain++] = (uint32_t)nf;
 				for (int j = 0; j < nf; j++)
-					chain[n_chain++] = intern_frame(&fi, &rf[j], addrs[k]);
+					chain[n_chain++] = intern_frame(&fi, &rf[j], rs.ips[k]);
 				u64map_put(&addr_first, key, at);
 			}
 			GROW(ids, cap_ids, (size_t)n + chain[at]);
 			for (uint32_t j = 0; j < chain[at]; j++)
 				ids[n++] = chain[at + 1 + j];
 		}
-		map[sid] = stack_intern(&out, ids, n, truncated);
+		map[sid] = stack_intern(&out, ids, n, rs.truncated);
 	}
 
 	p->stacks = xcalloc(out.n ? out.n : 1, sizeof(*p->stacks));

@@ -27,7 +27,8 @@
 #include "recorder.h"
 #include "sampler.h"
 #include "symbols.h"
-#include "syscalls.h"
+#include "tally.h"
+#include "states.h"
 #include "session.h"
 #include "tracer.h"
 #include "util.h"
@@ -62,10 +63,9 @@ struct top {
 	unsigned refreshes_seen; /* addrspace refreshes when sym was built */
 	const struct addrspace *as_seen; /* the one sym was built from */
 	size_t drawn; /* samples already counted */
-	struct strmap fn_index;
-	char **fn_names;
+	struct tally fns; /* the names of fn[] */
 	struct fn_stat *fn;
-	size_t n_fn, cap_fn, cap_stat;
+	size_t cap_stat;
 	bool oncpu_only, by_total, inclusive;
 	uint64_t interval_counted, total_counted; /* samples counted, for inclusive shares */
 	struct u64map busy; /* tid -> on-CPU or runnable samples of the last interval */
@@ -103,14 +103,11 @@ static void raw_terminal(struct top *t)
 
 static struct fn_stat *fn_of(struct top *t, const char *name)
 {
-	uint32_t i;
-	if (!strmap_get(&t->fn_index, name, &i)) {
-		GROW(t->fn_names, t->cap_fn, t->n_fn + 1);
-		GROW(t->fn, t->cap_stat, t->n_fn + 1);
-		t->fn_names[t->n_fn] = xstrdup(name);
-		t->fn[t->n_fn] = (struct fn_stat){0, 0, false};
-		i = (uint32_t)t->n_fn++;
-		strmap_put(&t->fn_index, name, i);
+	size_t known = t->fns.n;
+	uint32_t i = tally_add(&t->fns, name, 0);
+	if (t->fns.n > known) {
+		GROW(t->fn, t->cap_stat, t->fns.n);
+		t->fn[i] = (struct fn_stat){0, 0, false};
 	}
 	return &t->fn[i];
 }
@@ -125,7 +122,7 @@ static void absorb(struct top *t)
 		t->as_seen = as;
 		t->refreshes_seen = as->refreshes;
 	}
-	for (size_t i = 0; i < t->n_fn; i++)
+	for (size_t i = 0; i < t->fns.n; i++)
 		t->fn[i].recent = 0;
 	t->interval_counted = 0;
 	u64map_release(&t->busy);
@@ -140,12 +137,7 @@ static void absorb(struct top *t)
 			continue;
 		t->interval_counted++;
 		t->total_counted++;
-		uint32_t len;
-		bool truncated;
-		const uint64_t *ips = stack_values(&t->sess.rec.stacks, s->stack, &len, &truncated);
-		/* The first value is the process index (snapshot_intern). */
-		ips++;
-		len = len ? len - 1 : 0;
+		struct raw_stack rs = raw_stack_get(&t->sess.rec.stacks, s->stack);
 		char label[96];
 		if (s->state != ST_ONCPU && !t->inclusive) {
 			/* Off-CPU self time belongs to the call waited in. */
@@ -155,17 +147,13 @@ static void absorb(struct top *t)
 			f->wait = true;
 			continue;
 		}
-		const char *seen[64];
-		size_t n_seen = 0;
-		for (uint32_t j = 0; j < len && j < (t->inclusive ? 64u : 1u); j++) {
-			const char *name = symbolize_function(t->sym, ips[j]);
-			bool dup = false;
-			for (size_t q = 0; q < n_seen && !dup; q++)
-				dup = seen[q] == name;
-			if (dup)
-				continue;
-			seen[n_seen++] = name;
-			struct fn_stat *f = fn_of(t, name);
+		const char *names[64];
+		size_t n = 0;
+		for (uint32_t j = 0; j < rs.n && j < (t->inclusive ? 64u : 1u); j++)
+			names[n++] = symbolize_function(t->sym, rs.ips[j]);
+		n = unique_names(names, n);
+		for (size_t j = 0; j < n; j++) {
+			struct fn_stat *f = fn_of(t, names[j]);
 			f->recent++;
 			f->total++;
 		}
@@ -176,25 +164,26 @@ static void absorb(struct top *t)
 	t->drawn = 0;
 }
 
-static const struct top *sort_top;
-static int by_stat(const void *a, const void *b)
+static int by_stat(const void *a, const void *b, void *ctx)
 {
-	const struct fn_stat *x = &sort_top->fn[*(const size_t *)a];
-	const struct fn_stat *y = &sort_top->fn[*(const size_t *)b];
-	uint64_t kx = sort_top->by_total ? x->total : x->recent;
-	uint64_t ky = sort_top->by_total ? y->total : y->recent;
+	const struct top *t = ctx;
+	const struct fn_stat *x = &t->fn[*(const size_t *)a];
+	const struct fn_stat *y = &t->fn[*(const size_t *)b];
+	uint64_t kx = t->by_total ? x->total : x->recent;
+	uint64_t ky = t->by_total ? y->total : y->recent;
 	if (kx != ky)
 		return kx < ky ? 1 : -1;
 	return (x->total < y->total) - (x->total > y->total);
 }
 
-static int by_busy(const void *a, const void *b)
+static int by_busy(const void *a, const void *b, void *ctx)
 {
+	const struct top *t = ctx;
 	const struct thread *x = *(const struct thread *const *)a,
 			    *y = *(const struct thread *const *)b;
 	uint32_t bx = 0, by = 0;
-	u64map_get(&sort_top->busy, (uint64_t)(uint32_t)x->tid, &bx);
-	u64map_get(&sort_top->busy, (uint64_t)(uint32_t)y->tid, &by);
+	u64map_get(&t->busy, (uint64_t)(uint32_t)x->tid, &bx);
+	u64map_get(&t->busy, (uint64_t)(uint32_t)y->tid, &by);
 	if (bx != by)
 		return bx < by ? 1 : -1;
 	return (x->tid > y->tid) - (x->tid < y->tid);
@@ -227,8 +216,7 @@ static void draw(struct top *t, mono_ns now)
 	for (size_t i = 0; i < t->sess.tr.n_threads; i++)
 		if (!t->sess.tr.threads[i]->foreign && t->sess.tr.threads[i]->smp->have_last)
 			th[n_th++] = t->sess.tr.threads[i];
-	sort_top = t;
-	qsort(th, n_th, sizeof(*th), by_busy);
+	qsort_r(th, n_th, sizeof(*th), by_busy, t);
 	int budget = (rows - 6) / 2;
 	printf("%-8s %-16s %6s  %s\n", "TID", "THREAD", "BUSY", "NOW");
 	size_t shown_th = 0;
@@ -262,7 +250,7 @@ static void draw(struct top *t, mono_ns now)
 	 * inclusive share is of the samples whose stack holds the function).
 	 * Functions, then apart the calls and waits off-CPU time went to. */
 	uint64_t interval_samples = 0, total = 0;
-	for (size_t i = 0; i < t->n_fn; i++) {
+	for (size_t i = 0; i < t->fns.n; i++) {
 		interval_samples += t->fn[i].recent;
 		total += t->fn[i].total;
 	}
@@ -270,10 +258,10 @@ static void draw(struct top *t, mono_ns now)
 		interval_samples = t->interval_counted;
 		total = t->total_counted;
 	}
-	size_t *idx = xmalloc((t->n_fn + 1) * sizeof(*idx));
-	for (size_t i = 0; i < t->n_fn; i++)
+	size_t *idx = xmalloc((t->fns.n + 1) * sizeof(*idx));
+	for (size_t i = 0; i < t->fns.n; i++)
 		idx[i] = i;
-	qsort(idx, t->n_fn, sizeof(*idx), by_stat);
+	qsort_r(idx, t->fns.n, sizeof(*idx), by_stat, t);
 	uint64_t denom_recent = interval_samples ? interval_samples : 1;
 	int lines = rows - 6 - (int)shown_th - (shown_th < n_th) - 4;
 	if (lines < 6)
@@ -282,7 +270,7 @@ static void draw(struct top *t, mono_ns now)
 		printf("\n%8s %8s %8s  %s\n", "LAST %", "TOTAL %", "SAMPLES",
 		       wait ? "WAITING IN (off-CPU: the call or lock)" : "FUNCTION");
 		int left = wait ? lines / 3 : lines - lines / 3;
-		for (size_t k = 0; k < t->n_fn && left > 0; k++) {
+		for (size_t k = 0; k < t->fns.n && left > 0; k++) {
 			const struct fn_stat *f = &t->fn[idx[k]];
 			if (f->wait != wait || (!f->recent && !f->total))
 				continue;
@@ -290,7 +278,7 @@ static void draw(struct top *t, mono_ns now)
 			       100.0 * (double)f->recent / (double)denom_recent,
 			       100.0 * (double)f->total / (double)(total ? total : 1),
 			       (unsigned long long)(t->by_total ? f->total : f->recent),
-			       t->fn_names[idx[k]]);
+			       t->fns.names[idx[k]]);
 			left--;
 		}
 	}
@@ -313,7 +301,7 @@ static bool handle_keys(struct top *t)
 		}
 	}
 	/* Counts depend on the view: the totals start again. */
-	for (size_t i = 0; i < t->n_fn; i++)
+	for (size_t i = 0; i < t->fns.n; i++)
 		t->fn[i].recent = t->fn[i].total = 0;
 	t->total_counted = 0;
 	return true;
@@ -396,7 +384,7 @@ int cmd_top(int argc, char **argv)
 	}
 	session_init(&t->sess, t->hz);
 	session_block_signals(&t->sess);
-	strmap_init(&t->fn_index);
+	t->fns.own_names = true;
 	u64map_init(&t->busy);
 	int code = session_open_signals(&t->sess) < 0 ? EXIT_FAILURE_ : EXIT_OK;
 	if (code == EXIT_OK)
@@ -416,11 +404,8 @@ int cmd_top(int argc, char **argv)
 		code = session_finish(&t->sess);
 	}
 	symbolizer_free(t->sym);
-	for (size_t i = 0; i < t->n_fn; i++)
-		free(t->fn_names[i]);
-	free(t->fn_names);
+	tally_release(&t->fns);
 	free(t->fn);
-	strmap_release(&t->fn_index);
 	u64map_release(&t->busy);
 	session_release(&t->sess);
 	active = NULL;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "hashmap.h"
-#include "syscalls.h"
+#include "states.h"
 #include "util.h"
 #include "views.h"
 

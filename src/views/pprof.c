@@ -12,7 +12,7 @@
 
 #include "hashmap.h"
 #include "profile.pb-c.h"
-#include "syscalls.h"
+#include "states.h"
 #include "util.h"
 #include "views.h"
 

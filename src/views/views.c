@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "syscalls.h"
+#include "states.h"
 
 #include "util.h"
 #include "views.h"
