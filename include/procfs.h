@@ -80,6 +80,13 @@ char *procfs_read_title(pid_t pid);
 /* List the tids of /proc/PID/task into a malloc'ed array; -errno on error. */
 int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out);
 
+/* The pids in the text of /proc/PID/task/TID/children ("12 34 "), at most
+ * max: how many. */
+size_t procfs_parse_children(const char *text, pid_t *out, size_t max);
+/* The children a thread has forked, from that file, into a malloc'ed
+ * array (to free even when empty): how many. */
+size_t procfs_read_children(pid_t pid, pid_t tid, pid_t **out);
+
 /* /proc/PID/task/TID/comm into buf (newline stripped); -errno. */
 int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 

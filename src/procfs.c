@@ -113,6 +113,33 @@ int procfs_list_tasks(pid_t pid, pid_t **tids_out, size_t *n_out)
 	return 0;
 }
 
+size_t procfs_parse_children(const char *text, pid_t *out, size_t max)
+{
+	size_t n = 0;
+	for (const char *p = text; p && *p && n < max;) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v <= 0 || v > INT32_MAX)
+			break;
+		out[n++] = (pid_t)v;
+		p = end;
+	}
+	return n;
+}
+
+size_t procfs_read_children(pid_t pid, pid_t tid, pid_t **out)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tid);
+	char *text = read_small_file(path, 1 << 20, NULL);
+	size_t max = text ? strlen(text) / 2 + 1 : 0; /* each at least a digit and a space */
+	*out = xmalloc((max + 1) * sizeof(**out));
+	size_t n = text ? procfs_parse_children(text, *out, max) : 0;
+	free(text);
+	return n;
+}
+
 int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t size)
 {
 	char path[64];

@@ -529,28 +529,25 @@ static void attach_descendants(struct tracer *tr, pid_t pid)
 	if (procfs_list_tasks(pid, &tids, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		char path[96];
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tids[i]);
-		char *text = read_small_file(path, 1 << 20, NULL);
-		for (char *p = text, *end; p && *p; p = end) {
-			long child = strtol(p, &end, 10);
-			if (end == p)
-				break;
+		pid_t *children;
+		size_t n_children = procfs_read_children(pid, tids[i], &children);
+		for (size_t c = 0; c < n_children; c++) {
+			pid_t child = children[c];
 			int err;
-			if (child > 0 && !proc_find(tr, (pid_t)child) &&
-			    seize_process(tr, (pid_t)child, &err) > 0)
-				attach_descendants(tr, (pid_t)child);
-			else if (child > 0 && !proc_find(tr, (pid_t)child) && err &&
-				 !tr->child_warned && live_task((pid_t)child)) {
+			if (child > 0 && !proc_find(tr, child) &&
+			    seize_process(tr, child, &err) > 0)
+				attach_descendants(tr, child);
+			else if (child > 0 && !proc_find(tr, child) && err && !tr->child_warned &&
+				 live_task(child)) {
 				/* (A child exiting meanwhile refuses with EPERM
 				 * too: that is no news.) */
 				tr->child_warned = true;
 				errno = err;
-				warning("cannot attach to process %ld, a child of %d: %s", child,
-					(int)pid, strerror(err));
+				warning("cannot attach to process %d, a child of %d: %s",
+					(int)child, (int)pid, strerror(err));
 			}
 		}
-		free(text);
+		free(children);
 	}
 	free(tids);
 }
@@ -951,11 +948,9 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK: {
 		unsigned long child;
-		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 &&
-		    !tracer_find(tr, (pid_t)child))
-			thread_add(tr, (pid_t)child,
-				   proc_for_new_thread(tr, (pid_t)child, t,
-						       event != PTRACE_EVENT_CLONE));
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !tracer_find(tr, child))
+			thread_add(tr, child,
+				   proc_for_new_thread(tr, child, t, event != PTRACE_EVENT_CLONE));
 		break;
 	}
 	case PTRACE_EVENT_EXEC:

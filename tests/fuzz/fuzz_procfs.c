@@ -41,6 +41,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	procfs_parse_status_hex(text, "SigPnd", &ns);
 	procfs_parse_status_int(text, "Tgid", &ns);
 	procfs_parse_fdinfo_flags(text, &ns);
+	uint64_t ids[8];
+	procfs_parse_status_ids(text, "NSpid", ids, 8);
+	pid_t kids[16];
+	procfs_parse_children(text, kids, 16);
 	fds_parse_inet(text, "tcp", false, ignore, NULL);
 	fds_parse_inet(text, "udp", true, ignore, NULL);
 	fds_parse_unix(text, ignore, NULL);

@@ -115,6 +115,12 @@ static void test_procfs(void)
 	CHECK(procfs_parse_status_ids("NSpid:\t4321\t7\n", "NSpid", ids, 1) == 1 && ids[0] == 4321);
 	CHECK(procfs_parse_status_ids("Uid:\tx\n", "Uid", ids, 4) == 0);
 	CHECK(procfs_parse_status_ids("Gid:\t1\n", "Uid", ids, 4) == 0);
+	pid_t kids[3];
+	CHECK(procfs_parse_children("12 345 6 ", kids, 3) == 3 && kids[0] == 12 && kids[2] == 6);
+	CHECK(procfs_parse_children("12 345 6 7 ", kids, 3) == 3);
+	CHECK(procfs_parse_children("", kids, 3) == 0);
+	CHECK(procfs_parse_children("12 x 6", kids, 3) == 1);
+	CHECK(procfs_parse_children("-1 ", kids, 3) == 0);
 
 	uint64_t v;
 	CHECK(parse_uint("99", 1, 100, &v) && v == 99);
