@@ -1,10 +1,10 @@
 /*
- * record.c: `wallprof record`. The main thread parses options and, once the
- * tracer thread has finished, symbolizes and writes the profile. The tracer
- * thread attaches or launches, runs the event loop (ptrace events through
- * SIGCHLD, ticks through a timerfd, Ctrl-C/SIGTERM/SIGHUP through a
- * signalfd) and exits, which detaches the kernel from every tracee without
- * stopping any of them.
+ * record.c: `wallprof record`: its options, the profile's metadata, and the
+ * two threads. The main thread parses the options and, once recording has
+ * ended, symbolizes and writes the profile (output.c). The tracer thread
+ * starts the session (session.c: launch or attach, the tick loop) and,
+ * after it, keeps a launched command running to its exit; its own exit
+ * detaches the kernel from every tracee without stopping any of them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +24,7 @@
 
 #include "commands.h"
 #include "events.h"
+#include "output.h"
 #include "profile.h"
 #include "recorder.h"
 #include "session.h"
@@ -58,13 +59,7 @@ struct record {
 	mono_ns end;
 	int exit_status_at_end; /* the command's, if it exited while recording; else -1 */
 	sem_t recorded; /* posted by the tracer thread when recording ends */
-	/* Output. Samples stream into the JSON profile while recording; for
-	 * other formats into a temporary JSON profile converted at the end. */
-	char *out_path;
-	FILE *out; /* the output file (JSON: the profile being streamed) */
-	char *spill_path; /* the temporary profile, or NULL */
-	bool write_failed; /* the output failed while recording: said already */
-	FILE *spill;
+	struct output out;
 };
 
 static const char record_usage[] =
@@ -249,7 +244,7 @@ static int parse_record_opts(int argc, char **argv, struct record_opts *o)
 	return 0;
 }
 
-static int open_output(struct record *s);
+static char *default_output(struct record *s);
 
 /* ---- the tracer thread ---- */
 
@@ -292,8 +287,8 @@ static bool ticked(struct session *sess, mono_ns now, void *ctx)
 	 * fails (disk full, quota, EIO) ends the recording now, with what was
 	 * written kept. */
 	if (sess->rec.stream && fflush_profile(sess->rec.stream) < 0) {
-		error_errno("cannot write '%s'; recording stopped", s->out_path);
-		s->write_failed = true;
+		error_errno("cannot write '%s'; recording stopped", s->out.path);
+		s->out.write_failed = true;
 		return false;
 	}
 	return true;
@@ -329,7 +324,10 @@ static void *tracer_main(void *arg)
 	/* Launch mode: a failure from here on returns with the command
 	 * traced with EXITKILL, which ends it with us, as a failed start
 	 * would. */
-	if (open_output(s) < 0)
+	if (!s->out.path)
+		s->out.path = default_output(s);
+	struct profile_head head = {s->opts.frequency_hz, realtime_ns(), (int)tr->pid};
+	if (output_open(&s->out, s->opts.view, &s->sess.rec, &head) < 0)
 		goto fail;
 	s->started = true;
 	s->result = EXIT_OK;
@@ -436,112 +434,6 @@ static char *default_output(struct record *s)
 	return xasprintf("wallprof-%s-%d%s", comm, (int)s->sess.tr.pid, s->opts.view->exts[0]);
 }
 
-/*
- * May path be written, without touching it? A missing file needs a
- * writable directory; an existing one is written through (a symlink, a
- * device, a FIFO), never replaced or removed. Returns 0 or -1 with errno.
- */
-static int check_output(const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			errno = EISDIR;
-			return -1;
-		}
-		return access(path, W_OK);
-	}
-	if (errno != ENOENT)
-		return -1;
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir] = '\0';
-	int r = access(slash ? dir : ".", W_OK | X_OK);
-	free(dir);
-	return r;
-}
-
-/* A temporary profile for other formats: next to a regular (or new) output
- * file, so that it is on the same disk; in $TMPDIR for a device or FIFO. */
-static char *spill_template(const char *out_path)
-{
-	struct stat st;
-	if (stat(out_path, &st) < 0 || S_ISREG(st.st_mode))
-		return xasprintf("%s.wallprof-XXXXXX", out_path);
-	const char *tmp = getenv("TMPDIR");
-	return xasprintf("%s/wallprof-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-}
-
-/*
- * Called in the tracer thread once the target is attached or launched,
- * before the first sample: open the output and start streaming samples
- * into the profile, or into a temporary one when another format was asked
- * for. Until here nothing has touched the output path, so a failed start
- * leaves an existing file as it was.
- */
-static int open_output(struct record *s)
-{
-	if (!s->out_path)
-		s->out_path = default_output(s);
-	if (s->opts.view != &view_json) {
-		s->spill_path = spill_template(s->out_path);
-		int fd = mkstemp(s->spill_path);
-		if (fd < 0 || !(s->spill = fdopen(fd, "w+"))) {
-			error_errno("cannot create a temporary file for '%s'", s->out_path);
-			if (fd >= 0) {
-				close(fd);
-				unlink(s->spill_path);
-			}
-			free(s->spill_path);
-			s->spill_path = NULL;
-			return -1;
-		}
-	}
-	if (!(s->out = s->opts.view == &view_json ? fopen_profile(s->out_path, "w")
-						  : fopen(s->out_path, "w")))
-		return error_errno("cannot write '%s'", s->out_path);
-	FILE *stream = s->spill ? s->spill : s->out;
-	static char buf[1 << 20];
-	setvbuf(stream, buf, _IOFBF, sizeof(buf));
-	struct profile_head head = {s->opts.frequency_hz, realtime_ns(), (int)s->sess.tr.pid};
-	recorder_stream(&s->sess.rec, stream, &head);
-	return 0;
-}
-
-/* Complete the profile; for other formats, read it back and convert. */
-static int write_output(struct record *s, struct profile *p)
-{
-	int r;
-	if (!s->spill) {
-		r = profile_write_json(p, s->out);
-	} else {
-		r = profile_write_json(p, s->spill);
-		if (fclose(s->spill) != 0)
-			r = -1;
-		s->spill = NULL;
-		struct profile q;
-		char err[256];
-		if (r == 0 && profile_read_json(s->spill_path, &q, err, sizeof(err)) == 0) {
-			r = s->opts.view->write(&q, NULL, s->out);
-			profile_release(&q);
-		} else if (r == 0) {
-			r = -1;
-			error("cannot read back the recording: %s", err);
-		}
-		unlink(s->spill_path);
-	}
-	if (ferror(s->out) || fclose(s->out) != 0)
-		r = -1;
-	s->out = NULL;
-	if (r < 0 && !s->write_failed)
-		error_errno("cannot write '%s'", s->out_path);
-	else if (!s->opts.quiet)
-		fprintf(stderr, "wallprof: wrote %zu samples of %zu threads (%.1f s) to %s\n",
-			p->n_samples, p->n_threads, (double)p->duration_ns / 1e9, s->out_path);
-	return r;
-}
-
 int cmd_record(int argc, char **argv)
 {
 	struct record *s = xcalloc(1, sizeof(*s));
@@ -555,12 +447,12 @@ int cmd_record(int argc, char **argv)
 	/* Fail on an unwritable output before touching the target, and
 	 * without touching the output: it is opened once the target is ours. */
 	if (s->opts.output) {
-		if (check_output(s->opts.output) < 0) {
+		if (output_check(s->opts.output) < 0) {
 			error_errno("cannot write '%s'", s->opts.output);
 			free(s);
 			return EXIT_FAILURE_;
 		}
-		s->out_path = xstrdup(s->opts.output);
+		s->out.path = xstrdup(s->opts.output);
 	}
 	if (!s->opts.output && access(".", W_OK) < 0) {
 		error_errno("cannot write a profile in the current directory");
@@ -573,7 +465,7 @@ int cmd_record(int argc, char **argv)
 	s->sess.tr.max_overhead = s->opts.max_overhead_pct / 100.0;
 	s->sess.tr.follow_forks = s->opts.follow_forks;
 	if (setup_events(s) < 0) {
-		free(s->out_path);
+		output_release(&s->out);
 		session_release(&s->sess);
 		free(s);
 		return EXIT_FAILURE_;
@@ -604,7 +496,9 @@ int cmd_record(int argc, char **argv)
 		struct addrspace **spaces = tracer_spaces(&s->sess.tr);
 		recorder_finish(&s->sess.rec, spaces, s->sess.tr.n_procs, &p);
 		free(spaces);
-		code = write_output(s, &p) < 0 || s->write_failed ? EXIT_FAILURE_ : EXIT_OK;
+		code = output_write(&s->out, &p, s->opts.quiet) < 0 || s->out.write_failed
+			       ? EXIT_FAILURE_
+			       : EXIT_OK;
 		profile_release(&p);
 	}
 	if (!joined)
@@ -617,14 +511,7 @@ int cmd_record(int argc, char **argv)
 		/* The shell would have said so for the command itself. */
 		warning("the command (pid %d) was killed by signal %d (%s)", (int)s->sess.tr.pid,
 			s->sess.tr.term_signal, strsignal(s->sess.tr.term_signal));
-	if (s->out) /* opened, but the start failed after: what it holds stays */
-		fclose(s->out);
-	if (s->spill) {
-		fclose(s->spill);
-		unlink(s->spill_path);
-	}
-	free(s->spill_path);
-	free(s->out_path);
+	output_release(&s->out);
 	session_release(&s->sess);
 	events_config_release(&s->opts.events);
 	free(s);
