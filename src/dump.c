@@ -16,7 +16,9 @@
 
 #include "commands.h"
 #include "fds.h"
+#include "hashmap.h"
 #include "locks.h"
+#include "peers.h"
 #include "procfs.h"
 #include "profile.h"
 #include "recorder.h"
@@ -54,6 +56,11 @@ struct dump_thread {
 	struct waited_fd *set;
 	size_t n_set, set_total;
 	int set_err; /* -errno if the set could not be read, else 0 */
+	/* Blocked reading or writing a pipe: the other processes holding it,
+	 * preferably by the end it waits on. */
+	struct pipe_holder holders[8];
+	size_t n_holders;
+	bool wants_writers;
 };
 
 /* A descriptor in a waited-on set: number, events, what it is. */
@@ -109,14 +116,87 @@ static void read_set(struct dump_thread *d, const struct thread *t)
 	d->n_set = (size_t)n;
 }
 
-static void dump_build(struct dump_state *snap, const struct profile *p, struct tracer *tr)
+/* A read or write blocked on a pipe: who holds its other end. */
+static void find_holders(struct dump_thread *d, const struct profile *p, pid_t self)
+{
+	long nr = d->s->syscall;
+	bool reads = nr == SYS_read || nr == SYS_readv,
+	     writes = nr == SYS_write || nr == SYS_writev;
+	unsigned long long ino;
+	if ((!reads && !writes) || d->s->object < 0 ||
+	    strcmp(p->objects[d->s->object].kind, "pipe") ||
+	    sscanf(p->objects[d->s->object].name, "pipe:[%llu]", &ino) != 1)
+		return;
+	d->wants_writers = reads;
+	d->n_holders = pipe_holders(self, ino, reads, d->holders, ARRAY_SIZE(d->holders));
+}
+
+static void print_holders_text(const struct dump_thread *d)
+{
+	if (!d->n_holders)
+		return;
+	printf("    the pipe's %s end: ", d->wants_writers ? "write" : "read");
+	size_t shown = 0;
+	for (size_t i = 0; i < d->n_holders; i++) {
+		const struct pipe_holder *h = &d->holders[i];
+		if (h->writes != d->wants_writers)
+			continue;
+		printf("%sprocess %d \"%s\" (state %c, fd %d)", shown++ ? ", " : "", (int)h->pid,
+		       disp(h->comm), h->state, h->fd);
+	}
+	if (!shown)
+		printf("held by no other process");
+	printf("\n");
+}
+
+static json_t *holders_json(const struct dump_thread *d)
+{
+	if (!d->n_holders)
+		return json_null();
+	json_t *a = json_array();
+	for (size_t i = 0; i < d->n_holders; i++) {
+		const struct pipe_holder *h = &d->holders[i];
+		char state[2] = {h->state, '\0'};
+		json_array_append_new(a, json_pack("{s:i, s:o, s:i, s:s, s:s}", "pid", h->pid,
+						   "comm", json_text(h->comm), "fd", h->fd, "end",
+						   h->writes ? "write" : "read", "state", state));
+	}
+	return a;
+}
+
+/*
+ * When each thread last ran, and the scheduler clock, read once the
+ * process is attached and before any thread is sampled: a stop of ours (a
+ * blocked thread whose stack could not be copied without one) makes the
+ * thread run, and it would then seem to have been waiting only since.
+ */
+struct last_ran {
+	struct u64map at; /* tid -> index in ns */
+	uint64_t *ns;
+	uint64_t now; /* our own thread's clock: within a tick of the present */
+};
+
+static void last_ran_read(struct last_ran *lr, const struct tracer *tr)
+{
+	u64map_init(&lr->at);
+	lr->ns = xcalloc(tr->n_threads + 1, sizeof(*lr->ns));
+	lr->now = last_ran_ns(getpid(), (pid_t)syscall(SYS_gettid));
+	for (size_t i = 0; i < tr->n_threads; i++) {
+		const struct thread *t = tr->threads[i];
+		if (!t->proc)
+			continue;
+		lr->ns[i] = last_ran_ns(t->proc->pid, t->tid);
+		u64map_put(&lr->at, (uint64_t)(uint32_t)t->tid, (uint32_t)i);
+	}
+}
+
+static void dump_build(struct dump_state *snap, const struct profile *p, struct tracer *tr,
+		       const struct last_ran *lr)
 {
 	snap->p = p;
 	snap->n = p->n_samples;
 	snap->th = xcalloc(snap->n + 1, sizeof(*snap->th));
-	/* The scheduler clock now: our own thread is running, so its
-	 * se.exec_start is within a tick of the present. */
-	uint64_t now = last_ran_ns(getpid(), (pid_t)syscall(SYS_gettid));
+	uint64_t now = lr->now;
 	for (size_t i = 0; i < snap->n; i++) {
 		struct dump_thread *d = &snap->th[i];
 		d->s = &p->samples[i];
@@ -126,13 +206,18 @@ static void dump_build(struct dump_state *snap, const struct profile *p, struct 
 									    : NULL;
 		d->since_ns = -1;
 		d->waits_for = -1;
-		uint64_t ran = d->s->state >= ST_SYSCALL && d->s->state <= ST_STOPPED && now
-				       ? last_ran_ns(p->pid, d->s->tid)
-				       : 0;
+		uint32_t at;
+		uint64_t ran =
+			d->s->state >= ST_SYSCALL && d->s->state <= ST_STOPPED && now &&
+					u64map_get(&lr->at, (uint64_t)(uint32_t)d->s->tid, &at)
+				? lr->ns[at]
+				: 0;
 		if (ran && ran <= now)
 			d->since_ns = (int64_t)(now - ran);
 		if (d->sc && t && t->proc && waitset_call(d->s->syscall))
 			read_set(d, t);
+		if (d->sc && t && t->proc)
+			find_holders(d, p, t->proc->pid);
 	}
 	for (size_t i = 0; i < snap->n; i++) {
 		if (!owned_lock(p, snap->th[i].s))
@@ -248,6 +333,7 @@ static void print_text(const struct dump_state *snap)
 							sizeof(call)));
 		if (d->sc && waitset_call(s->syscall))
 			print_set_text(d);
+		print_holders_text(d);
 		if (owned_lock(p, s)) {
 			const struct profile_object *o = &p->objects[s->object];
 			char addr[32] = "";
@@ -331,7 +417,7 @@ static void print_json(const struct dump_state *snap)
 		}
 		json_array_append_new(
 			threads,
-			json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid",
+			json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "tid",
 				  s->tid, "name", json_text(d->name), "state", state_name(s->state),
 				  "syscall",
 				  s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall))
@@ -342,8 +428,8 @@ static void print_json(const struct dump_state *snap)
 					: json_null(),
 				  "object", obj, "in_state_ns",
 				  d->since_ns >= 0 ? json_integer(d->since_ns) : json_null(),
-				  "waiting_for", waiting_for_json(p, s), "frames", frames,
-				  "truncated", st->truncated));
+				  "waiting_for", waiting_for_json(p, s), "pipe_holders",
+				  holders_json(d), "frames", frames, "truncated", st->truncated));
 	}
 	json_t *deadlocks = json_array();
 	for (size_t i = 0; i < snap->n; i++)
@@ -424,6 +510,8 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	size_t n_threads = tr->n_threads;
+	struct last_ran lr;
+	last_ran_read(&lr, tr);
 	size_t late = session_snapshot(&sess, 500 * 1000 * 1000ULL);
 	session_finish(&sess);
 
@@ -437,7 +525,7 @@ int cmd_dump(int argc, char **argv)
 	free(spaces);
 	qsort(p.samples, p.n_samples, sizeof(*p.samples), cmp_sample_tid);
 	struct dump_state snap;
-	dump_build(&snap, &p, tr);
+	dump_build(&snap, &p, tr, &lr);
 	if (json)
 		print_json(&snap);
 	else
@@ -453,6 +541,8 @@ int cmd_dump(int argc, char **argv)
 			"wait): shown with the state /proc gave, without their stack",
 			late, n_threads);
 	profile_release(&p);
+	u64map_release(&lr.at);
+	free(lr.ns);
 	session_release(&sess);
 	return code;
 }
