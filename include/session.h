@@ -28,6 +28,7 @@ struct session {
 	int sfd; /* signalfd, -1 until session_open_signals */
 	int stop_signals; /* Ctrl-C, SIGTERM, SIGHUP received */
 	unsigned hz; /* ticks per second */
+	mono_ns settle_ns; /* session_finish waits this long at most for repairs in flight */
 };
 
 /* What a command does in the loop; any hook may be NULL. */

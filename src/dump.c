@@ -504,6 +504,7 @@ int cmd_dump(int argc, char **argv)
 
 	struct session sess;
 	session_init(&sess, 1);
+	sess.settle_ns = 2 * NS_PER_SEC;
 	struct tracer *tr = &sess.tr;
 	if (session_start(&sess, NULL, &pid, 1)) {
 		session_release(&sess);

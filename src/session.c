@@ -19,6 +19,7 @@ void session_init(struct session *s, unsigned hz)
 	memset(s, 0, sizeof(*s));
 	s->sfd = -1;
 	s->hz = hz;
+	s->settle_ns = 5 * NS_PER_SEC;
 	recorder_init(&s->rec);
 	tracer_init(&s->tr, &s->rec);
 	sampler_start(&s->tr);
@@ -235,7 +236,7 @@ int session_finish(struct session *s)
 {
 	struct tracer *tr = &s->tr;
 	if (!tr->launched) {
-		tracer_settle(tr, 5 * NS_PER_SEC);
+		tracer_settle(tr, s->settle_ns);
 		return 0;
 	}
 	int seen = s->stop_signals;

@@ -511,6 +511,7 @@ static int seize_process(struct tracer *tr, pid_t pid, int *err)
 	struct proc *pr = proc_new(tr, pid);
 	for (size_t i = first; i < tr->n_threads; i++) {
 		tr->threads[i]->proc = pr;
+		tr->threads[i]->repair.pid = pid;
 		tr->threads[i]->foreign = false;
 	}
 	return seized;
@@ -842,6 +843,7 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 	if (!tr->passive) {
 		proc_retire(tr, old); /* its maps stay, for symbolization */
 		t->proc = proc_new(tr, old->pid);
+		t->repair.pid = old->pid;
 	}
 	if (old->pid == tr->pid)
 		exec_seen = true;
@@ -862,16 +864,18 @@ static bool capture(struct tracer *tr, struct thread *t, struct user_regs_struct
 }
 
 /* A seccomp or syscall stop: the client that traces calls says how to
- * resume (req if none does). */
+ * resume (req if none does). Another such stop usually follows within
+ * microseconds, which tracer_drain polls for. */
 static int syscall_hook(struct tracer *tr, struct thread *t, bool syscall_stop, bool repaired,
 			int req)
 {
 	for (size_t c = 0; c < ARRAY_SIZE(tr->clients); c++) {
 		const struct tracer_client *k = tr->clients[c];
-		if (k && syscall_stop && k->syscall_stop)
-			return k->syscall_stop(tr, t, repaired);
-		if (k && !syscall_stop && k->seccomp_stop)
-			return k->seccomp_stop(tr, t);
+		if (!k || !(syscall_stop ? k->syscall_stop != NULL : k->seccomp_stop != NULL))
+			continue;
+		if (!repaired)
+			tr->syscall_stop_ns = mono_now();
+		return syscall_stop ? k->syscall_stop(tr, t, repaired) : k->seccomp_stop(tr, t);
 	}
 	return req;
 }
@@ -967,16 +971,12 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 		tid = t->tid;
 		t->want_stop = false;
 		break;
-	case PTRACE_EVENT_SECCOMP:
-		tr->syscall_stop_ns = mono_now();
-		req = syscall_hook(tr, t, false, false, req);
-		break;
+	case PTRACE_EVENT_SECCOMP: req = syscall_hook(tr, t, false, false, req); break;
 	case 0:
 		/* A syscall stop (SIGTRAP|0x80, asked for by exact tracing
 		 * and by repair.c), or a signal-delivery stop: deliver the
 		 * signal as if we were not here. */
 		if (sig == (SIGTRAP | 0x80)) {
-			tr->syscall_stop_ns = mono_now();
 			req = syscall_hook(tr, t, true, repaired, req);
 		} else {
 			inject = (unsigned long)sig;
@@ -992,15 +992,14 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 
 /*
  * Sleep until a child's status may be waiting (SIGCHLD, which the tracer
- * thread keeps blocked) or for ns, at most a millisecond: a status that
- * came before the sleep sent no new signal.
+ * thread keeps blocked) or for ns at most.
  */
 static void await_child(mono_ns ns)
 {
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	struct timespec ts = {0, (long)(ns < 1000000 ? ns : 1000000)};
+	struct timespec ts = {(time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC)};
 	sigtimedwait(&chld, NULL, &ts);
 }
 
@@ -1164,8 +1163,10 @@ size_t tracer_take_stops(struct tracer *tr, const pid_t *want, size_t n, mono_ns
 			spin_until = now + STOP_SPIN_NS < spin_cap ? now + STOP_SPIN_NS : spin_cap;
 		if (!live || now >= deadline)
 			break;
+		/* A millisecond at most: a status that came before the
+		 * sleep sent no new signal. */
 		if (now >= spin_until)
-			await_child(deadline - now);
+			await_child(deadline - now < 1000000 ? deadline - now : 1000000);
 	}
 	/* Not stopped yet (uninterruptible sleep, or no CPU for them): each
 	 * stop is taken whenever it arrives, by tracer_drain. */
