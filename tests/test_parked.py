@@ -22,13 +22,15 @@ wp.check(n >= 250, f"sleeper-7 sampled at 100 Hz for 3 s: {n} samples")
 ww, _ = wp.share_with_function(p, "sleeper-7", "wake_work", "on-cpu")
 wp.check(ww >= 95, f"sleeper-7's on-CPU samples are in wake_work: {ww:.0f}%")
 # Seen on CPU exactly while it is: its samples in state R span its second
-# of work (within a tick each side), every sample inside that span is R,
-# every one outside it parked in pthread_cond_wait.
+# of work, every sample inside that span is R, every one outside it parked
+# in pthread_cond_wait. Ticks come at a random point of each interval, so
+# the first and the last R sample fall up to an interval inside the second
+# each, and a tick may come a little late: within three ticks.
 tick = 1e9 / 100
 rows = by["sleeper-7"]
 running = [row[0] for row in rows if states[row[3]] in ("on-cpu", "runnable")]
 span = (max(running) - min(running)) / 1e6 if running else 0
-wp.check(running and abs(span - 1000) <= 2 * tick / 1e6, f"sleeper-7 on CPU for 1000 ms: {span:.0f} ms")
+wp.check(running and abs(span - 1000) <= 3 * tick / 1e6, f"sleeper-7 on CPU for 1000 ms: {span:.0f} ms")
 inside = [row for row in rows if running and min(running) <= row[0] <= max(running)]
 outside = [row for row in rows if not running or not min(running) <= row[0] <= max(running)]
 wp.check(all(states[row[3]] in ("on-cpu", "runnable") for row in inside),
