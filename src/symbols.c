@@ -720,11 +720,21 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 		b->end = m->hi;
 		Dwfl_Module *dm = s->reported[i] ? dwfl_addrmodule(s->dwfl, m->lo) : NULL;
 		if (!dm) {
-			/* Not read for symbols (no frame in it): what the file
-			 * itself says. */
+			/* Not read for symbols: no frame in it, or every frame
+			 * came from the symbol cache, which then knows what its
+			 * debug info was. Otherwise, what the file itself says. */
 			module_load(as, m);
 			b->has_symbols = b->symtab = m->has_symtab;
 			b->unwind_tables = m->fde_count > 0 || m->debug_count > 0;
+			struct symcache *cache =
+				module_used(addrs, proc, m) ? cache_of(s, m) : NULL;
+			const struct symcache_binary *known = cache ? symcache_binary(cache) : NULL;
+			if (known && known->known) {
+				b->has_debuginfo = known->has_debuginfo;
+				b->unoptimized = known->unoptimized;
+				b->producer = known->producer ? xstrdup(known->producer) : NULL;
+				b->symtab = m->has_symtab || b->has_debuginfo;
+			}
 			continue;
 		}
 		b->has_symbols = dwfl_module_getsymtab(dm) > 0;

@@ -72,4 +72,19 @@ nm = wp.run(["nm", build("spin-ref", ["-g"])]).stdout
 start = int(re.search(r"^([0-9a-f]+) t spin_work$", nm, re.M).group(1), 16)
 wp.check(len(rows) == 1 and f"spin-stripped+0x{start:x}" in rows[0],
          f"the stripped hot function is one row, at spin_work's start 0x{start:x}: {rows}")
+
+# The symbol cache: a second recording of the same binaries, its frames
+# read from the cache, says the same about them as the first (the cache
+# once made every binary whose frames all came from it "without debug
+# info", libc.so.6 with its debug symbols installed among them).
+cache = os.path.join(d, "cache")
+env = dict(os.environ, WALLPROF_CACHE_DIR=cache)
+trusts = []
+for run in range(2):
+    prof = os.path.join(d, f"cached-{run}.json")
+    r = wp.run([wp.WALLPROF, "record", "-q", "-F", "99", "-o", prof, "--", wp.target("mixed"), "1"], env=env)
+    rep = wp.run([wp.WALLPROF, "report", prof], env=env).stdout
+    trusts.append(rep[rep.find("Before trusting"):] if "Before trusting" in rep else rep.splitlines()[-1])
+wp.check(os.path.isdir(cache) and trusts[0] == trusts[1],
+         f"with the symbol cache warm, the same trust section as cold: {trusts}")
 wp.done()
