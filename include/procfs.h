@@ -35,6 +35,7 @@ struct syscall_state {
 struct task_stat {
 	char state;
 	char comm[64];
+	int cpu; /* the CPU it last ran on (field 39), -1 if absent */
 };
 
 int procfs_parse_stat(const char *text, struct task_stat *out);

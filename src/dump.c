@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,29 +166,73 @@ static json_t *holders_json(const struct dump_thread *d)
 }
 
 /*
- * When each thread last ran, and the scheduler clock, read once the
- * process is attached and before any thread is sampled: a stop of ours (a
- * blocked thread whose stack could not be copied without one) makes the
- * thread run, and it would then seem to have been waiting only since.
+ * When each thread last ran, read once the process is attached and before
+ * any thread is sampled: a stop of ours (a blocked thread whose stack could
+ * not be copied without one) makes the thread run, and it would then seem
+ * to have been waiting only since.
+ *
+ * se.exec_start is in the clock of the run queue of the CPU the thread last
+ * ran on, and the CPUs' clocks differ (by the interrupt time each has had;
+ * seen: half a second): each thread's is compared with its own CPU's clock
+ * now, which is our own se.exec_start just after a sched_yield on that CPU
+ * (the yield brings it up to date).
  */
 struct last_ran {
-	struct u64map at; /* tid -> index in ns */
+	struct u64map at; /* tid -> index in ns and cpu */
 	uint64_t *ns;
-	uint64_t now; /* our own thread's clock: within a tick of the present */
+	int *cpu;
+	uint64_t *cpu_now; /* by CPU; 0 if unknown */
+	size_t n_cpus;
 };
 
 static void last_ran_read(struct last_ran *lr, const struct tracer *tr)
 {
 	u64map_init(&lr->at);
 	lr->ns = xcalloc(tr->n_threads + 1, sizeof(*lr->ns));
-	lr->now = last_ran_ns(getpid(), (pid_t)syscall(SYS_gettid));
+	lr->cpu = xcalloc(tr->n_threads + 1, sizeof(*lr->cpu));
+	int max_cpu = -1;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		const struct thread *t = tr->threads[i];
+		char path[96];
+		struct task_stat st;
+		lr->cpu[i] = -1;
 		if (!t->proc)
 			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->proc->pid,
+			 (int)t->tid);
+		char *text = read_small_file(path, 4096, NULL);
+		if (text && procfs_parse_stat(text, &st) == 0)
+			lr->cpu[i] = st.cpu;
+		free(text);
 		lr->ns[i] = last_ran_ns(t->proc->pid, t->tid);
 		u64map_put(&lr->at, (uint64_t)(uint32_t)t->tid, (uint32_t)i);
+		if (lr->cpu[i] > max_cpu)
+			max_cpu = lr->cpu[i];
 	}
+	lr->n_cpus = (size_t)(max_cpu + 1);
+	lr->cpu_now = xcalloc(lr->n_cpus + 1, sizeof(*lr->cpu_now));
+	cpu_set_t orig;
+	if (max_cpu < 0 || sched_getaffinity(0, sizeof(orig), &orig) < 0)
+		return;
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	for (size_t c = 0; c < lr->n_cpus && c < CPU_SETSIZE; c++) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			continue; /* not ours to run on (a cpuset): unknown */
+		sched_yield();
+		lr->cpu_now[c] = last_ran_ns(getpid(), self);
+	}
+	sched_setaffinity(0, sizeof(orig), &orig);
+}
+
+static void last_ran_release(struct last_ran *lr)
+{
+	u64map_release(&lr->at);
+	free(lr->ns);
+	free(lr->cpu);
+	free(lr->cpu_now);
 }
 
 static void dump_build(struct dump_state *snap, const struct profile *p, struct tracer *tr,
@@ -196,7 +241,6 @@ static void dump_build(struct dump_state *snap, const struct profile *p, struct 
 	snap->p = p;
 	snap->n = p->n_samples;
 	snap->th = xcalloc(snap->n + 1, sizeof(*snap->th));
-	uint64_t now = lr->now;
 	for (size_t i = 0; i < snap->n; i++) {
 		struct dump_thread *d = &snap->th[i];
 		d->s = &p->samples[i];
@@ -207,11 +251,13 @@ static void dump_build(struct dump_state *snap, const struct profile *p, struct 
 		d->since_ns = -1;
 		d->waits_for = -1;
 		uint32_t at;
-		uint64_t ran =
-			d->s->state >= ST_SYSCALL && d->s->state <= ST_STOPPED && now &&
-					u64map_get(&lr->at, (uint64_t)(uint32_t)d->s->tid, &at)
-				? lr->ns[at]
-				: 0;
+		uint64_t ran = 0, now = 0;
+		if (d->s->state >= ST_SYSCALL && d->s->state <= ST_STOPPED &&
+		    u64map_get(&lr->at, (uint64_t)(uint32_t)d->s->tid, &at) && lr->cpu[at] >= 0 &&
+		    (size_t)lr->cpu[at] < lr->n_cpus) {
+			ran = lr->ns[at];
+			now = lr->cpu_now[lr->cpu[at]];
+		}
 		if (ran && ran <= now)
 			d->since_ns = (int64_t)(now - ran);
 		if (d->sc && t && t->proc && waitset_call(d->s->syscall))
@@ -542,8 +588,7 @@ int cmd_dump(int argc, char **argv)
 			"wait): shown with the state /proc gave, without their stack",
 			late, n_threads);
 	profile_release(&p);
-	u64map_release(&lr.at);
-	free(lr.ns);
+	last_ran_release(&lr);
 	session_release(&sess);
 	return code;
 }

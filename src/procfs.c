@@ -29,6 +29,17 @@ int procfs_parse_stat(const char *text, struct task_stat *out)
 	memcpy(out->comm, open + 1, n);
 	out->comm[n] = '\0';
 	out->state = close[2];
+	/* The state is field 3; "processor" is field 39. */
+	out->cpu = -1;
+	const char *f = close + 2;
+	for (int field = 3; field < 39 && f; field++) {
+		f = strchr(f, ' ');
+		f = f ? f + 1 : NULL;
+	}
+	char *end;
+	long cpu = f ? strtol(f, &end, 10) : -1;
+	if (f && end != f && cpu >= 0 && cpu < 65536)
+		out->cpu = (int)cpu;
 	return 0;
 }
 

@@ -42,6 +42,13 @@ wp.check(mwf.get("kind") == "join" and mwf.get("owner_tid") in {x["tid"] for x i
          f"JSON: main thread waits to join one of the threads: {mwf}")
 wp.check(isinstance(w.get("in_state_ns"), int) and w["in_state_ns"] >= 200_000_000,
          f"JSON: the waiter has been waiting at least 0.2 s: {w.get('in_state_ns')}")
+# The holder took the lock and went to sleep as the waiter began to wait
+# (they meet at a barrier): the same time in their states, within 50 ms,
+# whichever CPUs they last ran on (each CPU's scheduler clock differs).
+h = th.get("holder", {})
+hw = [x.get("in_state_ns") for x in (h, w)]
+wp.check(all(isinstance(v, int) for v in hw) and abs(hw[0] - hw[1]) <= 50_000_000,
+         f"JSON: holder and waiter in their states as long as each other: {hw}")
 wp.check(doc.get("deadlocks") == [], f"JSON: no deadlocks: {doc.get('deadlocks')}")
 
 # The symbol cache (src/symcache.c): a second dump reads what the first

@@ -62,7 +62,13 @@ static void test_stacks(void)
 static void test_procfs(void)
 {
 	struct task_stat st;
-	CHECK(procfs_parse_stat("123 (a (b) c) S 1 2 3", &st) == 0);
+	CHECK(procfs_parse_stat("123 (a (b) c) S 1 2 3", &st) == 0 && st.cpu == -1);
+	/* "processor" is field 39: here fields 4 to 52 are their own numbers. */
+	char fields[256] = "7 (x) S";
+	for (int f = 4; f <= 52; f++)
+		snprintf(fields + strlen(fields), sizeof(fields) - strlen(fields), " %d", f);
+	struct task_stat st2;
+	CHECK(procfs_parse_stat(fields, &st2) == 0 && st2.cpu == 39 && st2.state == 'S');
 	CHECK_STR(st.comm, "a (b) c");
 	CHECK(st.state == 'S');
 	CHECK(procfs_parse_stat("123 (x", &st) < 0);
