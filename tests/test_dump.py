@@ -60,10 +60,13 @@ cache = os.path.join(wp.tmpdir(), "cache")
 def symbolized(env_dir):
     r = wp.run([wp.WALLPROF, "dump", "--json", "-p", str(t.pid)], env=dict(os.environ, WALLPROF_CACHE_DIR=env_dir))
     wp.check(r.returncode == 0, f"dump with WALLPROF_CACHE_DIR={os.path.basename(env_dir)} exits 0: {r.stderr.strip()}")
+    # Each address with the set of ways it is named (one per inlined
+    # level): how many stacks hold it changes as threads move between two
+    # dumps (seen beside a CPU hog), how it is named must not.
     names = {}
     for x in json.loads(r.stdout)["threads"]:
         for f in x["frames"]:
-            names.setdefault(f["address"], []).append((f["function"], f["file"], f["line"], f["inlined"]))
+            names.setdefault(f["address"], set()).add((f["function"], f["file"], f["line"], f["inlined"]))
     return names
 
 
