@@ -60,6 +60,8 @@ int procfs_parse_status_ids(const char *text, const char *name, uint64_t *out, i
 /* The text of /proc/PID/status (tid 0) or /proc/PID/task/TID/status,
  * malloc'ed; NULL if it is gone. */
 char *procfs_read_status(pid_t pid, pid_t tid);
+/* /proc/PID/task/TID/stat, read and parsed: 0, or -errno if it is gone. */
+int procfs_read_stat(pid_t pid, pid_t tid, struct task_stat *st);
 /*
  * A thread's state and, unless it is running, its call: /proc/PID/task/TID
  * stat and syscall, read once (sc says running, nr -1, if the call cannot

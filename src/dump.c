@@ -193,17 +193,12 @@ static void last_ran_read(struct last_ran *lr, const struct tracer *tr)
 	int max_cpu = -1;
 	for (size_t i = 0; i < tr->n_threads; i++) {
 		const struct thread *t = tr->threads[i];
-		char path[96];
 		struct task_stat st;
 		lr->cpu[i] = -1;
 		if (!t->proc)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->proc->pid,
-			 (int)t->tid);
-		char *text = read_small_file(path, 4096, NULL);
-		if (text && procfs_parse_stat(text, &st) == 0)
+		if (procfs_read_stat(t->proc->pid, t->tid, &st) == 0)
 			lr->cpu[i] = st.cpu;
-		free(text);
 		lr->ns[i] = last_ran_ns(t->proc->pid, t->tid);
 		u64map_put(&lr->at, (uint64_t)(uint32_t)t->tid, (uint32_t)i);
 		if (lr->cpu[i] > max_cpu)

@@ -79,13 +79,9 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 		if ((h.fd = holder_fd(h.pid, link, want_writers, &h.writes)) < 0)
 			continue;
 		procfs_read_comm(h.pid, h.pid, h.comm, sizeof(h.comm));
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		char *text = read_small_file(path, 4096, NULL);
 		struct task_stat st;
-		if (text && procfs_parse_stat(text, &st) == 0)
+		if (procfs_read_stat(h.pid, h.pid, &st) == 0)
 			h.state = st.state;
-		free(text);
 		out[n++] = h;
 	}
 	closedir(d);

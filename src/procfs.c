@@ -311,20 +311,27 @@ char *procfs_read_status(pid_t pid, pid_t tid)
 	return read_small_file(path, 1 << 16, NULL);
 }
 
-int procfs_read_task(pid_t pid, pid_t tid, struct task_stat *st, struct syscall_state *sc)
+int procfs_read_stat(pid_t pid, pid_t tid, struct task_stat *st)
 {
 	char path[96];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	char *text = read_small_file(path, 4096, NULL);
 	int r = text ? procfs_parse_stat(text, st) : -ENOENT;
 	free(text);
+	return r;
+}
+
+int procfs_read_task(pid_t pid, pid_t tid, struct task_stat *st, struct syscall_state *sc)
+{
+	int r = procfs_read_stat(pid, tid, st);
 	*sc = (struct syscall_state){.running = true, .nr = -1};
 	/* /proc/TID/syscall of a running thread waits for it to leave its
 	 * CPU, and says "running" then anyway. */
 	if (r < 0 || st->state == 'R')
 		return r;
+	char path[96];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	text = read_small_file(path, 512, NULL);
+	char *text = read_small_file(path, 512, NULL);
 	if (!text || procfs_parse_syscall(text, sc) < 0)
 		*sc = (struct syscall_state){.running = true, .nr = -1};
 	free(text);
