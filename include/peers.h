@@ -1,9 +1,9 @@
 /*
- * peers.h: who holds the other end of a pipe a thread is blocked on. A
- * reader waits for whoever can write, a writer for whoever can read: the
- * processes that have the same pipe open (by its inode, in each /proc/PID/fd),
- * and with which end (the access mode in /proc/PID/fdinfo/FD). The first
- * link of a wait chain from one process to another.
+ * peers.h: who is at the other end of what a thread waits on, read from
+ * /proc and sock_diag alone (no ptrace): the processes holding a pipe's
+ * other end, a Unix socket's peer, the local socket whose addresses are a
+ * TCP or UDP socket's own swapped, the holder of a file lock, a process's
+ * children. The links of a wait chain from one process to another.
  */
 #ifndef WALLPROF_PEERS_H
 #define WALLPROF_PEERS_H
@@ -13,11 +13,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A process holding a pipe open. */
+/* A process holding an object (pipe, socket, file) open. */
 struct pipe_holder {
 	pid_t pid;
 	int fd; /* one of its descriptors for it */
-	bool writes; /* that descriptor is the write end */
+	bool writes; /* that descriptor is open for writing */
 	char comm[16];
 	char state; /* its main thread's /proc state letter, '?' if unknown */
 };
@@ -26,12 +26,58 @@ struct pipe_holder {
  * bounded time on a host with many processes. */
 #define PEERS_SCAN_MAX 4096
 
+/* The target of /proc/PID/fd/FD ("pipe:[12]", "socket:[34]", a path);
+ * 0 or -errno. */
+int peers_fd_link(pid_t pid, int fd, char *buf, size_t size);
+
 /*
- * The processes other than self holding pipe ino ("pipe:[ino]") open, each
- * once (its first descriptor for the end the caller waits on, if it has
- * it: want_writers); at most max of them in out. Returns how many.
+ * The processes other than self holding link (as peers_fd_link gives it)
+ * open, each once: its first descriptor for the end wanted (want_writers:
+ * open for writing) if it has one; at most max in out. Returns how many.
  */
+size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,
+		     size_t max);
+
+/* The same for pipe ino ("pipe:[ino]"). */
 size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_holder *out,
 		    size_t max);
+
+/* The processes other than self with a descriptor for the file dev:ino
+ * (each descriptor's stat). */
+size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, struct pipe_holder *out, size_t max);
+
+/* The inode of the peer of Unix socket ino, asked of the kernel's
+ * sock_diag (in our network namespace): the inode, 0 if it has no peer
+ * (unconnected, listening, the peer closed), -errno if it cannot be told. */
+int64_t peers_unix_peer(uint64_t ino);
+
+/*
+ * A TCP or UDP socket ino of process pid (in its network namespace): its
+ * description into desc ("tcp 127.0.0.1:5432 -> 127.0.0.1:40122") and the
+ * inode of the socket whose local and remote addresses are its own
+ * swapped. Returns 1 with *peer set, 0 if no such socket is on this host
+ * (the peer is elsewhere), -1 if ino is not a connected inet socket.
+ */
+int peers_inet_peer(pid_t pid, uint64_t ino, char *desc, size_t size, uint64_t *peer);
+
+/* "tcp A -> B" to "tcp B -> A"; false if desc is not a connection. */
+bool peers_swap_inet(const char *desc, char *out, size_t size);
+
+/* A lock request in /proc/locks that waits: its kind and the process at
+ * the root of what blocks it (the holder; -1 for an OFD lock, whose owner
+ * is a file description). */
+struct file_lock_wait {
+	char kind[16]; /* FLOCK, POSIX, OFDLCK, LEASE */
+	bool write;
+	pid_t holder;
+};
+
+/*
+ * In the text of /proc/locks, a waiting request of process waiter (or of
+ * an OFD lock, whose pid reads -1) on the file major:minor:ino: 0 with
+ * *out filled, -1 if there is none.
+ */
+int peers_parse_locks(const char *text, pid_t waiter, unsigned major, unsigned minor, uint64_t ino,
+		      struct file_lock_wait *out);
 
 #endif

@@ -35,6 +35,7 @@ struct syscall_state {
 struct task_stat {
 	char state;
 	char comm[64];
+	pid_t ppid; /* its parent process */
 	int cpu; /* the CPU it last ran on (field 39), -1 if absent */
 };
 

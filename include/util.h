@@ -50,6 +50,11 @@ int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A second line after an error: what the user can do about it. */
 void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The calling thread's messages go into buf (emptied first; each message
+ * appended after "; " while there is room) instead of stderr, until
+ * messages_capture(NULL, 0): for a step whose failure is reported as part
+ * of something else (a wait chain that cannot enter a process). */
+void messages_capture(char *buf, size_t size);
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 mono_ns mono_now(void);

@@ -1,19 +1,40 @@
 /*
- * peers.c: the holders of a pipe's other end. See peers.h.
+ * peers.c: who is at the other end of a wait, from /proc and sock_diag.
+ * See peers.h.
  */
 #include "peers.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "procfs.h"
 #include "util.h"
 
-/* Does descriptor fd of pid have the write end (O_WRONLY or O_RDWR)? */
+int peers_fd_link(pid_t pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	ssize_t n = readlink(path, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Is descriptor fd of pid open for writing (O_WRONLY or O_RDWR)? */
 static bool fd_writes(pid_t pid, int fd)
 {
 	char path[64];
@@ -25,9 +46,34 @@ static bool fd_writes(pid_t pid, int fd)
 	return ok && (flags & O_ACCMODE) != O_RDONLY;
 }
 
-/* The descriptor of pid holding link (want_writers: the write end if it
- * has one, else any); -1 if none. */
-static int holder_fd(pid_t pid, const char *link, bool want_writers, bool *writes)
+/* What a scan looks for: descriptors with this link target, or (link
+ * NULL) for this file. */
+struct wanted {
+	const char *link;
+	dev_t dev;
+	uint64_t ino;
+	bool writers;
+};
+
+static bool fd_matches(pid_t pid, int fd, const struct wanted *w)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	if (w->link) {
+		char target[64];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			return false;
+		target[n] = '\0';
+		return !strcmp(target, w->link);
+	}
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_dev == w->dev && (uint64_t)st.st_ino == w->ino;
+}
+
+/* The descriptor of pid for what w wants (the end wanted if it has it,
+ * else any); -1 if none. */
+static int holder_fd(pid_t pid, const struct wanted *w, bool *writes)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
@@ -38,33 +84,22 @@ static int holder_fd(pid_t pid, const char *link, bool want_writers, bool *write
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		uint64_t fd;
-		if (!parse_uint(de->d_name, 0, INT32_MAX, &fd))
+		if (!parse_uint(de->d_name, 0, INT32_MAX, &fd) || !fd_matches(pid, (int)fd, w))
 			continue;
-		char fdpath[96], target[64];
-		snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", (int)pid, (int)fd);
-		ssize_t n = readlink(fdpath, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, link))
-			continue;
-		bool w = fd_writes(pid, (int)fd);
-		if (found < 0 || w == want_writers) {
+		bool wr = fd_writes(pid, (int)fd);
+		if (found < 0 || wr == w->writers) {
 			found = (int)fd;
-			*writes = w;
+			*writes = wr;
 		}
-		if (w == want_writers)
+		if (wr == w->writers)
 			break;
 	}
 	closedir(d);
 	return found;
 }
 
-size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_holder *out,
-		    size_t max)
+static size_t scan(pid_t self, const struct wanted *w, struct pipe_holder *out, size_t max)
 {
-	char link[48];
-	snprintf(link, sizeof(link), "pipe:[%llu]", (unsigned long long)ino);
 	DIR *d = opendir("/proc");
 	if (!d)
 		return 0;
@@ -76,7 +111,7 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 			continue;
 		scanned++;
 		struct pipe_holder h = {.pid = (pid_t)pid, .state = '?'};
-		if ((h.fd = holder_fd(h.pid, link, want_writers, &h.writes)) < 0)
+		if ((h.fd = holder_fd(h.pid, w, &h.writes)) < 0)
 			continue;
 		procfs_read_comm(h.pid, h.pid, h.comm, sizeof(h.comm));
 		struct task_stat st;
@@ -86,4 +121,191 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 	}
 	closedir(d);
 	return n;
+}
+
+size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,
+		     size_t max)
+{
+	struct wanted w = {.link = link, .writers = want_writers};
+	return scan(self, &w, out, max);
+}
+
+size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_holder *out,
+		    size_t max)
+{
+	char link[48];
+	snprintf(link, sizeof(link), "pipe:[%llu]", (unsigned long long)ino);
+	return peers_holders(self, link, want_writers, out, max);
+}
+
+size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, struct pipe_holder *out, size_t max)
+{
+	struct wanted w = {.dev = dev, .ino = ino};
+	return scan(self, &w, out, max);
+}
+
+int64_t peers_unix_peer(uint64_t ino)
+{
+	if (ino > UINT32_MAX)
+		return -EOVERFLOW; /* sock_diag names Unix sockets by 32 bits */
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req r;
+	} req = {
+		.nlh = {.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST},
+		.r = {.sdiag_family = AF_UNIX,
+		      .udiag_states = ~0u,
+		      .udiag_ino = (uint32_t)ino,
+		      .udiag_show = UDIAG_SHOW_PEER,
+		      .udiag_cookie = {~0u, ~0u}},
+	};
+	union {
+		struct nlmsghdr h;
+		char buf[8192];
+	} resp;
+	int64_t ret = -EIO;
+	ssize_t len;
+	if (send(fd, &req, sizeof(req), 0) < 0 || (len = recv(fd, &resp, sizeof(resp), 0)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	close(fd);
+	for (struct nlmsghdr *h = &resp.h; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			return e->error ? e->error : -EIO;
+		}
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+		    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
+			continue;
+		const struct unix_diag_msg *m = NLMSG_DATA(h);
+		ret = 0;
+		size_t off = NLMSG_ALIGN(sizeof(*m));
+		size_t end = h->nlmsg_len - NLMSG_LENGTH(0);
+		while (off + sizeof(struct nlattr) <= end) {
+			const struct nlattr *a = (const void *)((const char *)m + off);
+			if (a->nla_len < sizeof(*a) || off + a->nla_len > end)
+				break;
+			if (a->nla_type == UNIX_DIAG_PEER && a->nla_len >= NLA_HDRLEN + 4) {
+				uint32_t peer;
+				memcpy(&peer, (const char *)a + NLA_HDRLEN, 4);
+				return peer;
+			}
+			off += NLA_ALIGN(a->nla_len);
+		}
+	}
+	return ret;
+}
+
+bool peers_swap_inet(const char *desc, char *out, size_t size)
+{
+	const char *sp = strchr(desc, ' '), *arrow = strstr(desc, " -> ");
+	if (!sp || !arrow || arrow < sp || strncmp(sp, " listen", 7) == 0)
+		return false;
+	snprintf(out, size, "%.*s %s -> %.*s", (int)(sp - desc), desc, arrow + 4,
+		 (int)(arrow - sp - 1), sp + 1);
+	return true;
+}
+
+/* Reading the inet tables: the description of one inode, or the inode of
+ * one description. */
+struct inet_find {
+	uint64_t ino; /* wanted by inode: its desc */
+	char desc[200];
+	const char *want_desc; /* wanted by description: its inode */
+	uint64_t found;
+};
+
+static void inet_row(void *ctx, uint64_t inode, const char *desc)
+{
+	struct inet_find *f = ctx;
+	if (f->ino && inode == f->ino && !f->desc[0])
+		snprintf(f->desc, sizeof(f->desc), "%s", desc);
+	if (f->want_desc && !f->found && !strcmp(desc, f->want_desc))
+		f->found = inode;
+}
+
+static void inet_tables(pid_t pid, struct inet_find *f)
+{
+	static const struct {
+		const char *file, *proto;
+		bool v6;
+	} tables[] = {{"tcp", "tcp", false},
+		      {"tcp6", "tcp", true},
+		      {"udp", "udp", false},
+		      {"udp6", "udp", true}};
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[i].file);
+		char *text = read_small_file(path, 64 << 20, NULL);
+		if (text)
+			fds_parse_inet(text, tables[i].proto, tables[i].v6, inet_row, f);
+		free(text);
+	}
+}
+
+int peers_inet_peer(pid_t pid, uint64_t ino, char *desc, size_t size, uint64_t *peer)
+{
+	struct inet_find f = {.ino = ino};
+	inet_tables(pid, &f);
+	char swapped[200];
+	if (!f.desc[0])
+		return -1;
+	snprintf(desc, size, "%s", f.desc);
+	if (!peers_swap_inet(f.desc, swapped, sizeof(swapped)))
+		return -1;
+	struct inet_find g = {.want_desc = swapped};
+	inet_tables(pid, &g);
+	*peer = g.found;
+	return g.found ? 1 : 0;
+}
+
+int peers_parse_locks(const char *text, pid_t waiter, unsigned major, unsigned minor, uint64_t ino,
+		      struct file_lock_wait *out)
+{
+	/* "1: POSIX  ADVISORY  WRITE 31329 fe:00:10953034 0 EOF", each waiter
+	 * after its blocker as "1: -> POSIX ...", one more space of indent
+	 * per level; the holder is the line at level 0 above it. */
+	pid_t holder = 0;
+	for (const char *line = text; line && *line;) {
+		const char *next = strchr(line, '\n');
+		const char *p = strchr(line, ':');
+		if (!p || (next && p > next))
+			goto skip;
+		p++;
+		while (*p == ' ')
+			p++;
+		bool waits = !strncmp(p, "-> ", 3);
+		if (waits)
+			p += 3;
+		char kind[16], mode[16], rw[16];
+		long pid;
+		unsigned maj, min;
+		unsigned long long ino_;
+		if (sscanf(p, "%15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &pid, &maj, &min,
+			   &ino_) != 7)
+			goto skip;
+		if (!waits) {
+			holder = (pid_t)pid;
+			goto skip;
+		}
+		if (ino_ == ino && maj == major && min == minor &&
+		    (pid == waiter || (pid == -1 && !strcmp(kind, "OFDLCK")))) {
+			snprintf(out->kind, sizeof(out->kind), "%s", kind);
+			out->write = !strcmp(rw, "WRITE");
+			out->holder = holder;
+			return 0;
+		}
+	skip:
+		line = next ? next + 1 : NULL;
+	}
+	return -1;
 }

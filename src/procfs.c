@@ -29,7 +29,8 @@ int procfs_parse_stat(const char *text, struct task_stat *out)
 	memcpy(out->comm, open + 1, n);
 	out->comm[n] = '\0';
 	out->state = close[2];
-	/* The state is field 3; "processor" is field 39. */
+	/* The state is field 3, the parent field 4; "processor" is field 39. */
+	out->ppid = (pid_t)strtol(close + 3, NULL, 10);
 	out->cpu = -1;
 	const char *f = close + 2;
 	for (int field = 3; field < 39 && f; field++) {

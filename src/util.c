@@ -82,9 +82,38 @@ void *xgrow(void *p, size_t *cap, size_t need, size_t elem)
 	return p;
 }
 
+/* While set (messages_capture), this thread's messages go here. */
+static __thread char *captured;
+static __thread size_t captured_size;
+
+void messages_capture(char *buf, size_t size)
+{
+	captured = buf;
+	captured_size = size;
+	if (buf && size)
+		buf[0] = '\0';
+}
+
 static void emit(const char *prefix, const char *fmt, va_list ap, int errnum)
 {
 	char buf[1024];
+	if (captured) {
+		/* Without "wallprof: " and the prefix: an error and its
+		 * hint then read as one sentence. */
+		size_t used = strlen(captured);
+		if (used + 2 < captured_size) {
+			if (used)
+				used += (size_t)snprintf(captured + used, captured_size - used,
+							 "; ");
+			if (used < captured_size)
+				used += (size_t)vsnprintf(captured + used, captured_size - used,
+							  fmt, ap);
+			if (errnum && used < captured_size)
+				snprintf(captured + used, captured_size - used, ": %s",
+					 strerror(errnum));
+		}
+		return;
+	}
 	size_t n = (size_t)snprintf(buf, sizeof(buf), "wallprof: %s", prefix);
 	if (n < sizeof(buf))
 		n += (size_t)vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);

@@ -34,26 +34,9 @@ finally:
         p.kill()
         p.wait()
 
-# 2. Two processes, each blocked writing 1 MiB into a pipe the other never
-#    reads: each one's read end is held by the other, and only by it.
-script = r'''
-import os, sys, time
-a_r, a_w = os.pipe()   # written by the parent, read by the child
-b_r, b_w = os.pipe()   # written by the child, read by the parent
-pid = os.fork()
-if pid == 0:
-    os.close(a_w); os.close(b_r)
-    os.write(b_w, b"x" * (1 << 20))
-    os._exit(0)
-os.close(a_r); os.close(b_w)
-print(pid, flush=True)
-os.write(a_w, b"y" * (1 << 20))
-'''
-parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-child = int(parent.stdout.readline())
+# 2. Two processes, each blocked writing a full pipe to the other.
+parent, child = wp.pipe_deadlock()
 try:
-    wp.wait_for(lambda: wp.proc_state(parent.pid) == "S" and wp.proc_state(child) == "S", 5)
-    time.sleep(0.2)
     for me, other in ((parent.pid, child), (child, parent.pid)):
         r = wp.run([wp.WALLPROF, "dump", "-p", str(me)])
         blocked = [l.strip() for l in r.stdout.splitlines() if l.strip().startswith("in write(")]

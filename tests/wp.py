@@ -247,3 +247,31 @@ def eu_stack(pid):
         if m and cur:
             cur[-1]["file"], cur[-1]["line"] = m.group(1), int(m.group(2))
     return threads
+
+
+_PIPE_DEADLOCK = r'''
+import os
+a_r, a_w = os.pipe()   # written by the parent, read by the child
+b_r, b_w = os.pipe()   # written by the child, read by the parent
+pid = os.fork()
+if pid == 0:
+    os.close(a_w); os.close(b_r)
+    os.write(b_w, b"x" * (1 << 20))
+    os._exit(0)
+os.close(a_r); os.close(b_w)
+print(pid, flush=True)
+os.write(a_w, b"y" * (1 << 20))
+'''
+
+
+def pipe_deadlock():
+    """Two processes, each blocked writing 1 MiB into a pipe the other
+    never reads: each one's read end is held by the other, and only by it.
+    Returns (the parent's Popen, the child's pid) once both are blocked;
+    kill the child, then the parent."""
+    import subprocess
+    parent = subprocess.Popen([sys.executable, "-c", _PIPE_DEADLOCK], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    wait_for(lambda: proc_state(parent.pid) == "S" and proc_state(child) == "S", 5)
+    time.sleep(0.2)
+    return parent, child

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""dump --chain follows each wait to the process and thread that can end
+it. Each case is built so that its chain is known: which process and
+thread each link must reach, found here from /proc (thread names, the
+pids we started), not from wallprof.
+
+1. two processes each blocked writing a full pipe to the other: a
+   deadlock across processes, closed by two pipe links;
+2. a client blocked reading a Unix socket, whose server's handler thread
+   waits for a mutex held by a thread that sleeps (tests/targets/chainsrv);
+3. the same over TCP on loopback;
+4. flock(1) waiting for a lock held by another flock(1), which waits for
+   its child (sleep): a file-lock link, then a child link;
+5. an OFD lock (fcntl F_OFD_SETLKW), whose holder /proc/locks does not
+   name: found by who has the file open;
+6. a process-shared mutex in shared memory, held by another process;
+7. a pipe whose writer is traced by strace: the chain ends there with
+   what /proc says, not with an error."""
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import wp
+
+
+def dump(pid):
+    r = wp.run([wp.WALLPROF, "dump", "--chain", "--json", "-p", str(pid)])
+    if not wp.check(r.returncode == 0, f"dump --chain --json -p {pid} exits 0: {r.stderr.strip()}"):
+        return {"chains": [], "deadlocks": [], "processes": []}
+    return json.loads(r.stdout)
+
+
+def text(pid):
+    return wp.run([wp.WALLPROF, "dump", "--chain", "-p", str(pid)]).stdout
+
+
+def hops(chain):
+    """[(kind, from pid, from tid, to pid, to tid)] of a chain."""
+    return [(l["kind"], l["from"]["pid"], l["from"]["tid"],
+             l["to"]["pid"] if l["to"] else None, l["to"]["tid"] if l["to"] else None)
+            for l in chain]
+
+
+def tid_named(pid, name):
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == name:
+                return int(tid)
+    return None
+
+
+def blocked(pid, tid=None):
+    tid = tid or pid
+    return wp.wait_for(lambda: wp.task_states(pid).get(tid) == "S", 5)
+
+
+def stop(*procs):
+    for p in procs:
+        try:
+            p.kill()
+            p.wait()
+        except (OSError, AttributeError):
+            pass
+
+
+# 1. A pipe deadlock across two processes.
+parent, child = wp.pipe_deadlock()
+try:
+    j = dump(parent.pid)
+    got = [hops(c) for c in j["chains"]]
+    want = [("pipe", parent.pid, parent.pid, child, child), ("pipe", child, child, parent.pid, parent.pid)]
+    wp.check(got == [want], f"pipe deadlock: one chain {want}: {got}")
+    wp.check(j["chains"] and j["chains"][0][-1].get("deadlock") is True, "  ... marked a deadlock")
+    cycles = [sorted(c) for c in j["deadlocks"]]
+    wp.check(cycles == [sorted([parent.pid, child])], f"  deadlocks: [[{parent.pid}, {child}]]: {j['deadlocks']}")
+    t = text(parent.pid)
+    wp.check(f"deadlock across processes: Thread {parent.pid}" in t, "  text names the deadlock across processes")
+finally:
+    os.kill(child, 9)
+    stop(parent)
+
+# 2 and 3. Client -> socket -> handler -> mutex -> holder, which sleeps.
+client_py = r'''
+import socket, sys
+if sys.argv[1] == "unix":
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])
+else:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+s.sendall(b"get\n")
+print("sent", flush=True)
+s.recv(16)
+'''
+d = wp.tmpdir()
+for kind, where in (("unix", os.path.join(d, "srv.sock")), ("tcp", str(18000 + os.getpid() % 2000))):
+    srv = subprocess.Popen([wp.target("chainsrv"), kind, where], stdout=subprocess.PIPE, text=True)
+    cl = None
+    try:
+        if not wp.check(srv.stdout.readline().strip() == "ready", f"{kind}: chainsrv ready"):
+            continue
+        cl = subprocess.Popen([sys.executable, "-c", client_py, kind, where], stdout=subprocess.PIPE, text=True)
+        cl.stdout.readline()
+        wp.wait_for(lambda: tid_named(srv.pid, "handler") is not None, 5)
+        handler, holder = tid_named(srv.pid, "handler"), tid_named(srv.pid, "holder")
+        blocked(cl.pid)
+        blocked(srv.pid, handler)
+        time.sleep(0.2)
+        j = dump(cl.pid)
+        got = [hops(c) for c in j["chains"]]
+        want = [(kind, cl.pid, cl.pid, srv.pid, handler), ("lock", srv.pid, handler, srv.pid, holder)]
+        wp.check(got == [want], f"{kind}: client -> handler -> holder {want}: {got}")
+        end = j["chains"][0][-1].get("then", "") if j["chains"] else ""
+        wp.check("sleeps in clock_nanosleep" in end, f"  the chain ends with the holder asleep: {end!r}")
+        wp.check([p["pid"] for p in j["processes"]] == [srv.pid], f"  processes: the server's dump: {[p['pid'] for p in j['processes']]}")
+        frames = [f["function"] for p in j["processes"] for t in p.get("threads", []) if t["tid"] == handler
+                  for f in t["frames"]]
+        wp.check("handler" in frames, f"  the handler's stack holds handler(): {frames[:6]}")
+    finally:
+        stop(cl, srv)
+
+# 4. flock(1) held by another flock(1), which waits for its child.
+if shutil.which("flock"):
+    lk = os.path.join(d, "lock")
+    open(lk, "w").close()
+    holder = subprocess.Popen(["flock", lk, "sleep", "30"])
+    waiter = None
+    try:
+        wp.wait_for(lambda: os.path.exists(f"/proc/{holder.pid}/task/{holder.pid}/children") and
+                    open(f"/proc/{holder.pid}/task/{holder.pid}/children").read().strip(), 5)
+        sleeper = int(open(f"/proc/{holder.pid}/task/{holder.pid}/children").read().split()[0])
+        waiter = subprocess.Popen(["flock", lk, "true"])
+        blocked(waiter.pid)
+        time.sleep(0.2)
+        j = dump(waiter.pid)
+        got = [hops(c) for c in j["chains"]]
+        want = [("file-lock", waiter.pid, waiter.pid, holder.pid, holder.pid),
+                ("child", holder.pid, holder.pid, sleeper, sleeper)]
+        wp.check(got == [want], f"flock: waiter -> holder -> its child {want}: {got}")
+    finally:
+        stop(waiter, holder)
+        os.kill(sleeper, 9)
+else:
+    print("skip part 4: flock(1) is not installed (util-linux)")
+
+# 5. An OFD lock: /proc/locks names no pid for it.
+if hasattr(fcntl, "F_OFD_SETLKW"):
+    lk = os.path.join(d, "ofd")
+    open(lk, "w").close()
+    take = r'''
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLKW, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+print("locked", flush=True)
+time.sleep(30)
+'''
+    a = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
+    b = None
+    try:
+        a.stdout.readline()
+        b = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
+        blocked(b.pid)
+        time.sleep(0.2)
+        j = dump(b.pid)
+        got = [hops(c)[0] for c in j["chains"]]
+        wp.check(got == [("file-lock", b.pid, b.pid, a.pid, a.pid)],
+                 f"OFD lock: waiter -> the other process with the file open: {got}")
+    finally:
+        stop(b, a)
+
+# 6. A process-shared mutex held by another process.
+sl = subprocess.Popen([wp.target("sharedlock")], stdout=subprocess.PIPE, text=True)
+try:
+    kid = int(sl.stdout.readline())
+    blocked(kid)
+    time.sleep(0.2)
+    j = dump(kid)
+    got = [hops(c) for c in j["chains"]]
+    want = [[("shared-lock", kid, kid, sl.pid, sl.pid)]]
+    wp.check(got == want, f"shared mutex: child -> parent {want}: {got}")
+finally:
+    stop(sl)
+    wp.wait_for(lambda: wp.proc_state(kid) in (None, "Z"), 1) or os.kill(kid, 9)
+
+# 7. The writer is traced by strace: not ours to enter.
+if shutil.which("strace"):
+    w = subprocess.Popen(["strace", "-o", os.devnull, "sleep", "30"], stdout=subprocess.PIPE)
+    cat = subprocess.Popen(["cat"], stdin=w.stdout, stdout=subprocess.DEVNULL)
+    w.stdout.close()
+    try:
+        wp.wait_for(lambda: open(f"/proc/{w.pid}/task/{w.pid}/children").read().strip(), 5)
+        traced = int(open(f"/proc/{w.pid}/task/{w.pid}/children").read().split()[0])
+        blocked(cat.pid)
+        time.sleep(0.3)
+        r = wp.run([wp.WALLPROF, "dump", "--chain", "--json", "-p", str(cat.pid)])
+        j = json.loads(r.stdout) if r.returncode == 0 else {"chains": [], "processes": []}
+        wp.check(r.returncode == 0 and not r.stderr.strip(),
+                 f"a chain into a process we may not trace is no error: rc {r.returncode} {r.stderr.strip()!r}")
+        got = [hops(c) for c in j["chains"]]
+        wp.check(got == [[("pipe", cat.pid, cat.pid, traced, None)]], f"  cat -> sleep, not entered: {got}")
+        p = [p for p in j["processes"] if p["pid"] == traced]
+        why = p[0].get("not_entered", "") if p else ""
+        wp.check("already traced" in why and p[0].get("state") in ("S", "t"),
+                 f"  says why, and what /proc says: {why!r} state {p[0].get('state') if p else None}")
+    finally:
+        stop(cat, w)
+        try:
+            os.kill(traced, 9)
+        except (OSError, NameError):
+            pass
+wp.done()
