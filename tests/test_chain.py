@@ -14,7 +14,9 @@ pids we started), not from wallprof.
 5. an OFD lock (fcntl F_OFD_SETLKW), whose holder /proc/locks does not
    name: found by who has the file open;
 6. a process-shared mutex in shared memory, held by another process;
-7. a pipe whose writer is traced by strace: the chain ends there with
+7. a UDP socket connected to an address no host here has: the chain
+   leaves the host, and says so;
+8. a pipe whose writer is traced by strace: the chain ends there with
    what /proc says, not with an error."""
 import fcntl
 import json
@@ -184,7 +186,26 @@ finally:
     stop(sl)
     wp.wait_for(lambda: wp.proc_state(kid) in (None, "Z"), 1) or os.kill(kid, 9)
 
-# 7. The writer is traced by strace: not ours to enter.
+# 7. A UDP socket connected to an address of no host here (TEST-NET-1):
+#    the peer is elsewhere, and the chain says so.
+udp = subprocess.Popen([sys.executable, "-c", r'''
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("192.0.2.1", 9))
+print("connected", flush=True)
+s.recv(16)
+'''], stdout=subprocess.PIPE, text=True)
+try:
+    udp.stdout.readline()
+    blocked(udp.pid)
+    j = dump(udp.pid)
+    got = [hops(c) for c in j["chains"]]
+    then = j["chains"][0][-1].get("text", "") if j["chains"] else ""
+    wp.check(got == [[("udp", udp.pid, udp.pid, None, None)]] and "not on this host" in then,
+             f"udp to 192.0.2.1: the chain leaves the host: {got} {then!r}")
+finally:
+    stop(udp)
+
+# 8. The writer is traced by strace: not ours to enter.
 if shutil.which("strace"):
     w = subprocess.Popen(["strace", "-o", os.devnull, "sleep", "30"], stdout=subprocess.PIPE)
     cat = subprocess.Popen(["cat"], stdin=w.stdout, stdout=subprocess.DEVNULL)

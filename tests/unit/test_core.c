@@ -15,6 +15,7 @@
 
 #include "fds.h"
 #include "locks.h"
+#include "peers.h"
 #include "procfs.h"
 #include "profile.h"
 #include "recorder.h"
@@ -542,8 +543,47 @@ static void test_durations(void)
 	CHECK(latency_bucket(32) == 32 && latency_bucket(63) == 63 && latency_bucket(64) == 64);
 }
 
+/* /proc/locks as the kernel writes it: a holder, its waiters one level in,
+ * a waiter blocked by a waiter one more; OFD requests with pid -1. */
+static void test_peers(void)
+{
+	static const char locks[] = "1: POSIX  ADVISORY  WRITE 31329 fe:00:10953034 0 EOF\n"
+				    "1: -> POSIX  ADVISORY  WRITE 31372 fe:00:10953034 0 EOF\n"
+				    "1:  -> POSIX  ADVISORY  READ 31374 fe:00:10953034 0 EOF\n"
+				    "2: FLOCK  ADVISORY  WRITE 31322 fe:00:10953032 0 EOF\n"
+				    "2: -> FLOCK  ADVISORY  WRITE 31326 fe:00:10953032 0 EOF\n"
+				    "3: OFDLCK ADVISORY  WRITE -1 08:01:77 0 EOF\n"
+				    "3: -> OFDLCK ADVISORY  WRITE -1 08:01:77 0 EOF\n";
+	struct file_lock_wait w;
+	CHECK(peers_parse_locks(locks, 31372, 0xfe, 0, 10953034, &w) == 0 && w.holder == 31329 &&
+	      w.write && !strcmp(w.kind, "POSIX"));
+	CHECK(peers_parse_locks(locks, 31374, 0xfe, 0, 10953034, &w) == 0 && w.holder == 31329 &&
+	      !w.write);
+	CHECK(peers_parse_locks(locks, 31326, 0xfe, 0, 10953032, &w) == 0 && w.holder == 31322 &&
+	      !strcmp(w.kind, "FLOCK"));
+	CHECK(peers_parse_locks(locks, 31329, 0xfe, 0, 10953034, &w) == -1); /* the holder */
+	CHECK(peers_parse_locks(locks, 31326, 0xfe, 0, 10953034, &w) == -1); /* another file */
+	CHECK(peers_parse_locks(locks, 500, 8, 1, 77, &w) == 0 && w.holder == -1 &&
+	      !strcmp(w.kind, "OFDLCK"));
+	CHECK(peers_parse_locks("", 1, 0, 0, 1, &w) == -1 &&
+	      peers_parse_locks("garbage\n1: ->\n", 1, 0, 0, 1, &w) == -1);
+
+	char out[200];
+	CHECK(peers_swap_inet("tcp 127.0.0.1:5000 -> 127.0.0.1:41234", out, sizeof(out)) &&
+	      !strcmp(out, "tcp 127.0.0.1:41234 -> 127.0.0.1:5000"));
+	CHECK(peers_swap_inet("udp [::1]:53 -> [::1]:9", out, sizeof(out)) &&
+	      !strcmp(out, "udp [::1]:9 -> [::1]:53"));
+	CHECK(!peers_swap_inet("tcp listen 0.0.0.0:80", out, sizeof(out)) &&
+	      !peers_swap_inet("udp 0.0.0.0:68", out, sizeof(out)));
+
+	struct task_stat st;
+	CHECK(procfs_parse_stat("12 (a) b) S 7 12 12 0", &st) == 0 && st.ppid == 7 &&
+	      st.state == 'S');
+}
+
 int main(void)
 {
+	test_peers();
 	test_classify();
 	test_durations();
 	test_locks();
