@@ -44,7 +44,7 @@ _wallprof()
 	convert) COMPREPLY=($(compgen -W "-o --output --format --threads --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	diff) COMPREPLY=($(compgen -W "-o --output -n --top --state -h --help" -- "$cur") $(compgen -f -X '!*.json' -- "$cur")) ;;
 	top) COMPREPLY=($(compgen -W "-p --pid -F --frequency -i --interval -h --help --" -- "$cur")) ;;
-	dump) COMPREPLY=($(compgen -W "-p --pid -j --json -h --help" -- "$cur")) ;;
+	dump) COMPREPLY=($(compgen -W "-p --pid -c --chain -j --json -h --help" -- "$cur")) ;;
 	esac
 }
 complete -F _wallprof wallprof
