@@ -20,6 +20,8 @@
 struct fd_desc {
 	char kind[16];
 	char name[320];
+	uint64_t inode; /* a pipe's or socket's inode, else 0 */
+	pid_t peer_cred; /* a connected Unix socket: its peer's pid (SO_PEERCRED), else 0 */
 };
 
 /* Socket inode -> description, from /proc/PID/net, re-read on a miss. */
@@ -35,6 +37,9 @@ struct fd_table {
 	 * seen (exact tracing): then a descriptor's file cannot change
 	 * behind our back. */
 	struct u64map cache;
+	/* pipe or socket inode -> the recorded process at its other end,
+	 * plus 1 (1: none), as first looked up (attribute.c). */
+	struct u64map peers;
 };
 
 /* The object id cached for fd, or -1. */

@@ -60,6 +60,14 @@ int64_t peers_unix_peer(uint64_t ino);
  */
 int peers_inet_peer(pid_t pid, uint64_t ino, char *desc, size_t size, uint64_t *peer);
 
+/*
+ * The process at the other end of descriptor fd of pid, a pipe or a
+ * connected socket, among the n_among processes of among (at most
+ * PEERS_SCAN_MAX of them looked at): for a pipe one holding the other end,
+ * for a socket the holder of its peer. 0 if none of them.
+ */
+pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among);
+
 /* "tcp A -> B" to "tcp B -> A"; false if desc is not a connection. */
 bool peers_swap_inet(const char *desc, char *out, size_t size);
 

@@ -66,6 +66,10 @@ struct profile_object {
 	char *lock_kind; /* lock: "mutex", "condvar", "join", ... (locks.h); else NULL */
 	uint64_t bytes_read, bytes_written; /* by traced calls (events) only */
 	uint64_t traced_calls, traced_ns; /* traced calls on it and their total time */
+	/* A pipe or socket: the recorded process at its other end (holding
+	 * the pipe's other end, or the socket's peer) when it was first
+	 * seen; 0 if none or not looked for. */
+	int32_t peer_pid;
 };
 
 /* Exact counts of one traced syscall. */

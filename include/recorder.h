@@ -81,6 +81,10 @@ void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, 
  * the futex word of a lock (0 otherwise), in the address space of process
  * proc (the index of its symbolizer at the end; 0 for files and sockets).
  */
+/* The same for a pipe or socket whose other end is recorded process peer
+ * (0: none): one object per peer. */
+int32_t recorder_object_peer(struct recorder *r, const char *kind, const char *name, int fd,
+			     uint64_t address, uint32_t proc, pid_t peer);
 int32_t recorder_object(struct recorder *r, const char *kind, const char *name, int fd,
 			uint64_t address, uint32_t proc);
 /* A traced call on an object: its duration and the bytes it moved. */

@@ -98,6 +98,9 @@ void file_name_safe(char *s);
 /* printable() into one of eight rotating buffers: for the arguments of one
  * printf. Not for long-lived use. */
 const char *disp(const char *s);
+/* A process title cut to its first line and 60 bytes (at a character's
+ * start), "..." after if cut: for one line of text. Returns buf. */
+const char *title_short(const char *title, char *buf, size_t size);
 /* A JSON string of bytes that need not be UTF-8, escaped (bytes_escape).
  * A new reference, never NULL. */
 struct json_t;

@@ -5,9 +5,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 
 #include "locks.h"
+#include "peers.h"
 #include "syscalls.h"
+#include "waitset.h"
 
 struct owner_ctx {
 	struct tracer *tr;
@@ -48,6 +52,44 @@ static pid_t our_thread(void *ctx, pid_t id)
 	return 0;
 }
 
+/* Recorded processes looked through at most for the other end of a
+ * pipe or TCP connection: each costs a read of its descriptor table. */
+#define PEER_SCAN_PROCS 64
+
+/*
+ * The recorded process at the other end of a pipe or socket, for the
+ * report's share of blocked time spent waiting on other processes: the
+ * live recorded process holding the pipe's other end or the socket's
+ * peer, looked for among all of them when they are few, else only in the
+ * one SO_PEERCRED names for a Unix socket (which is the process that
+ * listened, not the one a forking server handed the connection to: hence
+ * checked). Once per inode and process.
+ */
+static pid_t find_peer(struct tracer *tr, struct thread *t, int fd, const struct fd_desc *d)
+{
+	uint32_t known;
+	if (u64map_get(&t->proc->fds.peers, d->inode, &known))
+		return (pid_t)known - 1;
+	pid_t peer = 0;
+	size_t n = 0;
+	bool cred = false;
+	pid_t *pids = xcalloc(tr->n_procs + 1, sizeof(*pids));
+	for (size_t i = 0; i < tr->n_procs; i++) {
+		const struct proc *pr = tr->procs[i];
+		if (pr->gone || pr == t->proc)
+			continue;
+		pids[n++] = pr->pid;
+		cred |= d->peer_cred == pr->pid;
+	}
+	if (n && n <= PEER_SCAN_PROCS)
+		peer = peers_other_end(t->proc->pid, fd, pids, n);
+	else if (cred)
+		peer = peers_other_end(t->proc->pid, fd, &d->peer_cred, 1);
+	free(pids);
+	u64map_put(&t->proc->fds.peers, d->inode, (uint32_t)peer + 1);
+	return peer;
+}
+
 int32_t attribute_fd(struct tracer *tr, struct thread *t, int fd)
 {
 	struct fd_desc d;
@@ -56,9 +98,13 @@ int32_t attribute_fd(struct tracer *tr, struct thread *t, int fd)
 	bool cache = tr->sees_every_close;
 	if (cache && (object = fd_table_cached(&t->proc->fds, fd)) >= 0)
 		return object;
-	object = fd_describe(&t->proc->fds, fd, &d) == 0
-			 ? recorder_object(tr->rec, d.kind, d.name, fd, 0, 0)
-			 : -1;
+	if (fd_describe(&t->proc->fds, fd, &d) < 0)
+		object = -1;
+	else if (d.inode && tr->n_procs > 1)
+		object = recorder_object_peer(tr->rec, d.kind, d.name, fd, 0, 0,
+					      find_peer(tr, t, fd, &d));
+	else
+		object = recorder_object(tr->rec, d.kind, d.name, fd, 0, 0);
 	if (cache)
 		fd_table_remember(&t->proc->fds, fd, object);
 	return object;
@@ -71,6 +117,15 @@ void attribute_call(struct tracer *tr, struct thread *t, long nr, const uint64_t
 	what->owner = 0;
 	if (syscall_takes_fd(nr)) {
 		what->object = attribute_fd(tr, t, (int)args[0]);
+		return;
+	}
+	/* A poll of one descriptor (a client awaiting its server's answer,
+	 * as libpq does) waits on that descriptor. */
+	struct wait_fd w;
+	size_t total;
+	if ((nr == SYS_poll || nr == SYS_ppoll) && args[1] == 1 &&
+	    waitset_read(t->proc->as.pid, nr, args, &w, 1, &total) == 1) {
+		what->object = attribute_fd(tr, t, w.fd);
 		return;
 	}
 	bool pi;

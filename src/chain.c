@@ -130,21 +130,6 @@ static struct clink *new_link(struct chain *c, const char *kind, size_t from, in
 	return l;
 }
 
-/* A title cut to its first line and 60 bytes (at a character's start). */
-static const char *short_title(const char *title, char *buf, size_t size)
-{
-	size_t n = strcspn(title, "\n");
-	bool cut = title[n] != '\0';
-	if (n > 60) {
-		n = 60;
-		while (n && ((unsigned char)title[n] & 0xc0) == 0x80)
-			n--;
-		cut = true;
-	}
-	snprintf(buf, size, "%.*s%s", (int)n, title, cut ? "..." : "");
-	return buf;
-}
-
 /* "process 12 (cat -n)": its title, else its comm. */
 static const char *proc_text(struct chain *c, pid_t pid, char *buf, size_t size)
 {
@@ -153,7 +138,7 @@ static const char *proc_text(struct chain *c, pid_t pid, char *buf, size_t size)
 	if (!p->title || !*p->title)
 		procfs_read_comm(pid, pid, comm, sizeof(comm));
 	snprintf(buf, size, "process %d (%s)", (int)pid,
-		 disp(short_title(p->title && *p->title ? p->title : comm, title, sizeof(title))));
+		 disp(title_short(p->title && *p->title ? p->title : comm, title, sizeof(title))));
 	return buf;
 }
 
@@ -727,7 +712,7 @@ static void thread_text(const struct chain *c, size_t node, char *buf, size_t si
 	const struct cproc *p = node_proc(c, node);
 	const struct dump_thread *t = node_thread(c, node);
 	char title[80];
-	short_title(p->title && *p->title ? p->title : "?", title, sizeof(title));
+	title_short(p->title && *p->title ? p->title : "?", title, sizeof(title));
 	snprintf(buf, size, "Thread %d \"%s\" of process %d (%s)", (int)t->s->tid, disp(t->name),
 		 (int)p->pid, disp(title));
 }

@@ -34,6 +34,7 @@ void fd_table_init(struct fd_table *t, pid_t pid)
 	t->pid = pid;
 	u64map_init(&t->sockets);
 	u64map_init(&t->cache);
+	u64map_init(&t->peers);
 }
 
 void fd_table_release(struct fd_table *t)
@@ -42,6 +43,7 @@ void fd_table_release(struct fd_table *t)
 		close(t->pidfd);
 	u64map_release(&t->sockets);
 	u64map_release(&t->cache);
+	u64map_release(&t->peers);
 	free(t->descs);
 	memset(t, 0, sizeof(*t));
 }
@@ -254,6 +256,11 @@ static bool describe_by_copy(struct fd_table *t, int fd, struct fd_desc *out)
 	int type = 0, listening = 0;
 	bool ok = getsockname(s, (struct sockaddr *)&self, &self_len) == 0 &&
 		  getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &il) == 0;
+	struct ucred cred = {0};
+	socklen_t cl = sizeof(cred);
+	if (ok && self.ss_family == AF_UNIX &&
+	    getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cred.pid > 0)
+		out->peer_cred = cred.pid;
 	il = sizeof(int);
 	if (ok && getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &listening, &il) < 0)
 		listening = 0;
@@ -312,9 +319,13 @@ int fd_describe(struct fd_table *t, int fd, struct fd_desc *out)
 		return -errno;
 	link[n] = '\0';
 	unsigned long long inode;
+	out->inode = 0;
+	out->peer_cred = 0;
 	if (sscanf(link, "socket:[%llu]", &inode) == 1) {
+		out->inode = inode;
 		if (!describe_by_copy(t, fd, out))
 			describe_socket(t, inode, out);
+		out->inode = inode;
 		return 0;
 	}
 	const char *kind = "file";
@@ -329,6 +340,8 @@ int fd_describe(struct fd_table *t, int fd, struct fd_desc *out)
 		       : strstr(what, "inotify")   ? "inotify"
 						   : "anon";
 	}
+	if (sscanf(link, "pipe:[%llu]", &inode) == 1)
+		out->inode = inode;
 	snprintf(out->kind, sizeof(out->kind), "%s", kind);
 	snprintf(out->name, sizeof(out->name), "%s", link);
 	return 0;

@@ -98,29 +98,88 @@ static int holder_fd(pid_t pid, const struct wanted *w, bool *writes)
 	return found;
 }
 
-static size_t scan(pid_t self, const struct wanted *w, struct pipe_holder *out, size_t max)
+/* Does pid hold what w wants? Into *h if so. */
+static bool holds(pid_t pid, const struct wanted *w, struct pipe_holder *h)
 {
+	*h = (struct pipe_holder){.pid = pid, .state = '?'};
+	if ((h->fd = holder_fd(pid, w, &h->writes)) < 0)
+		return false;
+	procfs_read_comm(pid, pid, h->comm, sizeof(h->comm));
+	struct task_stat st;
+	if (procfs_read_stat(pid, pid, &st) == 0)
+		h->state = st.state;
+	return true;
+}
+
+/* The processes holding it: among pids (n of them), or every process
+ * of /proc (pids NULL), self excepted. */
+static size_t scan_among(const pid_t *pids, size_t n_pids, pid_t self, const struct wanted *w,
+			 struct pipe_holder *out, size_t max)
+{
+	size_t n = 0;
+	if (pids) {
+		for (size_t i = 0; i < n_pids && i < PEERS_SCAN_MAX && n < max; i++)
+			if (pids[i] != self && holds(pids[i], w, &out[n]))
+				n++;
+		return n;
+	}
 	DIR *d = opendir("/proc");
 	if (!d)
 		return 0;
-	size_t n = 0, scanned = 0;
+	size_t scanned = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < max && scanned < PEERS_SCAN_MAX) {
 		uint64_t pid;
 		if (!parse_uint(de->d_name, 1, INT32_MAX, &pid) || (pid_t)pid == self)
 			continue;
 		scanned++;
-		struct pipe_holder h = {.pid = (pid_t)pid, .state = '?'};
-		if ((h.fd = holder_fd(h.pid, w, &h.writes)) < 0)
-			continue;
-		procfs_read_comm(h.pid, h.pid, h.comm, sizeof(h.comm));
-		struct task_stat st;
-		if (procfs_read_stat(h.pid, h.pid, &st) == 0)
-			h.state = st.state;
-		out[n++] = h;
+		if (holds((pid_t)pid, w, &out[n]))
+			n++;
 	}
 	closedir(d);
 	return n;
+}
+
+static size_t scan(pid_t self, const struct wanted *w, struct pipe_holder *out, size_t max)
+{
+	return scan_among(NULL, 0, self, w, out, max);
+}
+
+pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among)
+{
+	char target[64];
+	if (peers_fd_link(pid, fd, target, sizeof(target)) < 0)
+		return 0;
+	unsigned long long ino;
+	struct pipe_holder h[4];
+	struct wanted w = {0};
+	char link[48];
+	if (sscanf(target, "pipe:[%llu]", &ino) == 1) {
+		/* Whoever has the end this one has not: a reader's writer. */
+		w.link = target;
+		w.writers = !fd_writes(pid, fd);
+		size_t n = scan_among(among, n_among, pid, &w, h, ARRAY_SIZE(h));
+		for (size_t i = 0; i < n; i++)
+			if (h[i].writes == w.writers)
+				return h[i].pid;
+		return 0;
+	}
+	if (sscanf(target, "socket:[%llu]", &ino) != 1)
+		return 0;
+	int64_t peer = peers_unix_peer(ino);
+	uint64_t pino = 0;
+	char desc[200];
+	if (peer > 0)
+		pino = (uint64_t)peer;
+	else if (peer < 0 && peers_inet_peer(pid, ino, desc, sizeof(desc), &pino) != 1)
+		return 0;
+	if (!pino)
+		return 0;
+	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)pino);
+	w.link = link;
+	w.writers = true;
+	/* A socket pair inside one process is no other process. */
+	return scan_among(among, n_among, pid, &w, h, 1) ? h[0].pid : 0;
 }
 
 size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,

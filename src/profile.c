@@ -245,6 +245,8 @@ static json_t *objects_json(const struct profile *p)
 			json_object_set_new(j, "address", json_integer((json_int_t)o->address));
 		if (o->lock_kind)
 			json_object_set_new(j, "lock_kind", json_string(o->lock_kind));
+		if (o->peer_pid)
+			json_object_set_new(j, "peer_pid", json_integer(o->peer_pid));
 		if (o->traced_calls) {
 			json_object_set_new(j, "traced_calls",
 					    json_integer((json_int_t)o->traced_calls));
@@ -875,6 +877,7 @@ static int read_objects(struct reader *rd, json_t *a, struct profile *p)
 		ob->bytes_written = get_int(o, "bytes_written", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		ob->traced_calls = get_int(o, "traced_calls", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
 		ob->traced_ns = get_int(o, "traced_ns", 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+		ob->peer_pid = get_int(o, "peer_pid", 1, INT32_MAX, &v) ? (int32_t)v : 0;
 	}
 	return 0;
 }

@@ -131,8 +131,14 @@ void recorder_sample(struct recorder *r, uint32_t info, uint64_t t_ns, int tid, 
 int32_t recorder_object(struct recorder *r, const char *kind, const char *name, int fd,
 			uint64_t address, uint32_t proc)
 {
+	return recorder_object_peer(r, kind, name, fd, address, proc, 0);
+}
+
+int32_t recorder_object_peer(struct recorder *r, const char *kind, const char *name, int fd,
+			     uint64_t address, uint32_t proc, pid_t peer)
+{
 	char key[512];
-	snprintf(key, sizeof(key), "%s\t%s\t%u", kind, name, proc);
+	snprintf(key, sizeof(key), "%s\t%s\t%u\t%d", kind, name, proc, (int)peer);
 	uint32_t id;
 	if (strmap_get(&r->object_ids, key, &id))
 		return (int32_t)id;
@@ -143,6 +149,7 @@ int32_t recorder_object(struct recorder *r, const char *kind, const char *name, 
 	o->name = xstrdup(name);
 	o->fd = fd;
 	o->address = address;
+	o->peer_pid = peer;
 	size_t cap = r->cap_object_extra;
 	GROW(r->object_stack, cap, r->n_objects + 1);
 	cap = r->cap_object_extra;

@@ -778,6 +778,23 @@ static void report_json(const struct profile *p, const struct report_opts *o, ui
 					  "max_ns", (json_int_t)c->max_ns));
 	}
 	json_object_set_new(root, "traced_syscalls", traced);
+	struct peer_wait *pw;
+	size_t n_pw = report_peer_waits(p, NULL, &pw);
+	json_t *peers = json_array();
+	for (size_t i = 0; i < n_pw; i++) {
+		char buf[400];
+		if (!thread_selected(p, o, pw[i].tid))
+			continue;
+		json_array_append_new(
+			peers,
+			json_pack("{s:i, s:i, s:I, s:I, s:f, s:o}", "tid", pw[i].tid, "peer_pid",
+				  pw[i].peer, "samples", (json_int_t)pw[i].samples,
+				  "blocked_samples", (json_int_t)pw[i].blocked, "share",
+				  (double)pw[i].samples / (double)pw[i].blocked, "object",
+				  json_text(object_text(p, pw[i].object, buf, sizeof(buf)))));
+	}
+	free(pw);
+	json_object_set_new(root, "waiting_on_processes", peers);
 	struct warnings w = {json_array(), 0};
 	collect_warnings(p, total, &w);
 	json_object_set_new(root, "warnings", w.list);

@@ -381,6 +381,103 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 	free(eps);
 }
 
+static int by_peer_samples(const void *a, const void *b)
+{
+	const struct peer_wait *x = a, *y = b;
+	if (x->samples != y->samples)
+		return (x->samples < y->samples) - (x->samples > y->samples);
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+size_t report_peer_waits(const struct profile *p, const bool *keep, struct peer_wait **out)
+{
+	/* Rows by (tid, peer); per row, samples by object to name the main
+	 * one. Both keyed in hash maps: a pool's recording has many. */
+	struct u64map rows, blocked, by_obj;
+	u64map_init(&rows);
+	u64map_init(&blocked);
+	u64map_init(&by_obj);
+	struct peer_wait *w = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t *obj_counts = NULL;
+	size_t n_counts = 0, cap_counts = 0;
+	for (size_t k = 0; k < p->n_samples; k++) {
+		const struct profile_sample *s = &p->samples[k];
+		if ((keep && !keep[k]) || !waiting(s))
+			continue;
+		uint32_t b = 0;
+		u64map_get(&blocked, (uint64_t)(uint32_t)s->tid, &b);
+		u64map_put(&blocked, (uint64_t)(uint32_t)s->tid, b + 1);
+		if (s->object < 0 || !p->objects[s->object].peer_pid)
+			continue;
+		int peer = p->objects[s->object].peer_pid;
+		uint64_t key = (uint64_t)(uint32_t)s->tid << 32 | (uint32_t)peer;
+		uint32_t row;
+		if (!u64map_get(&rows, key, &row)) {
+			w = xgrow(w, &cap, n + 1, sizeof(*w));
+			w[n] = (struct peer_wait){.tid = s->tid, .peer = peer, .object = s->object};
+			row = (uint32_t)n++;
+			u64map_put(&rows, key, row);
+		}
+		w[row].samples++;
+		/* The object's count within its row. */
+		uint64_t okey = (uint64_t)row << 32 | (uint32_t)s->object;
+		uint32_t at;
+		if (!u64map_get(&by_obj, okey, &at)) {
+			obj_counts =
+				xgrow(obj_counts, &cap_counts, n_counts + 1, sizeof(*obj_counts));
+			obj_counts[n_counts] = 0;
+			at = (uint32_t)n_counts++;
+			u64map_put(&by_obj, okey, at);
+		}
+		uint64_t c = ++obj_counts[at];
+		uint32_t top_at;
+		if (u64map_get(&by_obj, (uint64_t)row << 32 | (uint32_t)w[row].object, &top_at) &&
+		    c > obj_counts[top_at])
+			w[row].object = s->object;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t b = 0;
+		u64map_get(&blocked, (uint64_t)(uint32_t)w[i].tid, &b);
+		w[i].blocked = b;
+	}
+	if (n)
+		qsort(w, n, sizeof(*w), by_peer_samples);
+	u64map_release(&rows);
+	u64map_release(&blocked);
+	u64map_release(&by_obj);
+	free(obj_counts);
+	*out = w;
+	return n;
+}
+
+/* "Waiting on other recorded processes": for each thread, the share of
+ * its blocked time spent on each other process. */
+static void print_peer_waits(const struct profile *p, const bool *keep, unsigned top)
+{
+	struct peer_wait *w;
+	size_t n = report_peer_waits(p, keep, &w);
+	if (n)
+		printf("Waiting on other recorded processes (share of each thread's blocked time, "
+		       "on a pipe or socket whose other end the process holds)\n");
+	char dur[32], dur2[32], obj[400], title[80];
+	for (size_t i = 0; i < n && i < top; i++) {
+		const struct profile_thread *t = profile_find_thread(p, w[i].tid);
+		const struct profile_process *pp = profile_find_process(p, w[i].peer);
+		printf("    %s (%d): %.1f%% of %s blocked, %s, on process %d (%s) through %s\n",
+		       disp(profile_thread_name(t)), w[i].tid,
+		       100.0 * (double)w[i].samples / (double)(w[i].blocked ? w[i].blocked : 1),
+		       fmt_duration(dur, sizeof(dur), ns_of(p, w[i].blocked)),
+		       fmt_duration(dur2, sizeof(dur2), ns_of(p, w[i].samples)), w[i].peer,
+		       disp(title_short(pp && pp->title && *pp->title ? pp->title : "?", title,
+					sizeof(title))),
+		       object_text(p, w[i].object, obj, sizeof(obj)));
+	}
+	if (n)
+		printf("\n");
+	free(w);
+}
+
 void report_waits(const struct profile *p, const bool *keep, unsigned top)
 {
 	struct u64map tids; /* threads selected: those with a kept sample */
@@ -390,6 +487,7 @@ void report_waits(const struct profile *p, const bool *keep, unsigned top)
 			u64map_put(&tids, (uint64_t)p->samples[k].tid, 1);
 	print_syscalls(p, keep, top);
 	print_objects(p, keep, top);
+	print_peer_waits(p, keep, top);
 	/* With no thread chosen, every traced call counts, even one of a
 	 * process too short-lived to be sampled. */
 	bool all = true;

@@ -520,6 +520,20 @@ void file_name_safe(char *s)
 	}
 }
 
+const char *title_short(const char *title, char *buf, size_t size)
+{
+	size_t n = strcspn(title, "\n");
+	bool cut = title[n] != '\0';
+	if (n > 60) {
+		n = 60;
+		while (n && ((unsigned char)title[n] & 0xc0) == 0x80)
+			n--;
+		cut = true;
+	}
+	snprintf(buf, size, "%.*s%s", (int)n, title, cut ? "..." : "");
+	return buf;
+}
+
 const char *disp(const char *s)
 {
 	/* Eight at a time, for the arguments of one printf. */

@@ -5,8 +5,10 @@ from psql through its Unix socket to its own backend, the one the server
 itself reports waiting on a lock (pg_stat_activity, the oracle), whose
 stack shows the wait (ProcSleep, under heap_update) as eu-stack shows it,
 and end there saying the chain ends inside postgres: its lock table is
-not readable from outside."""
+not readable from outside. Recorded together (record -p psql,backend),
+the report puts psql's blocked time on its backend."""
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -49,6 +51,17 @@ try:
                  f"eu-stack {fn in oracle}")
     t = wp.run([wp.WALLPROF, "dump", "--chain", "-p", str(waiter.pid)]).stdout
     wp.check("UPDATE waiting" in t, "  the text names the backend by its title (UPDATE waiting)")
+    # Recorded together, psql's blocked time is all on its backend.
+    if backend:
+        prof = os.path.join(wp.tmpdir(), "p.json")
+        r = wp.run([wp.WALLPROF, "record", "-d", "1", "-F", "99", "-o", prof, "-p",
+                    f"{waiter.pid},{backend[0]}"])
+        rep = wp.run([wp.WALLPROF, "report", "--format=json", prof])
+        rows = [w for w in json.loads(rep.stdout)["waiting_on_processes"]
+                if w["tid"] == waiter.pid] if rep.returncode == 0 else []
+        wp.check(r.returncode == 0 and len(rows) == 1 and rows[0]["peer_pid"] == backend[0]
+                 and rows[0]["share"] >= 0.9,
+                 f"record -p psql,backend: psql's blocked time is on its backend (>= 90%): {rows}")
 finally:
     for p in (waiter, holder):
         if p:
