@@ -43,8 +43,9 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 		    size_t max);
 
 /* The processes other than self with a descriptor for the file dev:ino
- * (each descriptor's stat). */
-size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, struct pipe_holder *out, size_t max);
+ * (each descriptor's stat; a named FIFO's end as for a pipe). */
+size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers,
+			  struct pipe_holder *out, size_t max);
 
 /* The inode of the peer of Unix socket ino, asked of the kernel's
  * sock_diag (in our network namespace): the inode, 0 if it has no peer

@@ -187,13 +187,20 @@ static bool all_ancestors(pid_t pid, const struct pipe_holder *h, size_t n)
  * output; in_set: the descriptor is one of a poll set. */
 static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads, bool in_set)
 {
-	char target[64], what[240], ev[320];
+	char target[200], what[240], ev[320];
 	if (peers_fd_link(pid, fd, target, sizeof(target)) < 0)
 		return;
 	unsigned long long ino;
 	struct pipe_holder h[MAX_FANOUT];
-	if (sscanf(target, "pipe:[%llu]", &ino) == 1) {
-		size_t n = pipe_holders(pid, ino, reads, h, ARRAY_SIZE(h)), k = 0;
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	bool fifo = target[0] == '/' && stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+	if (fifo || sscanf(target, "pipe:[%llu]", &ino) == 1) {
+		size_t n = fifo ? peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, reads, h,
+						     ARRAY_SIZE(h))
+				: pipe_holders(pid, ino, reads, h, ARRAY_SIZE(h)),
+		       k = 0;
 		/* Only the holders of the end it waits for. */
 		for (size_t i = 0; i < n; i++)
 			if (h[i].writes == reads)
@@ -202,7 +209,7 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 			return;
 		snprintf(what, sizeof(what), "fd %d, %s", fd, target);
 		snprintf(ev, sizeof(ev), "/proc/%d/fd/%d is %s", (int)pid, fd, target);
-		link_holders(c, from, "pipe", what, h, k,
+		link_holders(c, from, fifo ? "fifo" : "pipe", what, h, k,
 			     reads ? "whose write end" : "whose read end", ev, target);
 		return;
 	}
@@ -337,7 +344,8 @@ static void link_file_lock(struct chain *c, size_t from, pid_t pid, int fd)
 	} else {
 		/* An OFD lock, or a flock whose taker is gone: whoever has
 		 * the file open may hold it. */
-		n = peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, h, ARRAY_SIZE(h));
+		n = peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, false, h,
+				       ARRAY_SIZE(h));
 	}
 	char target[256] = "?";
 	ssize_t len = readlink(path, target, sizeof(target) - 1);
@@ -497,15 +505,19 @@ static void enter(struct chain *c, size_t pi)
 	struct cproc *p = &c->procs[pi];
 	p->tried = true;
 	struct dump_proc *d = xcalloc(1, sizeof(*d));
-	if (c->n_entered >= CHAIN_MAX_PROCS) {
-		snprintf(p->why, sizeof(p->why), "the walk stops at %d processes", CHAIN_MAX_PROCS);
-	} else if (procdump_take(p->pid, d, p->why, sizeof(p->why)) == 0) {
+	bool full = c->n_entered >= CHAIN_MAX_PROCS;
+	int rc = full ? -1 : procdump_take(p->pid, d, p->why, sizeof(p->why));
+	if (rc == 0 && d->n) {
 		p->d = d;
 		c->n_entered++;
 		add_nodes(c, pi);
 		find_links(c, pi);
 		return;
 	}
+	if (full)
+		snprintf(p->why, sizeof(p->why), "the walk stops at %d processes", CHAIN_MAX_PROCS);
+	else if (rc == 0)
+		snprintf(p->why, sizeof(p->why), "its threads exited while it was read");
 	procdump_release(d);
 	free(d);
 	struct task_stat st;

@@ -197,9 +197,10 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 	return peers_holders(self, link, want_writers, out, max);
 }
 
-size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, struct pipe_holder *out, size_t max)
+size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers,
+			  struct pipe_holder *out, size_t max)
 {
-	struct wanted w = {.dev = dev, .ino = ino};
+	struct wanted w = {.dev = dev, .ino = ino, .writers = want_writers};
 	return scan(self, &w, out, max);
 }
 

@@ -12,12 +12,15 @@ pids we started), not from wallprof.
 4. flock(1) waiting for a lock held by another flock(1), which waits for
    its child (sleep): a file-lock link, then a child link;
 5. an OFD lock (fcntl F_OFD_SETLKW), whose holder /proc/locks does not
-   name: found by who has the file open;
+   name: found by who has the file open; a POSIX lock (lockf); a named
+   FIFO read by cat, written by a sleeping process;
 6. a process-shared mutex in shared memory, held by another process;
 7. a UDP socket connected to an address no host here has: the chain
    leaves the host, and says so;
 8. a pipe whose writer is traced by strace: the chain ends there with
-   what /proc says, not with an error."""
+   what /proc says, not with an error;
+9. a server that exits as soon as it is traced: the walk reaches a
+   process that goes while it is read, without an error."""
 import fcntl
 import json
 import os
@@ -172,6 +175,43 @@ time.sleep(30)
     finally:
         stop(b, a)
 
+# 5b. A POSIX lock (lockf: fcntl F_SETLKW), and a named FIFO whose
+#     writer sleeps.
+lk = os.path.join(d, "posix")
+open(lk, "w").close()
+take = r'''
+import fcntl, sys, time
+f = open(sys.argv[1], "w"); fcntl.lockf(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(30)
+'''
+a = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
+b = None
+try:
+    a.stdout.readline()
+    b = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
+    blocked(b.pid)
+    time.sleep(0.2)
+    j = dump(b.pid)
+    got = [hops(c)[0] for c in j["chains"]]
+    wp.check(got == [("file-lock", b.pid, b.pid, a.pid, a.pid)], f"POSIX lock: waiter -> holder: {got}")
+finally:
+    stop(b, a)
+fifo = os.path.join(d, "fifo")
+os.mkfifo(fifo)
+writer = subprocess.Popen(f"exec sleep 30 > {fifo}", shell=True)
+with open(fifo) as rd:
+    reader = subprocess.Popen(["cat"], stdin=rd, stdout=subprocess.DEVNULL)
+try:
+    blocked(reader.pid)
+    time.sleep(0.2)
+    j = dump(reader.pid)
+    got = [hops(c) for c in j["chains"]]
+    wp.check(got == [[("fifo", reader.pid, reader.pid, writer.pid, writer.pid)]],
+             f"named FIFO: cat -> the sleeping writer: {got}")
+finally:
+    stop(reader, writer)
+
 # 6. A process-shared mutex held by another process.
 sl = subprocess.Popen([wp.target("sharedlock")], stdout=subprocess.PIPE, text=True)
 try:
@@ -231,4 +271,36 @@ if shutil.which("strace"):
             os.kill(traced, 9)
         except (OSError, NameError):
             pass
+# 9. The server exits as soon as it is traced (it watches its own
+#    TracerPid): the walk reaches a process that goes while it is read.
+#    Whether its snapshot was had first is a race; either way the chain
+#    reaches it, and dump neither fails nor complains.
+quitter = subprocess.Popen([sys.executable, "-c", r'''
+import os, socket, sys, time
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(1)
+print("ready", flush=True)
+conn, _ = srv.accept()
+while True:
+    with open("/proc/self/status") as f:
+        if [l for l in f if l.startswith("TracerPid:") and l.split()[1] != "0"]:
+            os._exit(0)
+    time.sleep(0.0005)
+''', os.path.join(d, "quit.sock")], stdout=subprocess.PIPE, text=True)
+cl = None
+try:
+    quitter.stdout.readline()
+    cl = subprocess.Popen([sys.executable, "-c", client_py, "unix", os.path.join(d, "quit.sock")],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cl.stdout.readline()
+    blocked(cl.pid)
+    r = wp.run([wp.WALLPROF, "dump", "--chain", "--json", "-p", str(cl.pid)])
+    j = json.loads(r.stdout) if r.returncode == 0 else {"chains": [], "processes": []}
+    got = [[h[:4] for h in hops(c)] for c in j["chains"]]
+    gone = [p.get("not_entered", "") for p in j["processes"] if p["pid"] == quitter.pid]
+    wp.check(r.returncode == 0 and not r.stderr.strip() and got == [[("unix", cl.pid, cl.pid, quitter.pid)]],
+             f"a server that exits when traced: the chain reaches it, no error: {got} {gone} {r.stderr.strip()!r}")
+    wp.check(quitter.wait(timeout=5) == 0, "  the server saw itself traced (it was entered)")
+finally:
+    stop(cl, quitter)
+
 wp.done()
