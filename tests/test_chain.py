@@ -150,17 +150,12 @@ if shutil.which("flock"):
 else:
     print("skip part 4: flock(1) is not installed (util-linux)")
 
-# 5. An OFD lock: /proc/locks names no pid for it.
-if hasattr(fcntl, "F_OFD_SETLKW"):
-    lk = os.path.join(d, "ofd")
+# 5. An OFD lock (/proc/locks names no pid for it) and a POSIX lock
+#    (lockf: fcntl F_SETLKW), each taken by one process and awaited by
+#    a second running the same script.
+def lock_case(what, name, take):
+    lk = os.path.join(d, name)
     open(lk, "w").close()
-    take = r'''
-import fcntl, os, struct, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.fcntl(fd, fcntl.F_OFD_SETLKW, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
-print("locked", flush=True)
-time.sleep(30)
-'''
     a = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
     b = None
     try:
@@ -168,35 +163,28 @@ time.sleep(30)
         b = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
         blocked(b.pid)
         time.sleep(0.2)
-        j = dump(b.pid)
-        got = [hops(c)[0] for c in j["chains"]]
-        wp.check(got == [("file-lock", b.pid, b.pid, a.pid, a.pid)],
-                 f"OFD lock: waiter -> the other process with the file open: {got}")
+        got = [hops(c)[0] for c in dump(b.pid)["chains"]]
+        wp.check(got == [("file-lock", b.pid, b.pid, a.pid, a.pid)], f"{what}: waiter -> holder: {got}")
     finally:
         stop(b, a)
 
-# 5b. A POSIX lock (lockf: fcntl F_SETLKW), and a named FIFO whose
-#     writer sleeps.
-lk = os.path.join(d, "posix")
-open(lk, "w").close()
-take = r'''
+
+if hasattr(fcntl, "F_OFD_SETLKW"):
+    lock_case("OFD lock", "ofd", r"""
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLKW, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+print("locked", flush=True)
+time.sleep(30)
+""")
+lock_case("POSIX lock", "posix", r"""
 import fcntl, sys, time
 f = open(sys.argv[1], "w"); fcntl.lockf(f, fcntl.LOCK_EX)
 print("locked", flush=True)
 time.sleep(30)
-'''
-a = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
-b = None
-try:
-    a.stdout.readline()
-    b = subprocess.Popen([sys.executable, "-c", take, lk], stdout=subprocess.PIPE, text=True)
-    blocked(b.pid)
-    time.sleep(0.2)
-    j = dump(b.pid)
-    got = [hops(c)[0] for c in j["chains"]]
-    wp.check(got == [("file-lock", b.pid, b.pid, a.pid, a.pid)], f"POSIX lock: waiter -> holder: {got}")
-finally:
-    stop(b, a)
+""")
+
+# 5b. A named FIFO whose writer sleeps.
 fifo = os.path.join(d, "fifo")
 os.mkfifo(fifo)
 writer = subprocess.Popen(f"exec sleep 30 > {fifo}", shell=True)
