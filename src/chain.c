@@ -37,6 +37,8 @@
 #define MAX_DEPTH 24
 /* Holders or children followed from one wait. */
 #define MAX_FANOUT 8
+/* Threads a link to a process is taken to at most. */
+#define MAX_STAND_INS 4
 /* Steps of the path enumeration at most. */
 #define MAX_STEPS 100000
 
@@ -473,24 +475,28 @@ static void add_edge(struct chain *c, size_t link, size_t to)
 	c->edges[c->n_edges++] = (struct cedge){link, to};
 }
 
-/* The threads of an entered process that a link to it stands for. */
+/* The threads of an entered process that a link to it stands for: the
+ * thread named, else those blocked on the descriptor it reached, else
+ * those waiting on something that leads on, else the busy ones, else the
+ * main thread. A pool of threads may all qualify: a few stand for the
+ * rest. */
 static void resolve(struct chain *c, size_t li)
 {
 	const struct clink *l = &c->links[li];
 	const struct cproc *p = &c->procs[l->to_proc];
 	size_t before = c->n_edges;
-	for (size_t i = 0; i < p->d->n && l->to_tid; i++)
-		if (p->d->th[i].s->tid == l->to_tid)
-			add_edge(c, li, p->first_node + i);
-	for (size_t i = 0; i < p->d->n && c->n_edges == before; i++)
-		if (waits_on_fd(&p->d->th[i], l->to_fd))
-			add_edge(c, li, p->first_node + i);
-	for (size_t i = 0; i < p->d->n && c->n_edges == before; i++)
-		if (thread_has_links(c, p->first_node + i))
-			add_edge(c, li, p->first_node + i);
-	for (size_t i = 0; i < p->d->n && c->n_edges == before; i++)
-		if (p->d->th[i].s->state <= ST_RUNNABLE)
-			add_edge(c, li, p->first_node + i);
+	for (int rule = 0; rule < 4 && c->n_edges == before; rule++) {
+		for (size_t i = 0; i < p->d->n && c->n_edges - before < MAX_STAND_INS; i++) {
+			const struct dump_thread *t = &p->d->th[i];
+			size_t node = p->first_node + i;
+			bool fits = rule == 0	? l->to_tid && t->s->tid == l->to_tid
+				    : rule == 1 ? waits_on_fd(t, l->to_fd)
+				    : rule == 2 ? thread_has_links(c, node)
+						: t->s->state <= ST_RUNNABLE;
+			if (fits)
+				add_edge(c, li, node);
+		}
+	}
 	if (c->n_edges == before && p->d->n) {
 		size_t main = 0;
 		for (size_t i = 0; i < p->d->n; i++)

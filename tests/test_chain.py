@@ -239,8 +239,18 @@ if shutil.which("strace"):
     cat = subprocess.Popen(["cat"], stdin=w.stdout, stdout=subprocess.DEVNULL)
     w.stdout.close()
     try:
-        wp.wait_for(lambda: open(f"/proc/{w.pid}/task/{w.pid}/children").read().strip(), 5)
-        traced = int(open(f"/proc/{w.pid}/task/{w.pid}/children").read().split()[0])
+        # strace forks short-lived children of its own first (to probe
+        # ptrace's features): the tracee is the child that runs sleep.
+        def sleeping_child():
+            for k in open(f"/proc/{w.pid}/task/{w.pid}/children").read().split():
+                try:
+                    if open(f"/proc/{k}/comm").read().strip() == "sleep":
+                        return int(k)
+                except OSError:
+                    pass
+            return None
+        wp.wait_for(sleeping_child, 10)
+        traced = sleeping_child()
         blocked(cat.pid)
         time.sleep(0.3)
         r = wp.run([wp.WALLPROF, "dump", "--chain", "--json", "-p", str(cat.pid)])
@@ -248,7 +258,7 @@ if shutil.which("strace"):
         wp.check(r.returncode == 0 and not r.stderr.strip(),
                  f"a chain into a process we may not trace is no error: rc {r.returncode} {r.stderr.strip()!r}")
         got = [hops(c) for c in j["chains"]]
-        wp.check(got == [[("pipe", cat.pid, cat.pid, traced, None)]], f"  cat -> sleep, not entered: {got}")
+        wp.check(got == [[("pipe", cat.pid, cat.pid, traced, None)]], f"  cat -> sleep ({traced}), not entered: {got}")
         p = [p for p in j["processes"] if p["pid"] == traced]
         why = p[0].get("not_entered", "") if p else ""
         wp.check("already traced" in why and p[0].get("state") in ("S", "t"),
