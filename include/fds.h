@@ -38,8 +38,9 @@ struct fd_table {
 	 * behind our back. */
 	struct u64map cache;
 	/* pipe or socket inode -> the recorded process at its other end,
-	 * plus 1 (1: none), as first looked up (attribute.c). */
-	struct u64map peers;
+	 * plus 1 (1: none), once known (attribute.c); and, until then, how
+	 * many lookups found none, and when the last was (peer_tries). */
+	struct u64map peers, peer_tries;
 };
 
 /* The object id cached for fd, or -1. */

@@ -74,6 +74,9 @@ struct thread {
 	size_t index; /* in tracer.threads */
 	int fd_stat, fd_schedstat, fd_syscall; /* /proc files kept open; -1 until opened */
 	pid_t ns_tid; /* its id in its process's PID namespace, 0 until read */
+	/* The pipe or socket it waits on has no known other end yet: look
+	 * again (attribute_call) from then on; 0 if not. */
+	mono_ns peer_retry_at;
 	uint32_t info; /* its recorder thread record, INFO_NONE until its first sample */
 	char comm[64];
 

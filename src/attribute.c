@@ -55,6 +55,9 @@ static pid_t our_thread(void *ctx, pid_t id)
 /* Recorded processes looked through at most for the other end of a
  * pipe or TCP connection: each costs a read of its descriptor table. */
 #define PEER_SCAN_PROCS 64
+#define PEER_TRIES 8
+#define PEER_RETRY_MS 100
+#define PEER_MS_MASK 0x3fffffffu
 
 /*
  * The recorded process at the other end of a pipe or socket, for the
@@ -63,13 +66,24 @@ static pid_t our_thread(void *ctx, pid_t id)
  * peer, looked for among all of them when they are few, else only in the
  * one SO_PEERCRED names for a Unix socket (which is the process that
  * listened, not the one a forking server handed the connection to: hence
- * checked). Once per inode and process.
+ * checked).
+ *
+ * A lookup that finds none is tried again, up to PEER_TRIES times in all,
+ * PEER_RETRY_MS apart: a connection's server side has no descriptor until
+ * the server's accept returns, which may be after the client first waits.
  */
 static pid_t find_peer(struct tracer *tr, struct thread *t, int fd, const struct fd_desc *d)
 {
-	uint32_t known;
-	if (u64map_get(&t->proc->fds.peers, d->inode, &known))
+	uint32_t known, tried;
+	struct fd_table *ft = &t->proc->fds;
+	if (u64map_get(&ft->peers, d->inode, &known))
 		return (pid_t)known - 1;
+	uint32_t now_ms = (uint32_t)(mono_now() / 1000000) & PEER_MS_MASK, tries = 0;
+	if (u64map_get(&ft->peer_tries, d->inode, &tried)) {
+		tries = tried >> 30;
+		if (((now_ms - (tried & PEER_MS_MASK)) & PEER_MS_MASK) < PEER_RETRY_MS)
+			return 0;
+	}
 	pid_t peer = 0;
 	size_t n = 0;
 	bool cred = false;
@@ -86,7 +100,12 @@ static pid_t find_peer(struct tracer *tr, struct thread *t, int fd, const struct
 	else if (cred)
 		peer = peers_other_end(t->proc->pid, fd, &d->peer_cred, 1);
 	free(pids);
-	u64map_put(&t->proc->fds.peers, d->inode, (uint32_t)peer + 1);
+	if (peer || tries + 1 >= PEER_TRIES) {
+		u64map_put(&ft->peers, d->inode, (uint32_t)peer + 1);
+	} else {
+		u64map_put(&ft->peer_tries, d->inode, (tries + 1) << 30 | now_ms);
+		t->peer_retry_at = mono_now() + PEER_RETRY_MS * 1000000ULL;
+	}
 	return peer;
 }
 
@@ -115,6 +134,7 @@ void attribute_call(struct tracer *tr, struct thread *t, long nr, const uint64_t
 {
 	what->object = -1;
 	what->owner = 0;
+	t->peer_retry_at = 0;
 	if (syscall_takes_fd(nr)) {
 		what->object = attribute_fd(tr, t, (int)args[0]);
 		return;

@@ -35,6 +35,7 @@ void fd_table_init(struct fd_table *t, pid_t pid)
 	u64map_init(&t->sockets);
 	u64map_init(&t->cache);
 	u64map_init(&t->peers);
+	u64map_init(&t->peer_tries);
 }
 
 void fd_table_release(struct fd_table *t)
@@ -44,6 +45,7 @@ void fd_table_release(struct fd_table *t)
 	u64map_release(&t->sockets);
 	u64map_release(&t->cache);
 	u64map_release(&t->peers);
+	u64map_release(&t->peer_tries);
 	free(t->descs);
 	memset(t, 0, sizeof(*t));
 }

@@ -497,7 +497,8 @@ static void *take_main(void *arg)
 	struct addrspace **spaces = tracer_spaces(tr);
 	recorder_finish(&sess.rec, spaces, tr->n_procs, p);
 	free(spaces);
-	qsort(p->samples, p->n_samples, sizeof(*p->samples), cmp_sample_tid);
+	if (p->n_samples)
+		qsort(p->samples, p->n_samples, sizeof(*p->samples), cmp_sample_tid);
 	dump_build(out, tr, &lr);
 	last_ran_release(&lr);
 	session_release(&sess);

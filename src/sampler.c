@@ -265,6 +265,10 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
  */
 static void sample_reuse(struct tracer *tr, struct thread *t, mono_ns now)
 {
+	/* Unchanged, except that the other end of what it waits on may have
+	 * turned up (a server's accept returned). */
+	if (t->peer_retry_at && now >= t->peer_retry_at && t->smp->last.syscall >= 0)
+		attribute_call(tr, t, t->smp->last_sc.nr, t->smp->last_sc.args, &t->smp->last);
 	sample_record(tr, t, REUSED, t->smp->last_stack, &t->smp->last, now);
 }
 

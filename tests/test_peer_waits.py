@@ -78,5 +78,9 @@ rows = [r for r in rep["waiting_on_processes"] if r["tid"] == kid]
 wp.check(len(rows) == 1 and rows[0]["peer_pid"] == parent and rows[0]["object"].startswith("unix"),
          f"the child waited on its parent, through the Unix socket: {rows}")
 if rows:
-    wp.near(rows[0]["share"], 1.0, 0.12, "  share of the child's blocked time on the parent")
+    # The parent has no descriptor for its end until its accept returns,
+    # which on a slow run (sanitizers) can come after the child's first
+    # sampled wait: the lookup is tried again every 100 ms, so up to about
+    # a tenth of the second may go unattributed.
+    wp.near(rows[0]["share"], 0.95, 0.07, "  share of the child's blocked time on the parent")
 wp.done()
