@@ -25,6 +25,8 @@ struct pipe_holder {
 /* How many processes /proc is scanned for at most: a chain is looked up in
  * bounded time on a host with many processes. */
 #define PEERS_SCAN_MAX 4096
+/* Descriptors peers_other_end looks at, at most, for one lookup. */
+#define PEERS_LOOKUP_FDS 20000
 
 /* The target of /proc/PID/fd/FD ("pipe:[12]", "socket:[34]", a path);
  * 0 or -errno. */
@@ -32,8 +34,8 @@ int peers_fd_link(pid_t pid, int fd, char *buf, size_t size);
 
 /*
  * The processes other than self holding link (as peers_fd_link gives it)
- * open, each once: its first descriptor for the end wanted (want_writers:
- * open for writing) if it has one; at most max in out. Returns how many.
+ * open for the end wanted (want_writers: open for writing, else read
+ * only), each once; at most max in out. Returns how many.
  */
 size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,
 		     size_t max);
@@ -43,8 +45,9 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 		    size_t max);
 
 /* The processes other than self with a descriptor for the file dev:ino
- * (each descriptor's stat; a named FIFO's end as for a pipe). */
-size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers,
+ * (each descriptor's stat): with strict, only those open for writing
+ * (want_writers) or reading only (a named FIFO's end, as for a pipe). */
+size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers, bool strict,
 			  struct pipe_holder *out, size_t max);
 
 /* The inode of the peer of Unix socket ino, asked of the kernel's
@@ -68,6 +71,18 @@ int peers_inet_peer(pid_t pid, uint64_t ino, char *desc, size_t size, uint64_t *
  * for a socket the holder of its peer. 0 if none of them.
  */
 pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among);
+
+/*
+ * Every pipe and socket descriptor of every process (PEERS_SCAN_MAX at
+ * most), read once, by inode: for a walk that looks up many.
+ */
+struct peers_index;
+struct peers_index *peers_index_build(void);
+void peers_index_free(struct peers_index *ix);
+/* As peers_holders, for pipe or socket ino (a socket's descriptors count
+ * as open for writing). */
+size_t peers_index_holders(const struct peers_index *ix, pid_t self, uint64_t ino,
+			   bool want_writers, struct pipe_holder *out, size_t max);
 
 /* "tcp A -> B" to "tcp B -> A"; false if desc is not a connection. */
 bool peers_swap_inet(const char *desc, char *out, size_t size);

@@ -47,7 +47,7 @@ struct cproc {
 	struct dump_proc *d; /* NULL until entered (or if it cannot be) */
 	bool tried;
 	char *title; /* as ps shows it; owned */
-	char why[320]; /* not entered: why */
+	char why[320]; /* not entered: why; entered: what was said while reading it */
 	char state; /* not entered: /proc's state letter, '?' */
 	char wchan[64];
 	size_t first_node;
@@ -79,7 +79,19 @@ struct chain {
 	size_t n_entered;
 	/* Deadlocks across processes: nodes, cycle after cycle. */
 	size_t *cycles, *cycle_lens, n_cycles, n_cycle_nodes;
+	bool *cycle_in_dump; /* a lock cycle inside the start: its dump names it */
+	struct peers_index *index; /* pipes and sockets by inode, read at first need */
+	/* Per node, its links (contiguous: find_links adds a thread's
+	 * together); per link, its edges (resolve adds them in link order). */
+	size_t *link_first, *link_count, *edge_first, *edge_count;
 };
+
+static const struct peers_index *index_of(struct chain *c)
+{
+	if (!c->index)
+		c->index = peers_index_build();
+	return c->index;
+}
 
 static const struct dump_thread *node_thread(const struct chain *c, size_t node)
 {
@@ -199,9 +211,10 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
 	bool fifo = target[0] == '/' && stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
 	if (fifo || sscanf(target, "pipe:[%llu]", &ino) == 1) {
-		size_t n = fifo ? peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, reads, h,
-						     ARRAY_SIZE(h))
-				: pipe_holders(pid, ino, reads, h, ARRAY_SIZE(h)),
+		size_t n = fifo ? peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, reads,
+						     true, h, ARRAY_SIZE(h))
+				: peers_index_holders(index_of(c), pid, ino, reads, h,
+						      ARRAY_SIZE(h)),
 		       k = 0;
 		/* Only the holders of the end it waits for. */
 		for (size_t i = 0; i < n; i++)
@@ -221,7 +234,8 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 	char link[48];
 	if (peer > 0) {
 		snprintf(link, sizeof(link), "socket:[%lld]", (long long)peer);
-		size_t n = peers_holders(0, link, true, h, ARRAY_SIZE(h));
+		size_t n =
+			peers_index_holders(index_of(c), 0, (uint64_t)peer, true, h, ARRAY_SIZE(h));
 		snprintf(what, sizeof(what), "fd %d, unix %s", fd, target);
 		snprintf(ev, sizeof(ev), "sock_diag: the peer of unix socket %llu is socket %lld",
 			 ino, (long long)peer);
@@ -257,7 +271,7 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 		return;
 	}
 	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)pino);
-	size_t n = peers_holders(0, link, true, h, ARRAY_SIZE(h));
+	size_t n = peers_index_holders(index_of(c), 0, pino, true, h, ARRAY_SIZE(h));
 	snprintf(ev, sizeof(ev),
 		 "/proc/%d/net/%s: socket %llu has its addresses swapped (inode %llu)", (int)pid,
 		 kind, (unsigned long long)pino, ino);
@@ -322,8 +336,9 @@ static void link_lock(struct chain *c, size_t from, size_t pi, const struct dump
 }
 
 /* flock, or fcntl F_SETLKW / F_OFD_SETLKW: the holder, from /proc/locks. */
-static void link_file_lock(struct chain *c, size_t from, pid_t pid, int fd)
+static void link_file_lock(struct chain *c, size_t from, size_t pi, int fd)
 {
+	pid_t pid = c->procs[pi].pid;
 	char path[64];
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
@@ -338,27 +353,40 @@ static void link_file_lock(struct chain *c, size_t from, pid_t pid, int fd)
 		return;
 	struct pipe_holder h[MAX_FANOUT];
 	size_t n = 0;
-	char holder[32] = "";
-	if (w.holder > 0 && w.holder != pid && kill(w.holder, 0) == 0) {
-		h[0] = (struct pipe_holder){.pid = w.holder, .fd = -1};
-		n = 1;
-		snprintf(holder, sizeof(holder), ", held by %d", (int)w.holder);
-	} else {
-		/* An OFD lock, or a flock whose taker is gone: whoever has
-		 * the file open may hold it. */
-		n = peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, false, h,
-				       ARRAY_SIZE(h));
-	}
-	char target[256] = "?";
+	char holder[32] = "", target[256] = "?";
 	ssize_t len = readlink(path, target, sizeof(target) - 1);
 	if (len > 0)
 		target[len] = '\0';
+	bool named = w.holder > 0 && kill(w.holder, 0) == 0;
+	if (named)
+		snprintf(holder, sizeof(holder), ", held by %d", (int)w.holder);
+	if (named && w.holder == pid) {
+		/* Its own process holds it, through another open file
+		 * description (flock and OFD locks belong to those). */
+		struct clink *l = new_link(c, "file-lock", from, -1);
+		snprintf(l->object, sizeof(l->object), "%s lock on %s", w.kind, target);
+		snprintf(l->says, sizeof(l->says),
+			 "held by its own process through another open file description: the "
+			 "chain ends inside it");
+		snprintf(l->evidence, sizeof(l->evidence), "/proc/locks: a %s %s request of %d%s",
+			 w.write ? "WRITE" : "READ", w.kind, (int)pid, holder);
+		return;
+	}
+	if (named) {
+		h[0] = (struct pipe_holder){.pid = w.holder, .fd = -1};
+		n = 1;
+	} else {
+		/* An OFD lock, or a flock whose taker is gone: whoever has
+		 * the file open may hold it. */
+		n = peers_file_holders(pid, st.st_dev, (uint64_t)st.st_ino, false, false, h,
+				       ARRAY_SIZE(h));
+	}
 	for (size_t i = 0; i < n; i++) {
 		char who[200];
 		struct clink *l = new_link(c, "file-lock", from, proc_index(c, h[i].pid));
 		l->to_fd = h[i].fd;
 		snprintf(l->object, sizeof(l->object), "%s lock on %s", w.kind, target);
-		if (n == 1 && w.holder > 0)
+		if (named)
 			snprintf(l->says, sizeof(l->says), "held by %s",
 				 proc_text(c, h[i].pid, who, sizeof(who)));
 		else
@@ -417,11 +445,15 @@ static bool is_file_lock_wait(long nr, const uint64_t *a)
 /* Every link out of the threads of procs[pi], just entered. */
 static void find_links(struct chain *c, size_t pi)
 {
-	for (size_t i = 0; i < c->procs[pi].d->n; i++) {
-		struct cproc *p = &c->procs[pi]; /* procs may move as links add */
-		const struct dump_thread *t = &p->d->th[i];
-		size_t node = p->first_node + i;
-		const struct profile *prof = &p->d->p;
+	/* c->procs moves as links add processes: no pointer into it is
+	 * kept across a link (the dump itself stays where it is). */
+	const struct dump_proc *d = c->procs[pi].d;
+	pid_t pid = c->procs[pi].pid;
+	size_t first = c->procs[pi].first_node;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct dump_thread *t = &d->th[i];
+		size_t node = first + i;
+		const struct profile *prof = &d->p;
 		long nr = t->s->syscall;
 		if (t->s->object >= 0 && prof->objects[t->s->object].lock_kind) {
 			link_lock(c, node, pi, t);
@@ -432,28 +464,50 @@ static void find_links(struct chain *c, size_t pi)
 		if (nr == SYS_wait4 || nr == SYS_waitid) {
 			link_children(c, node, pi, t);
 		} else if (is_file_lock_wait(nr, t->call.args)) {
-			link_file_lock(c, node, p->pid, (int)t->call.args[0]);
+			link_file_lock(c, node, pi, (int)t->call.args[0]);
 		} else if (waitset_call(nr)) {
 			for (size_t k = 0; k < t->n_set; k++)
 				if (t->set[k].w.events & 5) /* in, out */
-					link_fd(c, node, p->pid, t->set[k].w.fd,
+					link_fd(c, node, pid, t->set[k].w.fd,
 						t->set[k].w.events & 1, true);
 		} else if (syscall_takes_fd(nr)) {
 			bool writes = nr == SYS_write || nr == SYS_writev || nr == SYS_sendto ||
 				      nr == SYS_sendmsg || nr == SYS_sendmmsg ||
 				      nr == SYS_pwrite64 || nr == SYS_pwritev || nr == SYS_pwritev2;
 			if (nr != SYS_accept && nr != SYS_accept4)
-				link_fd(c, node, p->pid, (int)t->call.args[0], !writes, false);
+				link_fd(c, node, pid, (int)t->call.args[0], !writes, false);
 		}
+	}
+}
+
+/* Where each node's links and each link's edges start, and how many. */
+static void index_links(struct chain *c)
+{
+	free(c->link_first);
+	free(c->link_count);
+	c->link_first = xcalloc(c->n_nodes + 1, sizeof(*c->link_first));
+	c->link_count = xcalloc(c->n_nodes + 1, sizeof(*c->link_count));
+	for (size_t i = c->n_links; i-- > 0;) {
+		c->link_first[c->links[i].from] = i;
+		c->link_count[c->links[i].from]++;
+	}
+}
+
+static void index_edges(struct chain *c)
+{
+	free(c->edge_first);
+	free(c->edge_count);
+	c->edge_first = xcalloc(c->n_links + 1, sizeof(*c->edge_first));
+	c->edge_count = xcalloc(c->n_links + 1, sizeof(*c->edge_count));
+	for (size_t e = c->n_edges; e-- > 0;) {
+		c->edge_first[c->edges[e].link] = e;
+		c->edge_count[c->edges[e].link]++;
 	}
 }
 
 static bool thread_has_links(const struct chain *c, size_t node)
 {
-	for (size_t i = 0; i < c->n_links; i++)
-		if (c->links[i].from == node)
-			return true;
-	return false;
+	return c->link_count[node] > 0;
 }
 
 static bool waits_on_fd(const struct dump_thread *t, int fd)
@@ -550,10 +604,12 @@ struct chain *chain_walk(struct dump_proc *start)
 	find_links(c, 0);
 	bool *seen = NULL;
 	for (;;) {
+		index_links(c);
 		c->n_edges = 0;
 		for (size_t i = 0; i < c->n_links; i++)
 			if (c->links[i].to_proc >= 0 && c->procs[c->links[i].to_proc].d)
 				resolve(c, i);
+		index_edges(c);
 		/* What the start's threads reach, and where that leads next. */
 		free(seen);
 		seen = xcalloc(c->n_nodes + 1, sizeof(*seen));
@@ -565,18 +621,18 @@ struct chain *chain_walk(struct dump_proc *start)
 		int next = -1;
 		while (top && next < 0) {
 			size_t n = stack[--top];
-			for (size_t i = 0; i < c->n_links && next < 0; i++) {
+			for (size_t i = c->link_first[n]; i < c->link_first[n] + c->link_count[n];
+			     i++) {
 				const struct clink *l = &c->links[i];
-				if (l->from != n || l->to_proc < 0)
-					continue;
-				if (!c->procs[l->to_proc].tried)
+				if (l->to_proc >= 0 && !c->procs[l->to_proc].tried && next < 0)
 					next = l->to_proc;
-			}
-			for (size_t e = 0; e < c->n_edges; e++) {
-				size_t to = c->edges[e].to;
-				if (c->links[c->edges[e].link].from == n && !seen[to]) {
-					seen[to] = true;
-					stack[top++] = to;
+				for (size_t e = c->edge_first[i];
+				     e < c->edge_first[i] + c->edge_count[i]; e++) {
+					size_t to = c->edges[e].to;
+					if (!seen[to]) {
+						seen[to] = true;
+						stack[top++] = to;
+					}
 				}
 			}
 		}
@@ -607,6 +663,12 @@ void chain_free(struct chain *c)
 	free(c->edges);
 	free(c->cycles);
 	free(c->cycle_lens);
+	free(c->cycle_in_dump);
+	free(c->link_first);
+	free(c->link_count);
+	free(c->edge_first);
+	free(c->edge_count);
+	peers_index_free(c->index);
 	free(c);
 }
 
@@ -796,7 +858,14 @@ static void emit_path(struct walker *w, size_t cycle_at)
 	if (cycle_at != SIZE_MAX) {
 		char who[400];
 		thread_text(c, cycle_at, who, sizeof(who));
-		snprintf(end, sizeof(end), "%s is where the chain began: this is a deadlock", who);
+		size_t step = 0;
+		for (size_t k = 0; k < w->len; k++)
+			if (c->links[step_link(w, k)].from == cycle_at) {
+				step = k + 1;
+				break;
+			}
+		snprintf(end, sizeof(end),
+			 "%s is already on this chain (step %zu): this is a deadlock", who, step);
 	} else if (!(last & LINK_BIT)) {
 		size_t to = c->edges[last].to;
 		char who[400], why[400];
@@ -851,6 +920,13 @@ static void record_cycle(struct walker *w, size_t from)
 	for (size_t k = 0; k < n; k++)
 		c->cycles[c->n_cycle_nodes++] = nodes[(min + k) % n];
 	c->cycle_lens = xrealloc(c->cycle_lens, (c->n_cycles + 1) * sizeof(*c->cycle_lens));
+	c->cycle_in_dump =
+		xrealloc(c->cycle_in_dump, (c->n_cycles + 1) * sizeof(*c->cycle_in_dump));
+	bool in_dump = true;
+	for (size_t k = 0; k < n; k++)
+		in_dump &= c->node_proc[nodes[k]] == 0 &&
+			   !strcmp(c->links[step_link(w, from + k)].kind, "lock");
+	c->cycle_in_dump[c->n_cycles] = in_dump;
 	c->cycle_lens[c->n_cycles++] = n;
 }
 
@@ -860,14 +936,10 @@ static void walk_from(struct walker *w, size_t node)
 	bool any = false;
 	if (++w->steps > MAX_STEPS)
 		return; /* fan-out on fan-out: enough has been shown */
-	for (size_t li = 0; li < c->n_links; li++) {
-		const struct clink *l = &c->links[li];
-		if (l->from != node)
-			continue;
+	for (size_t li = c->link_first[node]; li < c->link_first[node] + c->link_count[node];
+	     li++) {
 		size_t edges = 0;
-		for (size_t e = 0; e < c->n_edges; e++) {
-			if (c->edges[e].link != li)
-				continue;
+		for (size_t e = c->edge_first[li]; e < c->edge_first[li] + c->edge_count[li]; e++) {
 			edges++;
 			any = true;
 			if (w->len >= MAX_DEPTH)
@@ -911,7 +983,12 @@ static void walk_all(struct walker *w)
 /* "thread 12 of process 10 (a) -> thread 13 of process 11 (b) -> back" */
 static void print_cycles(const struct chain *c)
 {
+	size_t shown = 0;
 	for (size_t i = 0, off = 0; i < c->n_cycles; off += c->cycle_lens[i++]) {
+		if (c->cycle_in_dump[i])
+			continue; /* printed with the process's own dump */
+		if (!shown++)
+			printf("\n");
 		bool across = false;
 		for (size_t k = 0; k < c->cycle_lens[i]; k++)
 			across |= c->node_proc[c->cycles[off + k]] != c->node_proc[c->cycles[off]];
@@ -938,9 +1015,11 @@ void chain_print_text(const struct chain *c)
 		printf("  none: no thread waits on anything that leads out of the process\n");
 	if (w.n_paths > MAX_PATHS)
 		printf("\n(%zu more chains not shown)\n", w.n_paths - MAX_PATHS);
-	if (c->n_cycles)
-		printf("\n");
 	print_cycles(c);
+	for (size_t i = 1; i < c->n_procs; i++)
+		if (c->procs[i].d && c->procs[i].why[0])
+			printf("\nnote: while reading process %d: %s\n", (int)c->procs[i].pid,
+			       disp(c->procs[i].why));
 }
 
 void chain_add_json(const struct chain *c, json_t *root)
@@ -951,8 +1030,12 @@ void chain_add_json(const struct chain *c, json_t *root)
 	json_t *procs = json_array();
 	for (size_t i = 1; i < c->n_procs; i++) {
 		const struct cproc *p = &c->procs[i];
+		if (!p->tried)
+			continue; /* named by a link no chain from the start took */
 		json_t *j = p->d ? procdump_json(p->d) : json_pack("{s:i}", "pid", (int)p->pid);
 		json_object_set_new(j, "title", json_text(p->title ? p->title : ""));
+		if (p->d && p->why[0])
+			json_object_set_new(j, "warnings", json_text(p->why));
 		if (!p->d) {
 			char st[2] = {p->state, '\0'};
 			json_object_set_new(j, "not_entered", json_text(p->why));
@@ -964,10 +1047,7 @@ void chain_add_json(const struct chain *c, json_t *root)
 	json_object_set_new(root, "processes", procs);
 	json_t *dl = json_object_get(root, "deadlocks");
 	for (size_t i = 0, off = 0; i < c->n_cycles; off += c->cycle_lens[i++]) {
-		bool lock_only = true;
-		for (size_t k = 0; k < c->cycle_lens[i]; k++)
-			lock_only &= c->node_proc[c->cycles[off + k]] == 0;
-		if (lock_only)
+		if (c->cycle_in_dump[i])
 			continue; /* already there, from the process's own dump */
 		json_t *cycle = json_array();
 		for (size_t k = 0; k < c->cycle_lens[i]; k++)

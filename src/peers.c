@@ -53,6 +53,8 @@ struct wanted {
 	dev_t dev;
 	uint64_t ino;
 	bool writers;
+	bool strict; /* only descriptors with the end wanted count */
+	size_t *budget; /* descriptors it may still look at; NULL: no bound */
 };
 
 static bool fd_matches(pid_t pid, int fd, const struct wanted *w)
@@ -84,9 +86,17 @@ static int holder_fd(pid_t pid, const struct wanted *w, bool *writes)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		uint64_t fd;
-		if (!parse_uint(de->d_name, 0, INT32_MAX, &fd) || !fd_matches(pid, (int)fd, w))
+		if (!parse_uint(de->d_name, 0, INT32_MAX, &fd))
+			continue;
+		if (w->budget && !(*w->budget)--) {
+			*w->budget = 0;
+			break;
+		}
+		if (!fd_matches(pid, (int)fd, w))
 			continue;
 		bool wr = fd_writes(pid, (int)fd);
+		if (w->strict && wr != w->writers)
+			continue;
 		if (found < 0 || wr == w->writers) {
 			found = (int)fd;
 			*writes = wr;
@@ -152,7 +162,9 @@ pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among)
 		return 0;
 	unsigned long long ino;
 	struct pipe_holder h[4];
-	struct wanted w = {0};
+	/* Bounded work: it runs in the sampler's path. */
+	size_t budget = PEERS_LOOKUP_FDS;
+	struct wanted w = {.strict = true, .budget = &budget};
 	char link[48];
 	if (sscanf(target, "pipe:[%llu]", &ino) == 1) {
 		/* Whoever has the end this one has not: a reader's writer. */
@@ -185,7 +197,7 @@ pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among)
 size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,
 		     size_t max)
 {
-	struct wanted w = {.link = link, .writers = want_writers};
+	struct wanted w = {.link = link, .writers = want_writers, .strict = true};
 	return scan(self, &w, out, max);
 }
 
@@ -197,10 +209,10 @@ size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_hol
 	return peers_holders(self, link, want_writers, out, max);
 }
 
-size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers,
+size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers, bool strict,
 			  struct pipe_holder *out, size_t max)
 {
-	struct wanted w = {.dev = dev, .ino = ino, .writers = want_writers};
+	struct wanted w = {.dev = dev, .ino = ino, .writers = want_writers, .strict = strict};
 	return scan(self, &w, out, max);
 }
 
@@ -293,39 +305,64 @@ static void inet_row(void *ctx, uint64_t inode, const char *desc)
 		f->found = inode;
 }
 
-static void inet_tables(pid_t pid, struct inet_find *f)
+static const struct {
+	const char *file, *proto;
+	bool v6;
+} inet_tables[] = {
+	{"tcp", "tcp", false}, {"tcp6", "tcp", true}, {"udp", "udp", false}, {"udp6", "udp", true}};
+
+/* Each table's text, read once (a busy host's are megabytes). */
+struct inet_texts {
+	char *text[ARRAY_SIZE(inet_tables)];
+};
+
+static void inet_find_in(const struct inet_texts *t, struct inet_find *f)
 {
-	static const struct {
-		const char *file, *proto;
-		bool v6;
-	} tables[] = {{"tcp", "tcp", false},
-		      {"tcp6", "tcp", true},
-		      {"udp", "udp", false},
-		      {"udp6", "udp", true}};
-	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[i].file);
-		char *text = read_small_file(path, 64 << 20, NULL);
-		if (text)
-			fds_parse_inet(text, tables[i].proto, tables[i].v6, inet_row, f);
-		free(text);
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(inet_tables); i++)
+		if (t->text[i])
+			fds_parse_inet(t->text[i], inet_tables[i].proto, inet_tables[i].v6,
+				       inet_row, f);
 }
 
 int peers_inet_peer(pid_t pid, uint64_t ino, char *desc, size_t size, uint64_t *peer)
 {
+	struct inet_texts t;
+	for (size_t i = 0; i < ARRAY_SIZE(inet_tables); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, inet_tables[i].file);
+		t.text[i] = read_small_file(path, 64 << 20, NULL);
+	}
 	struct inet_find f = {.ino = ino};
-	inet_tables(pid, &f);
+	inet_find_in(&t, &f);
 	char swapped[200];
-	if (!f.desc[0])
-		return -1;
-	snprintf(desc, size, "%s", f.desc);
-	if (!peers_swap_inet(f.desc, swapped, sizeof(swapped)))
-		return -1;
-	struct inet_find g = {.want_desc = swapped};
-	inet_tables(pid, &g);
-	*peer = g.found;
-	return g.found ? 1 : 0;
+	int ret = -1;
+	if (f.desc[0] && peers_swap_inet(f.desc, swapped, sizeof(swapped))) {
+		snprintf(desc, size, "%s", f.desc);
+		struct inet_find g = {.want_desc = swapped};
+		inet_find_in(&t, &g);
+		/* UDP: a server's socket is seldom connected back; it is bound
+		 * to the address (or to any address, on that port). */
+		const char *arrow = strstr(f.desc, " -> "), *colon;
+		if (!g.found && !strncmp(f.desc, "udp ", 4) && arrow &&
+		    (colon = strrchr(arrow, ':'))) {
+			char bound[200];
+			for (int k = 0; k < 3 && !g.found; k++) {
+				if (k == 0)
+					snprintf(bound, sizeof(bound), "udp %s", arrow + 4);
+				else
+					snprintf(bound, sizeof(bound), "udp %s%s",
+						 k == 1 ? "0.0.0.0" : "[::]", colon);
+				struct inet_find h = {.want_desc = bound};
+				inet_find_in(&t, &h);
+				g.found = h.found;
+			}
+		}
+		*peer = g.found;
+		ret = g.found ? 1 : 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(inet_tables); i++)
+		free(t.text[i]);
+	return ret;
 }
 
 int peers_parse_locks(const char *text, pid_t waiter, unsigned major, unsigned minor, uint64_t ino,
@@ -368,4 +405,105 @@ int peers_parse_locks(const char *text, pid_t waiter, unsigned major, unsigned m
 		line = next ? next + 1 : NULL;
 	}
 	return -1;
+}
+
+struct peers_entry {
+	uint64_t ino;
+	pid_t pid;
+	int fd;
+	bool pipe, writes;
+};
+
+struct peers_index {
+	struct peers_entry *e;
+	size_t n, cap;
+};
+
+static int by_ino(const void *a, const void *b)
+{
+	const struct peers_entry *x = a, *y = b;
+	if (x->ino != y->ino)
+		return (x->ino > y->ino) - (x->ino < y->ino);
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+struct peers_index *peers_index_build(void)
+{
+	struct peers_index *ix = xcalloc(1, sizeof(*ix));
+	DIR *d = opendir("/proc");
+	if (!d)
+		return ix;
+	size_t scanned = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && scanned < PEERS_SCAN_MAX) {
+		uint64_t pid;
+		char path[64];
+		if (!parse_uint(de->d_name, 1, INT32_MAX, &pid))
+			continue;
+		scanned++;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		DIR *fds = opendir(path);
+		if (!fds)
+			continue;
+		struct dirent *fe;
+		while ((fe = readdir(fds))) {
+			uint64_t fd;
+			char target[64];
+			unsigned long long ino;
+			if (!parse_uint(fe->d_name, 0, INT32_MAX, &fd) ||
+			    peers_fd_link((pid_t)pid, (int)fd, target, sizeof(target)) < 0)
+				continue;
+			bool pipe = sscanf(target, "pipe:[%llu]", &ino) == 1;
+			if (!pipe && sscanf(target, "socket:[%llu]", &ino) != 1)
+				continue;
+			ix->e = xgrow(ix->e, &ix->cap, ix->n + 1, sizeof(*ix->e));
+			ix->e[ix->n++] = (struct peers_entry){
+				.ino = ino,
+				.pid = (pid_t)pid,
+				.fd = (int)fd,
+				.pipe = pipe,
+				.writes = !pipe || fd_writes((pid_t)pid, (int)fd),
+			};
+		}
+		closedir(fds);
+	}
+	closedir(d);
+	if (ix->n)
+		qsort(ix->e, ix->n, sizeof(*ix->e), by_ino);
+	return ix;
+}
+
+void peers_index_free(struct peers_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->e);
+	free(ix);
+}
+
+size_t peers_index_holders(const struct peers_index *ix, pid_t self, uint64_t ino,
+			   bool want_writers, struct pipe_holder *out, size_t max)
+{
+	/* The first entry of ino, by bisection; then each process once. */
+	size_t lo = 0, hi = ix->n, n = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->e[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < ix->n && ix->e[i].ino == ino && n < max; i++) {
+		const struct peers_entry *e = &ix->e[i];
+		if (e->pid == self || e->writes != want_writers || (n && out[n - 1].pid == e->pid))
+			continue;
+		struct pipe_holder *h = &out[n++];
+		*h = (struct pipe_holder){
+			.pid = e->pid, .fd = e->fd, .writes = e->writes, .state = '?'};
+		procfs_read_comm(e->pid, e->pid, h->comm, sizeof(h->comm));
+		struct task_stat st;
+		if (procfs_read_stat(e->pid, e->pid, &st) == 0)
+			h->state = st.state;
+	}
+	return n;
 }

@@ -227,7 +227,12 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 				printf("%s\n", titles[group]);
 			any = true;
 			shown++;
-			printf("    %s\n", object_text(p, (int32_t)idx[i], obj, sizeof(obj)));
+			/* A pipe seen from both ends is an object per end: each
+			 * names the process at its other end. */
+			printf("    %s", object_text(p, (int32_t)idx[i], obj, sizeof(obj)));
+			if (o->peer_pid)
+				printf("  (other end: process %d)", o->peer_pid);
+			printf("\n");
 			char line[256] = "";
 			size_t len = 0;
 			if (u->samples)

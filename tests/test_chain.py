@@ -233,6 +233,88 @@ try:
 finally:
     stop(udp)
 
+# 7b. A UDP client connected to a local server whose socket is bound, not
+#     connected back: the server, found by its bound address.
+usrv = subprocess.Popen([sys.executable, "-c", r'''
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(30)
+'''], stdout=subprocess.PIPE, text=True)
+ucl = None
+try:
+    port = int(usrv.stdout.readline())
+    ucl = subprocess.Popen([sys.executable, "-c", r'''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+s.recv(16)
+''', str(port)], stdout=subprocess.PIPE, text=True)
+    ucl.stdout.readline()
+    blocked(ucl.pid)
+    got = [[h[:4] for h in hops(c)][:1] for c in dump(ucl.pid)["chains"]]
+    wp.check(got == [[("udp", ucl.pid, ucl.pid, usrv.pid)]], f"udp to a local bound server: {got}")
+finally:
+    stop(ucl, usrv)
+
+# 7c. A file lock held by the waiter's own process (another thread, through
+#     another open file description): the chain ends inside the process.
+own = subprocess.Popen([sys.executable, "-c", r'''
+import fcntl, sys, threading, time
+a = open(sys.argv[1], "w"); fcntl.flock(a, fcntl.LOCK_EX)
+def other():
+    b = open(sys.argv[1], "w"); fcntl.flock(b, fcntl.LOCK_EX)
+threading.Thread(target=other, daemon=True).start()
+print("locked", flush=True)
+time.sleep(30)
+''', os.path.join(d, "own")], stdout=subprocess.PIPE, text=True)
+try:
+    own.stdout.readline()
+    wp.wait_for(lambda: len(wp.task_states(own.pid)) == 2 and set(wp.task_states(own.pid).values()) == {"S"}, 5)
+    time.sleep(0.2)
+    other = max(wp.task_states(own.pid))
+    chains = dump(own.pid)["chains"]
+    got = [hops(c) for c in chains]
+    says = chains[0][0]["text"] if chains else ""
+    wp.check(got == [[("file-lock", own.pid, other, None, None)]] and "its own process" in says,
+             f"a flock held by its own process: {got} {says!r}")
+finally:
+    stop(own)
+
+# 7d. select() on 20 pipes, each written by a child of its own that
+#     sleeps: 20 chains, one per child (more processes than the walk's
+#     tables first hold).
+fan = subprocess.Popen([sys.executable, "-c", r'''
+import os, select, time
+pipes = [os.pipe() for _ in range(20)]
+kids = []
+for i, (r, w) in enumerate(pipes):
+    pid = os.fork()
+    if pid == 0:
+        for j, (r2, w2) in enumerate(pipes):
+            os.close(r2)
+            if j != i:
+                os.close(w2)
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+for r, w in pipes:
+    os.close(w)
+print(" ".join(map(str, kids)), flush=True)
+select.select([r for r, w in pipes], [], [])
+'''], stdout=subprocess.PIPE, text=True)
+kids = []
+try:
+    kids = [int(x) for x in fan.stdout.readline().split()]
+    blocked(fan.pid)
+    time.sleep(0.2)
+    got = sorted(hops(c)[0][3] for c in dump(fan.pid)["chains"])
+    wp.check(got == sorted(kids), f"select on 20 pipes: a chain to each writer: {len(got)} of {len(kids)}")
+finally:
+    for k in kids:
+        os.kill(k, 9)
+    stop(fan)
+
 # 8. The writer is traced by strace: not ours to enter.
 if shutil.which("strace"):
     w = subprocess.Popen(["strace", "-o", os.devnull, "sleep", "30"], stdout=subprocess.PIPE)
