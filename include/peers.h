@@ -66,11 +66,18 @@ int peers_inet_peer(pid_t pid, uint64_t ino, char *desc, size_t size, uint64_t *
 
 /*
  * The process at the other end of descriptor fd of pid, a pipe or a
- * connected socket, among the n_among processes of among (at most
- * PEERS_SCAN_MAX of them looked at): for a pipe one holding the other end,
- * for a socket the holder of its peer. 0 if none of them.
+ * connected socket (desc: its description, as fds.h gives it), among the
+ * n_among processes of among (at most PEERS_SCAN_MAX of them looked at):
+ * for a pipe one holding the other end, for a socket the holder of its
+ * peer. 0 if none of them.
  */
-pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among);
+pid_t peers_other_end(pid_t pid, int fd, const char *desc, const pid_t *among, size_t n_among);
+
+/* The inode of the socket on this host (in our network namespace) at the
+ * other end of inet connection desc ("tcp 127.0.0.1:5432 -> 127.0.0.1:4012";
+ * for UDP also a server bound to the address, not connected back), asked of
+ * sock_diag: the inode, 0 if there is none, -errno if it cannot be told. */
+int64_t peers_inet_diag_peer(const char *desc);
 
 /*
  * Every pipe and socket descriptor of every process (PEERS_SCAN_MAX at

@@ -96,9 +96,9 @@ static pid_t find_peer(struct tracer *tr, struct thread *t, int fd, const struct
 		cred |= d->peer_cred == pr->pid;
 	}
 	if (n && n <= PEER_SCAN_PROCS)
-		peer = peers_other_end(t->proc->pid, fd, pids, n);
+		peer = peers_other_end(t->proc->pid, fd, d->name, pids, n);
 	else if (cred)
-		peer = peers_other_end(t->proc->pid, fd, &d->peer_cred, 1);
+		peer = peers_other_end(t->proc->pid, fd, d->name, &d->peer_cred, 1);
 	free(pids);
 	if (peer || tries + 1 >= PEER_TRIES) {
 		u64map_put(&ft->peers, d->inode, (uint32_t)peer + 1);

@@ -7,7 +7,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <stdio.h>
@@ -155,7 +158,90 @@ static size_t scan(pid_t self, const struct wanted *w, struct pipe_holder *out, 
 	return scan_among(NULL, 0, self, w, out, max);
 }
 
-pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among)
+/* "127.0.0.1:80" or "[::1]:80" into a sock_diag address (4 words, network
+ * order) and port; the family, or -1. */
+static int parse_endpoint(const char *s, size_t len, uint32_t addr[4], uint16_t *port)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	char *colon = strrchr(buf, ':');
+	uint64_t p;
+	if (!colon || !parse_uint(colon + 1, 0, 65535, &p))
+		return -1;
+	*colon = '\0';
+	*port = htons((uint16_t)p);
+	memset(addr, 0, 16);
+	if (buf[0] == '[' && colon > buf + 1 && colon[-1] == ']') {
+		colon[-1] = '\0';
+		return inet_pton(AF_INET6, buf + 1, addr) == 1 ? AF_INET6 : -1;
+	}
+	return inet_pton(AF_INET, buf, addr) == 1 ? AF_INET : -1;
+}
+
+int64_t peers_inet_diag_peer(const char *desc)
+{
+	/* "tcp A -> B": ask for the socket the kernel would deliver a packet
+	 * from A to B to: the one whose local end is B. */
+	const char *sp = strchr(desc, ' '), *arrow = strstr(desc, " -> ");
+	if (!sp || !arrow || arrow < sp)
+		return -EINVAL;
+	bool tcp = !strncmp(desc, "tcp ", 4);
+	if (!tcp && strncmp(desc, "udp ", 4))
+		return -EINVAL;
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = {.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST},
+		.r = {.sdiag_protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP,
+		      .idiag_states = ~0u,
+		      .id = {.idiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE}}},
+	};
+	/* TCP's exact lookup takes the socket's own end as "src"; UDP's
+	 * takes the packet's source, so the socket found is at "dst". */
+	struct inet_diag_sockid *id = &req.r.id;
+	int fa = parse_endpoint(sp + 1, (size_t)(arrow - sp - 1),
+				tcp ? id->idiag_dst : id->idiag_src,
+				tcp ? &id->idiag_dport : &id->idiag_sport);
+	int fb = parse_endpoint(arrow + 4, strlen(arrow + 4), tcp ? id->idiag_src : id->idiag_dst,
+				tcp ? &id->idiag_sport : &id->idiag_dport);
+	if (fa < 0 || fa != fb)
+		return -EINVAL;
+	req.r.sdiag_family = (uint8_t)fa;
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	union {
+		struct nlmsghdr h;
+		char buf[8192];
+	} resp;
+	ssize_t len;
+	if (send(fd, &req, sizeof(req), 0) < 0 || (len = recv(fd, &resp, sizeof(resp), 0)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	close(fd);
+	for (struct nlmsghdr *h = &resp.h; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			return e->error == -ENOENT ? 0 : e->error ? e->error : -EIO;
+		}
+		if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+		    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+			return ((const struct inet_diag_msg *)NLMSG_DATA(h))->idiag_inode;
+	}
+	return 0;
+}
+
+pid_t peers_other_end(pid_t pid, int fd, const char *desc, const pid_t *among, size_t n_among)
 {
 	char target[64];
 	if (peers_fd_link(pid, fd, target, sizeof(target)) < 0)
@@ -178,15 +264,13 @@ pid_t peers_other_end(pid_t pid, int fd, const pid_t *among, size_t n_among)
 	}
 	if (sscanf(target, "socket:[%llu]", &ino) != 1)
 		return 0;
-	int64_t peer = peers_unix_peer(ino);
-	uint64_t pino = 0;
-	char desc[200];
-	if (peer > 0)
-		pino = (uint64_t)peer;
-	else if (peer < 0 && peers_inet_peer(pid, ino, desc, sizeof(desc), &pino) != 1)
+	/* Unix, or inet by its description: one netlink question either way
+	 * (never the /proc/net tables, which on a busy host are megabytes). */
+	int64_t peer =
+		!strncmp(desc, "unix", 4) ? peers_unix_peer(ino) : peers_inet_diag_peer(desc);
+	if (peer <= 0)
 		return 0;
-	if (!pino)
-		return 0;
+	uint64_t pino = (uint64_t)peer;
 	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)pino);
 	w.link = link;
 	w.writers = true;

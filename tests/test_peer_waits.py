@@ -8,7 +8,8 @@ with -f:
    consumer's blocked time is on the producer, through the pipe;
 2. a Unix socket: a child connects to its parent's server and waits
    about 1 s for the reply: nearly all of its blocked time is on the
-   parent (the peer named by SO_PEERCRED).
+   parent (sock_diag's peer);
+3. the same over TCP and UDP on loopback.
 
 Shares are within 0.12 of the truth: a sample's state is read at a tick,
 so the edges of each wait cost up to a tick each, and a loaded machine
@@ -83,4 +84,39 @@ if rows:
     # sampled wait: the lookup is tried again every 100 ms, so up to about
     # a tenth of the second may go unattributed.
     wp.near(rows[0]["share"], 0.95, 0.07, "  share of the child's blocked time on the parent")
+# 3. TCP and UDP on loopback: a child waits about 1 s for its parent's
+#    answer (a UDP server bound, not connected back). The peer is asked of
+#    sock_diag by the connection's addresses.
+script = r'''
+import os, socket, sys, time
+tcp = sys.argv[1] == "tcp"
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+srv.bind(("127.0.0.1", 0))
+if tcp:
+    srv.listen(1)
+port = srv.getsockname()[1]
+kid = os.fork()
+if kid == 0:
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    c.connect(("127.0.0.1", port))
+    c.send(b"x")
+    c.recv(4)
+    os._exit(0)
+open(sys.argv[2], "w").write(f"{os.getpid()} {kid}")
+if tcp:
+    conn, _ = srv.accept(); conn.recv(1); time.sleep(1); conn.send(b"ok")
+else:
+    _, addr = srv.recvfrom(1); time.sleep(1); srv.sendto(b"ok", addr)
+os.wait()
+'''
+for proto in ("tcp", "udp"):
+    pids = os.path.join(d, proto + ".pids")
+    p, rep, text = record(f'"{py}" -c \'{script}\' {proto} {pids}')
+    with open(pids) as f:
+        parent, kid = map(int, f.read().split())
+    rows = [r for r in rep["waiting_on_processes"] if r["tid"] == kid]
+    wp.check(len(rows) == 1 and rows[0]["peer_pid"] == parent and rows[0]["object"].startswith(proto),
+             f"{proto}: the child waited on its parent: {rows}")
+    if rows:
+        wp.near(rows[0]["share"], 1.0, 0.12, f"  {proto}: share of the child's blocked time on the parent")
 wp.done()
