@@ -158,6 +158,21 @@ static size_t scan(pid_t self, const struct wanted *w, struct pipe_holder *out, 
 	return scan_among(NULL, 0, self, w, out, max);
 }
 
+/* One sock_diag question and its answer, in our network namespace:
+ * the answer's length, or -errno. */
+static ssize_t diag_ask(const void *req, size_t len, void *resp, size_t size)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = send(fd, req, len, 0) < 0 ? -1 : recv(fd, resp, size, 0);
+	int e = errno;
+	close(fd);
+	return n < 0 ? -e : n;
+}
+
 /* "127.0.0.1:80" or "[::1]:80" into a sock_diag address (4 words, network
  * order) and port; the family, or -1. */
 static int parse_endpoint(const char *s, size_t len, uint32_t addr[4], uint16_t *port)
@@ -213,22 +228,13 @@ int64_t peers_inet_diag_peer(const char *desc)
 	if (fa < 0 || fa != fb)
 		return -EINVAL;
 	req.r.sdiag_family = (uint8_t)fa;
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
-		return -errno;
-	struct timeval tv = {1, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	union {
 		struct nlmsghdr h;
 		char buf[8192];
 	} resp;
-	ssize_t len;
-	if (send(fd, &req, sizeof(req), 0) < 0 || (len = recv(fd, &resp, sizeof(resp), 0)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	close(fd);
+	ssize_t len = diag_ask(&req, sizeof(req), &resp, sizeof(resp));
+	if (len < 0)
+		return len;
 	for (struct nlmsghdr *h = &resp.h; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 		if (h->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *e = NLMSG_DATA(h);
@@ -304,11 +310,6 @@ int64_t peers_unix_peer(uint64_t ino)
 {
 	if (ino > UINT32_MAX)
 		return -EOVERFLOW; /* sock_diag names Unix sockets by 32 bits */
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
-		return -errno;
-	struct timeval tv = {1, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	struct {
 		struct nlmsghdr nlh;
 		struct unix_diag_req r;
@@ -327,13 +328,9 @@ int64_t peers_unix_peer(uint64_t ino)
 		char buf[8192];
 	} resp;
 	int64_t ret = -EIO;
-	ssize_t len;
-	if (send(fd, &req, sizeof(req), 0) < 0 || (len = recv(fd, &resp, sizeof(resp), 0)) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	close(fd);
+	ssize_t len = diag_ask(&req, sizeof(req), &resp, sizeof(resp));
+	if (len < 0)
+		return len;
 	for (struct nlmsghdr *h = &resp.h; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 		if (h->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *e = NLMSG_DATA(h);
