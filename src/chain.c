@@ -15,7 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +59,10 @@ struct clink {
 	int to_proc; /* index in procs; -1: leads off this host or nowhere */
 	pid_t to_tid; /* a thread named by the evidence (a lock owner), else 0 */
 	int to_fd; /* the descriptor it reached in to_proc, -1 */
+	/* From a poll, select or epoll set: the thread waits for any of its
+	 * descriptors (and maybe a timeout), not for this one alone, so a
+	 * path back through it is no deadlock. */
+	bool in_set;
 	char object[240];
 	char says[400]; /* "whose read end is fd 3 of process 12 (cat)" */
 	char evidence[320];
@@ -159,14 +163,16 @@ static const char *proc_text(struct chain *c, pid_t pid, char *buf, size_t size)
 /* Links to each holder of the other end of a pipe or socket. */
 static void link_holders(struct chain *c, size_t from, const char *kind, const char *object,
 			 const struct pipe_holder *h, size_t n, const char *end,
-			 const char *evidence, const char *peer)
+			 const char *evidence, const char *peer, pid_t self, bool in_set)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (h[i].pid == getpid())
+		/* Its own process at the other end of something in a poll set
+		 * is a wake-up channel of its own (curl's socket pair). */
+		if (h[i].pid == getpid() || (in_set && h[i].pid == self))
 			continue;
 		struct clink *l = new_link(c, kind, from, proc_index(c, h[i].pid));
-		l = &c->links[c->n_links - 1];
 		l->to_fd = h[i].fd;
+		l->in_set = in_set;
 		char who[200];
 		snprintf(l->object, sizeof(l->object), "%s", object);
 		snprintf(l->says, sizeof(l->says), "%s is fd %d of %s", end, h[i].fd,
@@ -225,7 +231,7 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 		snprintf(what, sizeof(what), "fd %d, %s", fd, target);
 		snprintf(ev, sizeof(ev), "/proc/%d/fd/%d is %s", (int)pid, fd, target);
 		link_holders(c, from, fifo ? "fifo" : "pipe", what, h, k,
-			     reads ? "whose write end" : "whose read end", ev, target);
+			     reads ? "whose write end" : "whose read end", ev, target, pid, in_set);
 		return;
 	}
 	if (sscanf(target, "socket:[%llu]", &ino) != 1)
@@ -239,7 +245,7 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 		snprintf(what, sizeof(what), "fd %d, unix %s", fd, target);
 		snprintf(ev, sizeof(ev), "sock_diag: the peer of unix socket %llu is socket %lld",
 			 ino, (long long)peer);
-		link_holders(c, from, "unix", what, h, n, "whose peer", ev, link);
+		link_holders(c, from, "unix", what, h, n, "whose peer", ev, link, pid, in_set);
 		if (!n) {
 			struct clink *l = new_link(c, "unix", from, -1);
 			snprintf(l->object, sizeof(l->object), "%s", what);
@@ -275,7 +281,7 @@ static void link_fd(struct chain *c, size_t from, pid_t pid, int fd, bool reads,
 	snprintf(ev, sizeof(ev),
 		 "/proc/%d/net/%s: socket %llu has its addresses swapped (inode %llu)", (int)pid,
 		 kind, (unsigned long long)pino, ino);
-	link_holders(c, from, kind, what, h, n, "whose peer", ev, link);
+	link_holders(c, from, kind, what, h, n, "whose peer", ev, link, pid, in_set);
 }
 
 /* A lock wait whose owner is not in the process: a process-shared mutex
@@ -315,14 +321,21 @@ static void link_lock(struct chain *c, size_t from, size_t pi, const struct dump
 			 (int)l->to_tid);
 		return;
 	}
-	if (!o->address || !t->in_call)
+	/* Only a lock that records its owner (a mutex, not a condition
+	 * variable or semaphore), waited for without FUTEX_PRIVATE_FLAG: a
+	 * private futex is no other process's. */
+	if (!o->address || !t->in_call || t->s->syscall != SYS_futex || !o->lock_kind ||
+	    !lock_kind_has_owner(o->lock_kind) || (t->call.args[1] & FUTEX_PRIVATE_FLAG))
 		return;
 	bool pi_lock = false;
 	futex_op_is_wait(t->call.args[1], &pi_lock);
 	struct foreign f = {pid, 0};
 	pid_t owner = futex_owner(pid, o->address, pi_lock, t->s->tid, foreign_thread, &f);
-	if (owner <= 0 || !f.owner_pid || f.owner_pid == getpid())
-		return;
+	struct task_stat ost;
+	if (owner <= 0 || !f.owner_pid || f.owner_pid == getpid() ||
+	    procfs_read_stat(f.owner_pid, f.owner_pid, &ost) < 0 || ost.ppid == 2 ||
+	    f.owner_pid == 2)
+		return; /* gone, or a kernel thread: the word was no owner's tid */
 	struct clink *l = new_link(c, "shared-lock", from, proc_index(c, f.owner_pid));
 	l->to_tid = owner;
 	char who[200];
@@ -357,7 +370,11 @@ static void link_file_lock(struct chain *c, size_t from, size_t pi, int fd)
 	ssize_t len = readlink(path, target, sizeof(target) - 1);
 	if (len > 0)
 		target[len] = '\0';
-	bool named = w.holder > 0 && kill(w.holder, 0) == 0;
+	/* The holder /proc/locks names, if it still runs: a zombie's
+	 * descriptors are closed, and a child may have the file open. */
+	struct task_stat hst;
+	bool named =
+		w.holder > 0 && procfs_read_stat(w.holder, w.holder, &hst) == 0 && hst.state != 'Z';
 	if (named)
 		snprintf(holder, sizeof(holder), ", held by %d", (int)w.holder);
 	if (named && w.holder == pid) {
@@ -404,6 +421,7 @@ static void link_file_lock(struct chain *c, size_t from, size_t pi, int fd)
 static void link_children(struct chain *c, size_t from, size_t pi, const struct dump_thread *t)
 {
 	const struct cproc *p = &c->procs[pi]; /* until proc_index below */
+	pid_t pid = p->pid;
 	long nr = t->s->syscall;
 	const uint64_t *a = t->call.args;
 	pid_t only = 0;
@@ -427,11 +445,17 @@ static void link_children(struct chain *c, size_t from, size_t pi, const struct 
 	for (size_t i = 0; i < n; i++) {
 		char who[200];
 		struct clink *l = new_link(c, "child", from, proc_index(c, kids[i]));
-		snprintf(l->object, sizeof(l->object), "child %d", (int)kids[i]);
+		snprintf(l->object, sizeof(l->object), only ? "child %d" : "any child (%d of them)",
+			 only ? (int)kids[i] : (int)n);
 		snprintf(l->says, sizeof(l->says), "for its child %s to end",
 			 proc_text(c, kids[i], who, sizeof(who)));
-		snprintf(l->evidence, sizeof(l->evidence), "%s",
-			 only ? "the pid it waits for" : "/proc/.../task/*/children");
+		if (only)
+			snprintf(l->evidence, sizeof(l->evidence), "the pid it waits for: %d",
+				 (int)only);
+		else
+			snprintf(l->evidence, sizeof(l->evidence),
+				 "/proc/%d/task/*/children: %d is a child of process %d", (int)pid,
+				 (int)kids[i], (int)pid);
 	}
 }
 
@@ -730,6 +754,11 @@ static void end_text(const struct cproc *p, const struct dump_thread *t, char *b
 		return;
 	default: break;
 	}
+	if (t->in_call && waitset_call(t->s->syscall) && !t->set_err && !t->set_total) {
+		snprintf(buf, size, "waits in %s on no descriptor: it waits for time to pass",
+			 call);
+		return;
+	}
 	for (size_t k = 0; k < t->n_set; k++) {
 		const struct waited_fd *f = &t->set[k];
 		if (f->described &&
@@ -742,7 +771,13 @@ static void end_text(const struct cproc *p, const struct dump_thread *t, char *b
 			return;
 		}
 	}
-	if (*call)
+	if (t->in_call && waitset_call(t->s->syscall) && t->set_total)
+		snprintf(buf, size,
+			 "waits in %s for any of its %zu descriptors, none leading to a thread "
+			 "that waits in turn (an event loop waiting for work): the chain ends "
+			 "inside %s",
+			 call, t->set_total, disp(comm));
+	else if (*call)
 		snprintf(buf, size,
 			 "waits in %s on nothing that leads to another thread wallprof can see: "
 			 "the chain ends inside %s",
@@ -871,6 +906,19 @@ static void emit_path(struct walker *w, size_t cycle_at)
 		char who[400], why[400];
 		thread_text(c, to, who, sizeof(who));
 		end_text(node_proc(c, to), node_thread(c, to), why, sizeof(why));
+		/* Its links all lead back onto the chain through a poll set. */
+		for (size_t li = c->link_first[to]; li < c->link_first[to] + c->link_count[to];
+		     li++)
+			for (size_t e = c->edge_first[li];
+			     e < c->edge_first[li] + c->edge_count[li]; e++)
+				for (size_t k = 0; k < w->len; k++)
+					if (c->links[step_link(w, k)].from == c->edges[e].to)
+						snprintf(
+							why, sizeof(why),
+							"waits on %s, which leads back to step %zu: "
+							"a cycle through a wait for any of a set of "
+							"descriptors, not a deadlock",
+							c->links[li].object, k + 1);
 		snprintf(end, sizeof(end), "%s %s.", who, why);
 		if (!w->json) {
 			printf("  %zu. %s\n", w->len + 1, end);
@@ -941,14 +989,22 @@ static void walk_from(struct walker *w, size_t node)
 		size_t edges = 0;
 		for (size_t e = c->edge_first[li]; e < c->edge_first[li] + c->edge_count[li]; e++) {
 			edges++;
+			size_t to = c->edges[e].to, at = to == node ? w->len : SIZE_MAX;
+			for (size_t k = 0; k < w->len && at == SIZE_MAX; k++)
+				if (c->links[step_link(w, k)].from == to)
+					at = k;
+			/* A cycle through a poll set (a server's event loop holds
+			 * its client's connection too) is no deadlock: that thread
+			 * waits for any of its descriptors. Nothing new there. */
+			bool through_set = c->links[li].in_set;
+			for (size_t k = at; k < w->len && at != SIZE_MAX; k++)
+				through_set |= c->links[step_link(w, k)].in_set;
+			if (at != SIZE_MAX && through_set)
+				continue;
 			any = true;
 			if (w->len >= MAX_DEPTH)
 				continue;
 			w->path[w->len++] = e;
-			size_t to = c->edges[e].to, at = SIZE_MAX;
-			for (size_t k = 0; k < w->len && at == SIZE_MAX; k++)
-				if (c->links[step_link(w, k)].from == to)
-					at = k;
 			if (at != SIZE_MAX) {
 				record_cycle(w, at);
 				emit_path(w, to);

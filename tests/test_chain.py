@@ -315,6 +315,52 @@ finally:
         os.kill(k, 9)
     stop(fan)
 
+# 7e. An event loop (epoll on its listening socket and its client's
+#     connection) that never answers, and a client polling its own
+#     wake-up socket pair and its connection: one link, client -> server,
+#     no deadlock (the server's set holds the client's connection too, and
+#     the client's the socket pair whose other end is its own).
+loop = subprocess.Popen([sys.executable, "-c", r'''
+import select, socket, sys
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(4)
+ep = select.epoll(); ep.register(srv.fileno(), select.EPOLLIN)
+print("ready", flush=True)
+conns = []
+while True:
+    for fd, ev in ep.poll():
+        if fd == srv.fileno():
+            c, _ = srv.accept(); conns.append(c); ep.register(c.fileno(), select.EPOLLIN)
+        else:
+            [c for c in conns if c.fileno() == fd][0].recv(64)
+''', os.path.join(d, "loop.sock")], stdout=subprocess.PIPE, text=True)
+lc = None
+try:
+    loop.stdout.readline()
+    lc = subprocess.Popen([sys.executable, "-c", r'''
+import select, socket, sys
+wake_r, wake_w = socket.socketpair()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"get\n")
+print("sent", flush=True)
+p = select.poll(); p.register(wake_r, select.POLLIN); p.register(s, select.POLLIN); p.poll()
+''', os.path.join(d, "loop.sock")], stdout=subprocess.PIPE, text=True)
+    lc.stdout.readline()
+    blocked(lc.pid)
+    time.sleep(0.3)
+    j = dump(lc.pid)
+    got = [hops(c) for c in j["chains"]]
+    then = j["chains"][0][-1].get("then", "") if j["chains"] else ""
+    wp.check(got == [[("unix", lc.pid, lc.pid, loop.pid, loop.pid)]] and not j["deadlocks"]
+             and "not a deadlock" in then,
+             f"client -> idle event loop: one link, no deadlock: {got} {j['deadlocks']} {then!r}")
+    j = dump(loop.pid)
+    got = [hops(c) for c in j["chains"]]
+    then = j["chains"][0][-1].get("then", "") if j["chains"] else ""
+    wp.check(got == [[("unix", loop.pid, loop.pid, lc.pid, lc.pid)]] and not j["deadlocks"]
+             and "not a deadlock" in then,
+             f"  from the server: to the client, whose wait leads back, not a deadlock: {got} {then!r}")
+finally:
+    stop(lc, loop)
+
 # 8. The writer is traced by strace: not ours to enter.
 if shutil.which("strace"):
     w = subprocess.Popen(["strace", "-o", os.devnull, "sleep", "30"], stdout=subprocess.PIPE)
