@@ -811,14 +811,12 @@ static size_t step_link(const struct walker *w, size_t k)
 static void print_node(struct walker *w, size_t node)
 {
 	const struct chain *c = w->c;
-	const struct cproc *p = node_proc(c, node);
 	const struct dump_thread *t = node_thread(c, node);
 	if (w->shown[node]) {
 		printf("       (thread %d: its stack is shown above)\n", (int)t->s->tid);
 		return;
 	}
 	w->shown[node] = true;
-	(void)p;
 	procdump_print_thread(node_proc(c, node)->d, t, 7);
 }
 
