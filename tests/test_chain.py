@@ -20,7 +20,9 @@ pids we started), not from wallprof.
 8. a pipe whose writer is traced by strace: the chain ends there with
    what /proc says, not with an error;
 9. a server that exits as soon as it is traced: the walk reaches a
-   process that goes while it is read, without an error."""
+   process that goes while it is read, without an error;
+and real ones: Debian's redis with a client blocked in BLPOP (its event
+loop: a chain, no deadlock; the client answered after)."""
 import fcntl
 import json
 import os
@@ -360,6 +362,40 @@ p = select.poll(); p.register(wake_r, select.POLLIN); p.register(s, select.POLLI
              f"  from the server: to the client, whose wait leads back, not a deadlock: {got} {then!r}")
 finally:
     stop(lc, loop)
+
+# 7f. Debian's redis with a client blocked in BLPOP over a Unix socket
+#     (ss -xp would name the same peer): the client's chain reaches
+#     redis-server's main thread in its event loop; from the server, the
+#     way back to the client is no deadlock. After LPUSH the client gets
+#     its answer: nothing was disturbed.
+if shutil.which("redis-server") and shutil.which("redis-cli"):
+    rsock = os.path.join(d, "redis.sock")
+    rs = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", rsock, "--save", "",
+                           "--appendonly", "no", "--dir", d, "--logfile", os.path.join(d, "redis.log")])
+    cli = None
+    try:
+        wp.wait_for(lambda: os.path.exists(rsock), 10)
+        cli = subprocess.Popen(["redis-cli", "-s", rsock, "BLPOP", "chain-key", "0"],
+                               stdout=subprocess.PIPE, text=True)
+        blocked(cli.pid)
+        time.sleep(0.3)
+        j = dump(cli.pid)
+        got = [hops(c) for c in j["chains"]]
+        then = j["chains"][0][-1].get("then", "") if j["chains"] else ""
+        wp.check(got == [[("unix", cli.pid, cli.pid, rs.pid, rs.pid)]] and "not a deadlock" in then,
+                 f"redis-cli BLPOP -> redis-server's event loop: {got} {then[:100]!r}")
+        j = dump(rs.pid)
+        wp.check(not j["deadlocks"] and all(hops(c)[0][3] == cli.pid for c in j["chains"]),
+                 f"  from redis-server: to the client, no deadlock: {[hops(c) for c in j['chains']]} {j['deadlocks']}")
+        wp.run(["redis-cli", "-s", rsock, "LPUSH", "chain-key", "v"])
+        out, _ = cli.communicate(timeout=10)
+        wp.check(out.split() == ["chain-key", "v"], f"  the client then got its answer: {out.split()}")
+    finally:
+        stop(cli)
+        rs.terminate()
+        rs.wait(timeout=10)
+else:
+    print("skip part 7f: redis-server and redis-cli are not installed (Debian redis-server, redis-tools; 'make deps' installs them)")
 
 # 8. The writer is traced by strace: not ours to enter.
 if shutil.which("strace"):
