@@ -84,8 +84,10 @@ for run in range(2):
     prof = os.path.join(d, f"cached-{run}.json")
     r = wp.run([wp.WALLPROF, "record", "-q", "-F", "99", "-o", prof, "--", wp.target("mixed"), "1"], env=env)
     rep = wp.run([wp.WALLPROF, "report", prof], env=env).stdout
-    # What it says of the binaries (debug info, symbols), not of the run.
-    trusts.append([l for l in rep.splitlines() if "debug info" in l or "symbols" in l])
+    # What it says of the binaries' debug info, not of the run: which
+    # addresses lack a name depends on where the samples fell (CI beside
+    # a CPU hog once caught a frame no symbol covers in one run only).
+    trusts.append([l for l in rep.splitlines() if "no debug info" in l])
 wp.check(os.path.isdir(cache) and trusts[0] == trusts[1],
          f"with the symbol cache warm, the same said of the binaries as cold: {trusts}")
 wp.done()
