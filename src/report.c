@@ -610,19 +610,29 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 	/* One warning per cause, each listing the binaries it concerns. */
 	uint64_t all_frames;
 	struct binary_use *u = binary_uses(p, &all_frames);
-	uint64_t unnamed_frames = 0;
-	char names[768] = "", debug[768];
-	size_t len = 0;
+	/* Frames without a name: in a binary short of symbols, debug symbols
+	 * would name them; in one with a full symbol table they fell in code
+	 * no symbol covers (PLT stubs, padding), which nothing would name. */
+	uint64_t unnamed_frames = 0, uncovered_frames = 0;
+	char names[768] = "", uncovered[768] = "", debug[768];
+	size_t len = 0, ulen = 0;
 	for (size_t i = 0; i < p->n_binaries; i++) {
 		if (!u[i].unnamed)
 			continue;
+		if (u[i].b->symtab) {
+			uncovered_frames += u[i].unnamed;
+			if (ulen < sizeof(uncovered))
+				ulen += (size_t)snprintf(uncovered + ulen, sizeof(uncovered) - ulen,
+							 "%s%s", ulen ? ", " : "",
+							 base_name(u[i].b->path));
+			continue;
+		}
 		unnamed_frames += u[i].unnamed;
 		if (len < sizeof(names))
 			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s (%s)",
 						len ? ", " : "", base_name(u[i].b->path),
-						u[i].b->symtab	      ? "no symbol covers them"
-						: u[i].b->has_symbols ? "only its dynamic symbols"
-								      : "stripped");
+						u[i].b->has_symbols ? "only its dynamic symbols"
+								    : "stripped");
 	}
 	if (unnamed_frames)
 		warn(w,
@@ -631,6 +641,13 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 		     "or %s.",
 		     100.0 * (double)unnamed_frames / (double)(all_frames ? all_frames : 1), names,
 		     advice);
+	if (uncovered_frames)
+		warn(w,
+		     "%llu frame%s (%.1f%%) fell in code no symbol covers in %s (PLT stubs or\n"
+		     "    padding between functions): shown as addresses; no symbols would name them.",
+		     (unsigned long long)uncovered_frames, uncovered_frames == 1 ? "" : "s",
+		     100.0 * (double)uncovered_frames / (double)(all_frames ? all_frames : 1),
+		     uncovered);
 	list_binaries(debug, sizeof(debug), u, p->n_binaries, no_debuginfo, all_frames);
 	if (debug[0])
 		warn(w,
