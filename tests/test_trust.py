@@ -13,6 +13,7 @@ three ways, each recorded for about 1.5 s:
   hot function is one row (named by its start from the unwind table), not
   one row per sampled address.
 """
+import json
 import os
 import re
 
@@ -90,4 +91,20 @@ for run in range(2):
     trusts.append([l for l in rep.splitlines() if "no debug info" in l])
 wp.check(os.path.isdir(cache) and trusts[0] == trusts[1],
          f"with the symbol cache warm, the same said of the binaries as cold: {trusts}")
+
+# A frame in code no symbol covers (mixed's PLT, at its start +0x1020) in a
+# binary with a full symbol table: said as such, without advice to install
+# debug symbols that would not name it.
+pj = json.load(open(os.path.join(d, "cached-1.json")))
+mixed = [i for i, f in enumerate(pj["frames"]) if f.get("module") == "mixed"]
+if mixed:
+    pj["frames"][mixed[0]]["function"] = "mixed+0x1020"
+    pj["frames"][mixed[0]]["file"] = None
+    with open(os.path.join(d, "plt.json"), "w") as f:
+        json.dump(pj, f)
+    t = trust(wp.run([wp.WALLPROF, "report", os.path.join(d, "plt.json")]).stdout)
+    wp.check("fell in code no symbol covers in mixed" in t and "install their debug symbols" not in t,
+             f"a frame no symbol covers, in a binary with symbols: said so, no advice to install: {t!r}")
+else:
+    wp.check(False, "the recording of mixed has frames of mixed")
 wp.done()
