@@ -33,14 +33,10 @@ struct pipe_holder {
 int peers_fd_link(pid_t pid, int fd, char *buf, size_t size);
 
 /*
- * The processes other than self holding link (as peers_fd_link gives it)
- * open for the end wanted (want_writers: open for writing, else read
- * only), each once; at most max in out. Returns how many.
+ * The processes other than self holding pipe ino ("pipe:[ino]") open for
+ * the end wanted (want_writers: open for writing, else read only), each
+ * once; at most max in out. Returns how many.
  */
-size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,
-		     size_t max);
-
-/* The same for pipe ino ("pipe:[ino]"). */
 size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_holder *out,
 		    size_t max);
 
@@ -86,7 +82,7 @@ int64_t peers_inet_diag_peer(const char *desc);
 struct peers_index;
 struct peers_index *peers_index_build(void);
 void peers_index_free(struct peers_index *ix);
-/* As peers_holders, for pipe or socket ino (a socket's descriptors count
+/* As pipe_holders, for pipe or socket ino (a socket's descriptors count
  * as open for writing). */
 size_t peers_index_holders(const struct peers_index *ix, pid_t self, uint64_t ino,
 			   bool want_writers, struct pipe_holder *out, size_t max);

@@ -284,19 +284,13 @@ pid_t peers_other_end(pid_t pid, int fd, const char *desc, const pid_t *among, s
 	return scan_among(among, n_among, pid, &w, h, 1) ? h[0].pid : 0;
 }
 
-size_t peers_holders(pid_t self, const char *link, bool want_writers, struct pipe_holder *out,
-		     size_t max)
-{
-	struct wanted w = {.link = link, .writers = want_writers, .strict = true};
-	return scan(self, &w, out, max);
-}
-
 size_t pipe_holders(pid_t self, uint64_t ino, bool want_writers, struct pipe_holder *out,
 		    size_t max)
 {
 	char link[48];
 	snprintf(link, sizeof(link), "pipe:[%llu]", (unsigned long long)ino);
-	return peers_holders(self, link, want_writers, out, max);
+	struct wanted w = {.link = link, .writers = want_writers, .strict = true};
+	return scan(self, &w, out, max);
 }
 
 size_t peers_file_holders(pid_t self, dev_t dev, uint64_t ino, bool want_writers, bool strict,
