@@ -298,9 +298,9 @@ static void build_profile(struct profile *p)
 	p->n_objects = 2;
 	p->objects = xcalloc(2, sizeof(*p->objects));
 	p->objects[0] = (struct profile_object){
-		xstrdup("file"), xstrdup("/data/x.db"), 5, 0, NULL, 4096, 0, 0, 0};
+		xstrdup("file"), xstrdup("/data/x.db"), 5, 0, NULL, 4096, 0, 0, 0, 0};
 	p->objects[1] = (struct profile_object){
-		xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0, 0, 0};
+		xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0, 0, 0, 0};
 	p->n_events = 1;
 	p->events = xcalloc(1, sizeof(*p->events));
 	p->events[0] = (struct profile_event){
