@@ -300,10 +300,17 @@ static void print_threads(const struct profile *p, const struct report_opts *o)
 			       pp && pp->title ? pp->title : "");
 		printf("): %llu samples, %s", (unsigned long long)total,
 		       fmt_duration(dur, sizeof(dur), (uint64_t)((double)total * sample_ns(p))));
-		if (t->n_names > 1) {
-			printf(", also named");
-			for (size_t k = 0; k + 1 < t->n_names; k++)
-				printf(" %s", t->names[k]);
+		/* Its other names (an exec, a prctl rename), each once. */
+		const char *now = profile_thread_name(t);
+		const char *sep = ", also named ";
+		for (size_t k = 0; k + 1 < t->n_names; k++) {
+			bool seen = !strcmp(t->names[k], now);
+			for (size_t j = 0; j < k && !seen; j++)
+				seen = !strcmp(t->names[j], t->names[k]);
+			if (!seen) {
+				printf("%s%s", sep, t->names[k]);
+				sep = " ";
+			}
 		}
 		printf("\n");
 		size_t *idx = tally_sorted(&c);

@@ -823,7 +823,9 @@ static bool is_stop_signal(int sig)
  * An exec in a sampled process. All its other threads are gone, and the
  * exec'ing thread now has the pid as its tid (ptrace(2), execve under
  * ptrace). The process starts anew as a new proc: what was sampled before
- * keeps the old one, and its maps, for symbolization.
+ * keeps the old one, and its maps, for symbolization. The thread keeps its
+ * record in the profile (samples name it by tid): its names list what it
+ * ran as, bash, then python3.
  */
 static void handle_exec(struct tracer *tr, struct thread *t)
 {
@@ -838,7 +840,6 @@ static void handle_exec(struct tracer *tr, struct thread *t)
 		hash_insert(tr, t);
 	}
 	thread_close_proc(t);
-	t->info = INFO_NONE;
 	NOTIFY(tr, exec, t);
 	if (!tr->passive) {
 		proc_retire(tr, old); /* its maps stay, for symbolization */

@@ -125,6 +125,10 @@ r = wp.run(["/usr/bin/time", "-f", "%M", "-o", tf, wp.WALLPROF, "record", "-q", 
             "--", reexec, "300"], timeout=300, env=wp.memory_env())
 wp.check(r.returncode == 0 and r.stdout == "done\n", f"a script exec'ing itself 300 times: {r.returncode} {r.stdout!r}")
 wp.check(peak_kb(tf) < wp.memory_limit_kb(100), f"300 execs at 999 Hz: peak memory under {wp.memory_limit_kb(100) // 1024} MB: {peak_kb(tf) / 1024:.0f} MB")
+p = wp.load(prof)
+tids = [t["tid"] for t in p["threads"]]
+wp.check(len(tids) == 1 and p["threads"][0]["names"] == ["reexec.sh"],
+         f"300 execs of one thread: one thread in the profile, named once: {len(tids)} {p['threads'][0]['names']}")
 
 # ---- PostgreSQL under pgbench -C ----
 if not shutil.which("pgbench"):
