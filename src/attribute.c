@@ -109,12 +109,10 @@ static pid_t find_peer(struct tracer *tr, struct thread *t, int fd, const struct
 	return peer;
 }
 
-int32_t attribute_fd(struct tracer *tr, struct thread *t, int fd)
+static int32_t describe_fd(struct tracer *tr, struct thread *t, int fd, bool cache)
 {
 	struct fd_desc d;
 	int32_t object;
-	/* While tracing, every close and dup2 is seen: the cache holds. */
-	bool cache = tr->sees_every_close;
 	if (cache && (object = fd_table_cached(&t->proc->fds, fd)) >= 0)
 		return object;
 	if (fd_describe(&t->proc->fds, fd, &d) < 0)
@@ -129,6 +127,12 @@ int32_t attribute_fd(struct tracer *tr, struct thread *t, int fd)
 	return object;
 }
 
+int32_t attribute_fd(struct tracer *tr, struct thread *t, int fd)
+{
+	/* While tracing, every close and dup2 is seen: the cache holds. */
+	return describe_fd(tr, t, fd, tr->sees_every_close);
+}
+
 void attribute_call(struct tracer *tr, struct thread *t, long nr, const uint64_t *args,
 		    struct activity *what)
 {
@@ -136,7 +140,11 @@ void attribute_call(struct tracer *tr, struct thread *t, long nr, const uint64_t
 	what->owner = 0;
 	t->peer_retry_at = 0;
 	if (syscall_takes_fd(nr)) {
-		what->object = attribute_fd(tr, t, (int)args[0]);
+		/* A close is described after it was let go, when its
+		 * descriptor may be gone or already another's: the cache,
+		 * emptied at the close's entry, must not learn it again. */
+		what->object =
+			describe_fd(tr, t, (int)args[0], tr->sees_every_close && nr != SYS_close);
 		return;
 	}
 	/* A poll of one descriptor (a client awaiting its server's answer,

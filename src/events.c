@@ -440,7 +440,10 @@ static int on_seccomp(struct tracer *tr, struct thread *t)
 		watch_fds(&t->proc->fds, nr, info.seccomp.args);
 	if (nr == SYS_ptrace)
 		watch_ptrace(tr, t, info.seccomp.args);
-	if (info.seccomp.ret_data == SILENT_DATA)
+	/* A child not followed (no -f) stops here only because it inherited
+	 * the filter: its calls are not the profile's, as strace without -f
+	 * does not count them. */
+	if (info.seccomp.ret_data == SILENT_DATA || t->foreign)
 		return PTRACE_CONT;
 	open_event(tr, t, nr, info.seccomp.args, mono_now());
 	return PTRACE_SYSCALL;

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import wp
@@ -105,6 +106,45 @@ wp.check(9 <= cm.get("read", 0) <= 11, f"2 s of 200 ms rounds: 10 reads (+/- 1):
 wp.check(9 <= cm.get("write", 0) <= 11, f"and 10 writes (+/- 1): {cm.get('write')}")
 pipe_reads = [o for o in pm["objects"] if o["kind"] == "pipe" and o.get("bytes_read", 0) >= 9]
 wp.check(len(pipe_reads) == 1, f"the reads are attributed to the pipe, bytes counted: {pipe_reads}")
+
+# Without -f, the command's children are followed only because they inherit
+# the filter: their calls are not counted, as strace without -f does not
+# count them.
+prof = os.path.join(d, "kids.json")
+KIDS = ["sh", "-c", "head -c 51200 /dev/zero >/dev/null; cat /etc/hostname >/dev/null; read x </etc/hostname"]
+wp.run([wp.WALLPROF, "record", "-q", "--syscalls=read,openat", "--threshold", "0", "-o", prof, "--"] + KIDS)
+kids = {s["name"]: s["count"] for s in wp.load(prof)["syscalls"]}
+if shutil.which("strace"):
+    out = os.path.join(d, "kids.strace")
+    subprocess.run(["strace", "-c", "-e", "trace=read,openat", "-o", out] + KIDS, capture_output=True, timeout=60)
+    theirs = {}
+    for line in open(out):
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+        if m and m.group(2) != "total":
+            theirs[m.group(2)] = int(m.group(1))
+    wp.check(kids == theirs, f"the shell's own calls only, as strace -c without -f counts them: {kids} vs {theirs}")
+else:
+    wp.check(kids.get("read", 0) < 20, f"the shell's own reads only (head's 13 of 4 KiB are not): {kids}")
+
+# A descriptor closed and reused: the close's own description must not
+# stick to the number. An epoll descriptor is closed, /dev/zero opened in
+# its place and read: every byte goes to /dev/zero, none to the epoll.
+REUSE = """
+import os, select
+for i in range(300):
+    e = select.epoll(); n = e.fileno(); e.close()
+    f = os.open("/dev/zero", os.O_RDONLY)
+    assert f == n
+    os.read(f, 100); os.close(f)
+"""
+prof = os.path.join(d, "reuse.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=read,close,epoll_create1,openat", "-o", prof, "--",
+            sys.executable, "-c", REUSE])
+objs = wp.load(prof)["objects"]
+zero = sum(o.get("bytes_read", 0) for o in objs if o["name"] == "/dev/zero")
+ep = sum(o.get("bytes_read", 0) for o in objs if o["kind"] == "epoll")
+wp.check(r.returncode == 0 and zero == 300 * 100 and ep == 0,
+         f"a reused descriptor: {zero} bytes read from /dev/zero (want 30000), {ep} from an epoll (want 0)")
 
 # Bad LISTs and thresholds: one line, exit 64.
 for args, what in ((["--syscalls=read,bogus_call"], "bogus_call"), (["--syscalls=files"], "files"),
