@@ -27,6 +27,10 @@
 #include "syscalls.h"
 #include "tracer.h"
 #include "util.h"
+#include "waitset.h"
+
+/* How many descriptors of a traced wait's set its event names. */
+#define EVENT_SET_SHOWN 8
 
 /*
  * How calls are seen. TRACE_WATCH (attached --locks alone): no call is
@@ -61,6 +65,11 @@ struct open_event {
 	mono_ns t0;
 	int32_t object, owner;
 	char path[256]; /* the path it names, read at its entry; "" if none */
+	/* select and pselect6: the sets at entry (the call overwrites them
+	 * with its result); set_read < 0 if they could not be read. */
+	struct wait_fd set[EVENT_SET_SHOWN];
+	int set_read;
+	size_t set_total;
 };
 
 /* Exact tracing's state of one thread (thread.ev). */

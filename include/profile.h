@@ -91,6 +91,9 @@ struct profile_event {
 	int32_t object; /* -1 if none */
 	int32_t owner; /* lock waits: the owner at entry, 0 if unknown */
 	bool unfinished; /* still in the call when recording ended */
+	/* A poll, select or epoll wait: the descriptors it waited on, as
+	 * 1 + an index in profile.wait_sets; 0 if not known. */
+	uint32_t wait_set;
 };
 
 /* What exact tracing the run did, if any. */
@@ -172,6 +175,8 @@ struct profile {
 	size_t n_syscalls;
 	struct profile_event *events;
 	size_t n_events;
+	char **wait_sets; /* the events' wait sets, each text once; owned */
+	size_t n_wait_sets;
 	struct profile_tracing tracing;
 	struct profile_stats stats;
 };
@@ -205,5 +210,8 @@ const struct profile_thread *profile_find_thread(const struct profile *p, int ti
 const struct profile_process *profile_find_process(const struct profile *p, int pid);
 /* The thread's display name: its last name, or "?" */
 const char *profile_thread_name(const struct profile_thread *t);
+/* The descriptors the event's wait waited on ("fd 3 in, fd 7 in|out"), or
+ * NULL if it is no such wait or they are not known. */
+const char *profile_event_wait_set(const struct profile *p, const struct profile_event *e);
 
 #endif

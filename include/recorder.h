@@ -51,6 +51,9 @@ struct recorder {
 	struct syscall_acc *acc; /* SYSCALL_SET_MAX entries once tracing */
 	struct profile_event *events; /* kept: longer than threshold_ns */
 	size_t n_events, cap_events;
+	struct strmap wait_set_ids; /* text -> 1 + index in wait_sets */
+	char **wait_sets;
+	size_t n_wait_sets, cap_wait_sets;
 	uint64_t threshold_ns;
 };
 
@@ -99,6 +102,9 @@ void recorder_object_bytes(struct recorder *r, int32_t object, uint64_t read, ui
 void recorder_syscall(struct recorder *r, const struct profile_event *e);
 /* Would an event of this duration be kept (so its stack is wanted)? */
 bool recorder_keeps(const struct recorder *r, uint64_t duration_ns);
+/* A kept event's wait set ("fd 3 in, fd 7 in|out"), each text stored
+ * once: the value for profile_event.wait_set. */
+uint32_t recorder_wait_set(struct recorder *r, const char *text);
 void recorder_stop_time(struct recorder *r, uint64_t ns);
 
 /*

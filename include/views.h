@@ -64,9 +64,11 @@ const char *sample_state_text(const struct profile_sample *s, char *buf, size_t 
 /* What an object is, for people: "/var/lib/x.db", "mutex lock_a", "pipe pipe:[123]". */
 const char *object_text(const struct profile *p, int32_t object, char *buf, size_t size);
 
-/* A call decoded: "read(fd 5 = /var/lib/x.db, 4096 bytes)", "futex(mutex lock_a, ...)". */
+/* A call decoded: "read(fd 5 = /var/lib/x.db, 4096 bytes)", "futex(mutex lock_a, ...)";
+ * set: what a poll, select or epoll wait waited on (profile_event_wait_set),
+ * or NULL. */
 const char *call_text(const struct profile *p, int nr, const uint64_t args[6], int32_t object,
-		      char *buf, size_t size);
+		      const char *set, char *buf, size_t size);
 
 /* Folded-stack lines of a profile: "NAME (TID);outer;...;inner;[state] COUNT". */
 int folded_write(const struct profile *p, const struct view_opts *o, FILE *f);

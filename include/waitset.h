@@ -35,5 +35,8 @@ int waitset_parse_epoll(const char *text, struct wait_fd *out, size_t max, size_
 
 /* "in", "in|out", "in|rdhup|et": the events, as short words. */
 const char *wait_events_text(uint32_t events, char *buf, size_t size);
+/* A set on one line, as a traced call shows it: "fd 3 in, fd 7 in|out, and
+ * 40 more" (the n of w, of total in all); "none" if empty. */
+const char *waitset_text(const struct wait_fd *w, size_t n, size_t total, char *buf, size_t size);
 
 #endif

@@ -219,6 +219,32 @@ static void count_bytes(struct tracer *tr, struct thread *t, const struct open_e
 /* Count the call and keep it if long enough; its stack is taken now (the
  * thread sits at its syscall-exit stop, the stack still that of the call)
  * and unwound once it runs again. */
+/*
+ * What a kept poll, select or epoll wait waited on. A poll's array is the
+ * program's and the kernel only writes its revents; an epoll's interest
+ * list is read from fdinfo: both still hold at the call's end, so they are
+ * read only for calls kept. A select's sets are its result by then, and
+ * were read at its entry.
+ */
+static uint32_t wait_set_of(struct tracer *tr, struct thread *t, const struct open_event *ev)
+{
+	struct wait_fd w[EVENT_SET_SHOWN];
+	size_t total = 0;
+	int n;
+	if (ev->nr == SYS_select || ev->nr == SYS_pselect6) {
+		n = ev->set_read;
+		total = ev->set_total;
+		if (n > 0)
+			memcpy(w, ev->set, (size_t)n * sizeof(*w));
+	} else {
+		n = waitset_read(t->proc->as.pid, ev->nr, ev->args, w, ARRAY_SIZE(w), &total);
+	}
+	if (n < 0)
+		return 0;
+	char text[512];
+	return recorder_wait_set(tr->rec, waitset_text(w, (size_t)n, total, text, sizeof(text)));
+}
+
 static void close_event(struct tracer *tr, struct thread *t, int64_t result, mono_ns end,
 			bool at_exit_stop, bool unfinished)
 {
@@ -236,6 +262,8 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 	};
 	memcpy(e.args, ev->args, sizeof(e.args));
 	ev->open = ev->restarting = false;
+	if (waitset_call(e.syscall) && !t->foreign && recorder_keeps(tr->rec, e.duration_ns))
+		e.wait_set = wait_set_of(tr, t, ev);
 	if (ev->object >= 0 && !unfinished)
 		count_bytes(tr, t, ev, result, e.duration_ns, at_exit_stop);
 	if (at_exit_stop && recorder_keeps(tr->rec, e.duration_ns) && !t->foreign &&
@@ -303,6 +331,10 @@ static void open_event(struct tracer *tr, struct thread *t, long nr, const uint6
 	ev->object = -1;
 	ev->owner = 0;
 	read_path(t, nr, args, ev->path, sizeof(ev->path));
+	ev->set_read = -1;
+	if ((nr == SYS_select || nr == SYS_pselect6) && !t->foreign)
+		ev->set_read = waitset_read(t->proc->as.pid, nr, args, ev->set, ARRAY_SIZE(ev->set),
+					    &ev->set_total);
 	if (ev->path[0])
 		ev->object = recorder_object(tr->rec, "path", ev->path, -1, 0, 0);
 	/* What else the call works on is looked up once the thread runs

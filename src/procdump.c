@@ -315,7 +315,7 @@ void procdump_print_thread(const struct dump_proc *snap, const struct dump_threa
 	printf("\n");
 	if (d->in_call)
 		printf("%*sin %s\n", body, "",
-		       call_text(p, s->syscall, d->call.args, s->object, call, sizeof(call)));
+		       call_text(p, s->syscall, d->call.args, s->object, NULL, call, sizeof(call)));
 	if (d->in_call && waitset_call(s->syscall))
 		print_set_text(d, body);
 	print_holders_text(d, body);
@@ -414,7 +414,7 @@ json_t *procdump_thread_json(const struct dump_proc *snap, const struct dump_thr
 		json_text(d->name), "state", state_name(s->state), "syscall",
 		s->syscall >= 0 ? json_string(syscall_name_or_number(s->syscall)) : json_null(),
 		"call",
-		d->in_call ? json_text(call_text(p, s->syscall, d->call.args, s->object, call,
+		d->in_call ? json_text(call_text(p, s->syscall, d->call.args, s->object, NULL, call,
 						 sizeof(call)))
 			   : json_null(),
 		"object", obj, "in_state_ns",

@@ -69,6 +69,9 @@ void profile_release(struct profile *p)
 	free(p->objects);
 	free(p->syscalls);
 	free(p->events);
+	for (size_t i = 0; i < p->n_wait_sets; i++)
+		free(p->wait_sets[i]);
+	free(p->wait_sets);
 	free(p->tracing.method);
 	for (size_t i = 0; i < p->tracing.n_names; i++)
 		free(p->tracing.names[i]);
@@ -95,6 +98,11 @@ const struct profile_process *profile_find_process(const struct profile *p, int 
 const char *profile_thread_name(const struct profile_thread *t)
 {
 	return t && t->n_names ? t->names[t->n_names - 1] : "?";
+}
+
+const char *profile_event_wait_set(const struct profile *p, const struct profile_event *e)
+{
+	return e->wait_set && e->wait_set <= p->n_wait_sets ? p->wait_sets[e->wait_set - 1] : NULL;
 }
 
 /* ---- writing ---- */
@@ -297,6 +305,9 @@ static json_t *events_json(const struct profile *p)
 		json_object_set_new(j, "object", json_integer(e->object));
 		if (e->owner)
 			json_object_set_new(j, "owner", json_integer(e->owner));
+		const char *set = profile_event_wait_set(p, e);
+		if (set)
+			json_object_set_new(j, "wait_set", jbytes(set));
 		if (e->unfinished)
 			json_object_set_new(j, "unfinished", json_true());
 		json_array_append_new(a, j);
@@ -462,6 +473,29 @@ static char *get_str(json_t *obj, const char *key)
 		return bytes_unescape(json_string_value(s));
 	json_t *v = json_object_get(obj, key);
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+/* The events' wait sets, each distinct text kept once. */
+static void read_wait_sets(json_t *events, struct profile *p)
+{
+	struct strmap ids;
+	size_t cap = 0;
+	strmap_init(&ids);
+	for (size_t i = 0; i < p->n_events; i++) {
+		char *set = get_str(json_array_get(events, i), "wait_set");
+		uint32_t id;
+		if (!set)
+			continue;
+		if (!strmap_get(&ids, set, &id)) {
+			GROW(p->wait_sets, cap, p->n_wait_sets + 1);
+			p->wait_sets[p->n_wait_sets] = xstrdup(set);
+			id = (uint32_t)++p->n_wait_sets;
+			strmap_put(&ids, set, id);
+		}
+		p->events[i].wait_set = id;
+		free(set);
+	}
+	strmap_release(&ids);
 }
 
 static int read_metadata(struct reader *rd, json_t *m, struct profile *p)
@@ -982,6 +1016,7 @@ static int read_tracing(struct reader *rd, json_t *root, struct profile *p)
 			e->unfinished = json_is_true(json_object_get(o, "unfinished"));
 			p->n_events++;
 		}
+		read_wait_sets(a, p);
 	}
 	return 0;
 }

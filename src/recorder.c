@@ -17,6 +17,7 @@ void recorder_init(struct recorder *r)
 	memset(r, 0, sizeof(*r));
 	stack_table_init(&r->stacks);
 	strmap_init(&r->object_ids);
+	strmap_init(&r->wait_set_ids);
 }
 
 void recorder_release(struct recorder *r)
@@ -31,6 +32,10 @@ void recorder_release(struct recorder *r)
 	free(r->threads);
 	free(r->stops.buckets);
 	strmap_release(&r->object_ids);
+	strmap_release(&r->wait_set_ids);
+	for (size_t i = 0; i < r->n_wait_sets; i++)
+		free(r->wait_sets[i]);
+	free(r->wait_sets);
 	for (size_t i = 0; i < r->n_objects; i++) {
 		free(r->objects[i].kind);
 		free(r->objects[i].name);
@@ -214,6 +219,18 @@ static void acc_add(struct syscall_acc *a, uint64_t ns)
 bool recorder_keeps(const struct recorder *r, uint64_t duration_ns)
 {
 	return duration_ns >= r->threshold_ns;
+}
+
+uint32_t recorder_wait_set(struct recorder *r, const char *text)
+{
+	uint32_t id;
+	if (strmap_get(&r->wait_set_ids, text, &id))
+		return id;
+	GROW(r->wait_sets, r->cap_wait_sets, r->n_wait_sets + 1);
+	r->wait_sets[r->n_wait_sets] = xstrdup(text);
+	id = (uint32_t)++r->n_wait_sets;
+	strmap_put(&r->wait_set_ids, text, id);
+	return id;
 }
 
 void recorder_syscall(struct recorder *r, const struct profile_event *e)
@@ -439,5 +456,9 @@ void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t
 	p->n_events = r->n_events;
 	r->events = NULL;
 	r->n_events = r->cap_events = 0;
+	p->wait_sets = r->wait_sets;
+	p->n_wait_sets = r->n_wait_sets;
+	r->wait_sets = NULL;
+	r->n_wait_sets = r->cap_wait_sets = 0;
 	p->stats = r->stats;
 }

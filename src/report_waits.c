@@ -331,7 +331,8 @@ static void print_longest(const struct profile *p, const bool *keep, const struc
 			printf("    %s  %s (%d)  %s%s%s\n",
 			       fmt_duration(dur, sizeof(dur), e->duration_ns),
 			       disp(profile_thread_name(profile_find_thread(p, e->tid))), e->tid,
-			       call_text(p, e->syscall, e->args, e->object, call, sizeof(call)),
+			       call_text(p, e->syscall, e->args, e->object,
+					 profile_event_wait_set(p, e), call, sizeof(call)),
 			       res, e->unfinished ? "  (unfinished at the end)" : "");
 			print_frames(p, e->stack, 6, "          ");
 		}

@@ -138,3 +138,19 @@ const char *wait_events_text(uint32_t events, char *buf, size_t size)
 		snprintf(buf, size, "none");
 	return buf;
 }
+
+const char *waitset_text(const struct wait_fd *w, size_t n, size_t total, char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++) {
+		char ev[96];
+		len += (size_t)snprintf(buf + len, size - len, "%sfd %d %s", i ? ", " : "", w[i].fd,
+					wait_events_text(w[i].events, ev, sizeof(ev)));
+	}
+	if (total > n && len < size)
+		snprintf(buf + len, size - len, "%sand %zu more", n ? ", " : "", total - n);
+	else if (!total)
+		snprintf(buf, size, "none");
+	return buf;
+}

@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "syscalls.h"
 #include "util.h"
@@ -203,8 +206,110 @@ static void path_call_text(int nr, const uint64_t args[6], const char *name, con
 		snprintf(buf, size, "%s(\"%s\", ...)", name, path);
 }
 
+/* waitpid's options and clock_nanosleep's clock, as strace names them. */
+static const char *wait_options_text(uint64_t options, char *buf, size_t size)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} bits[] = {
+		{WNOHANG, "WNOHANG"},	    {WUNTRACED, "WUNTRACED"}, {WEXITED, "WEXITED"},
+		{WCONTINUED, "WCONTINUED"}, {WNOWAIT, "WNOWAIT"},     {__WALL, "__WALL"},
+		{__WCLONE, "__WCLONE"},
+	};
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(bits) && n < size; i++)
+		if (options & bits[i].bit)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "|" : "",
+					      bits[i].name);
+	if (!n)
+		snprintf(buf, size, "0");
+	return buf;
+}
+
+static const char *clock_text(uint64_t clock, char *buf, size_t size)
+{
+	static const char *const names[] = {
+		[CLOCK_REALTIME] = "CLOCK_REALTIME",
+		[CLOCK_MONOTONIC] = "CLOCK_MONOTONIC",
+		[CLOCK_PROCESS_CPUTIME_ID] = "CLOCK_PROCESS_CPUTIME_ID",
+		[CLOCK_THREAD_CPUTIME_ID] = "CLOCK_THREAD_CPUTIME_ID",
+		[CLOCK_MONOTONIC_RAW] = "CLOCK_MONOTONIC_RAW",
+		[CLOCK_BOOTTIME] = "CLOCK_BOOTTIME",
+		[CLOCK_TAI] = "CLOCK_TAI",
+	};
+	if (clock < ARRAY_SIZE(names) && names[clock])
+		return names[clock];
+	snprintf(buf, size, "%d", (int)clock);
+	return buf;
+}
+
+/* Calls without a descriptor or path whose arguments are plain values:
+ * those worth naming. False for the rest. */
+static bool other_call_text(int nr, const uint64_t args[6], const char *name, char *buf,
+			    size_t size)
+{
+	static const char *const epoll_ops[] = {"", "EPOLL_CTL_ADD", "EPOLL_CTL_DEL",
+						"EPOLL_CTL_MOD"};
+	static const char *const id_types[] = {"P_ALL", "P_PID", "P_PGID", "P_PIDFD"};
+	char a[64], b[64];
+	switch (nr) {
+	case SYS_wait4:
+		if ((int)args[0] == -1)
+			snprintf(a, sizeof(a), "any child");
+		else if ((int)args[0] == 0)
+			snprintf(a, sizeof(a), "a child in its process group");
+		else if ((int)args[0] < -1)
+			snprintf(a, sizeof(a), "a child in process group %d", -(int)args[0]);
+		else
+			snprintf(a, sizeof(a), "pid %d", (int)args[0]);
+		snprintf(buf, size, "wait4(%s, %s)", a, wait_options_text(args[2], b, sizeof(b)));
+		return true;
+	case SYS_waitid:
+		if (args[0] >= ARRAY_SIZE(id_types))
+			snprintf(a, sizeof(a), "%d, %d", (int)args[0], (int)args[1]);
+		else if (args[0] == P_ALL)
+			snprintf(a, sizeof(a), "P_ALL");
+		else
+			snprintf(a, sizeof(a), "%s %d", id_types[args[0]], (int)args[1]);
+		snprintf(buf, size, "waitid(%s, %s)", a, wait_options_text(args[3], b, sizeof(b)));
+		return true;
+	case SYS_clock_nanosleep:
+		snprintf(buf, size, "clock_nanosleep(%s%s, ...)", clock_text(args[0], a, sizeof(a)),
+			 args[1] & TIMER_ABSTIME ? ", TIMER_ABSTIME" : "");
+		return true;
+	case SYS_nanosleep:
+	case SYS_pause:
+	case SYS_rt_sigsuspend:
+	case SYS_rt_sigtimedwait:
+		snprintf(buf, size, "%s(%s)", name, nr == SYS_pause ? "" : "...");
+		return true;
+	case SYS_epoll_ctl:
+		snprintf(buf, size, "epoll_ctl(fd %d, %s, fd %d, ...)", (int)args[0],
+			 args[1] < ARRAY_SIZE(epoll_ops) && args[1] ? epoll_ops[args[1]] : "?",
+			 (int)args[2]);
+		return true;
+	case SYS_epoll_create1:
+		snprintf(buf, size, "epoll_create1(%s)",
+			 args[0] & EPOLL_CLOEXEC ? "EPOLL_CLOEXEC" : "0");
+		return true;
+	case SYS_semop:
+	case SYS_semtimedop:
+		snprintf(buf, size, "%s(semid %d, %llu op%s, ...)", name, (int)args[0],
+			 (unsigned long long)args[2], args[2] == 1 ? "" : "s");
+		return true;
+	case SYS_msgrcv:
+	case SYS_msgsnd:
+		snprintf(buf, size, "%s(msqid %d, %llu bytes, ...)", name, (int)args[0],
+			 (unsigned long long)args[2]);
+		return true;
+	default: return false;
+	}
+}
+
 const char *call_text(const struct profile *p, int nr, const uint64_t args[6], int32_t object,
-		      char *buf, size_t size)
+		      const char *set, char *buf, size_t size)
 {
 	const char *name = syscall_name_or_number(nr);
 	char obj[400];
@@ -218,13 +323,21 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 			 futex_op_text(args[1]), args[1] & FUTEX_PRIVATE_FLAG ? "_PRIVATE" : "",
 			 (unsigned long long)args[2]);
 	} else if (nr == SYS_poll || nr == SYS_ppoll) {
-		char timeout[32] = ", ...";
+		char timeout[32] = ", ...", count[32];
 		if (nr == SYS_poll)
 			snprintf(timeout, sizeof(timeout), ", timeout %d ms", (int)args[2]);
-		snprintf(buf, size, "%s([%llu fd%s]%s)", name, (unsigned long long)args[1],
-			 args[1] == 1 ? "" : "s", timeout);
+		snprintf(count, sizeof(count), "%llu fd%s", (unsigned long long)args[1],
+			 args[1] == 1 ? "" : "s");
+		snprintf(buf, size, "%s([%s]%s)", name, set ? set : count, timeout);
 	} else if (nr == SYS_select || nr == SYS_pselect6) {
-		snprintf(buf, size, "%s(nfds %d, ...)", name, (int)args[0]);
+		snprintf(buf, size, "%s(nfds %d%s%s%s, ...)", name, (int)args[0], set ? ", [" : "",
+			 set ? set : "", set ? "]" : "");
+	} else if (set &&
+		   (nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2)) {
+		char timeout[32] = "";
+		if (nr != SYS_epoll_pwait2)
+			snprintf(timeout, sizeof(timeout), ", timeout %d ms", (int)args[3]);
+		snprintf(buf, size, "%s(fd %d = epoll [%s]%s)", name, (int)args[0], set, timeout);
 	} else if (syscall_takes_fd(nr)) {
 		int fd = (int)args[0];
 		bool counted = nr == SYS_read || nr == SYS_write || nr == SYS_pread64 ||
@@ -245,7 +358,7 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 			snprintf(buf, size, "%s(fd %d = %s%s)", name, fd, obj, rest);
 		else
 			snprintf(buf, size, "%s(fd %d%s)", name, fd, rest);
-	} else {
+	} else if (!other_call_text(nr, args, name, buf, size)) {
 		snprintf(buf, size, "%s(0x%llx, 0x%llx, 0x%llx, ...)", name,
 			 (unsigned long long)args[0], (unsigned long long)args[1],
 			 (unsigned long long)args[2]);

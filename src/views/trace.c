@@ -154,8 +154,8 @@ static int trace_write(const struct profile *p, const struct view_opts *o, FILE 
 			"\"dur\":%.3f,\"name\":",
 			th && th->pid ? th->pid : p->pid, EVENTS_TID_BASE + e->tid,
 			(double)e->t_ns / 1e3, (double)e->duration_ns / 1e3);
-		put_json_string(f,
-				call_text(p, e->syscall, e->args, e->object, call, sizeof(call)));
+		put_json_string(f, call_text(p, e->syscall, e->args, e->object,
+					     profile_event_wait_set(p, e), call, sizeof(call)));
 		if (e->stack != UINT32_MAX)
 			put_stack_args(f, p, e->stack);
 		fputs("}", f);

@@ -301,10 +301,15 @@ static void build_profile(struct profile *p)
 		xstrdup("file"), xstrdup("/data/x.db"), 5, 0, NULL, 4096, 0, 0, 0, 0};
 	p->objects[1] = (struct profile_object){
 		xstrdup("lock"), xstrdup("lock_a"), -1, 0x601040, xstrdup("mutex"), 0, 0, 0, 0, 0};
-	p->n_events = 1;
-	p->events = xcalloc(1, sizeof(*p->events));
+	p->n_events = 2;
+	p->events = xcalloc(2, sizeof(*p->events));
 	p->events[0] = (struct profile_event){
-		7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0, false};
+		7, 2500000, 43, SYS_read, {5, 0x7ffd0000, 4096, 0, 0, 0}, -11, 1, 0, 0, false, 0};
+	p->events[1] = (struct profile_event){
+		9, 3000000, 43, SYS_poll, {0x7ffd1000, 2, 3, 0, 0, 0}, 0, 1, -1, 0, false, 1};
+	p->n_wait_sets = 1;
+	p->wait_sets = xcalloc(1, sizeof(*p->wait_sets));
+	p->wait_sets[0] = xstrdup("fd 3 in, fd 7 in|out");
 	p->n_syscalls = 1;
 	p->syscalls = xcalloc(1, sizeof(*p->syscalls));
 	p->syscalls[0] =
@@ -374,7 +379,9 @@ static void test_json_round_trip(void)
 	      q.objects[0].fd == 5 && q.objects[0].bytes_read == 4096 &&
 	      q.objects[1].address == 0x601040 && !strcmp(q.objects[1].lock_kind, "mutex") &&
 	      q.objects[1].fd == -1);
-	CHECK(q.n_events == 1 && q.events[0].duration_ns == 2500000 &&
+	CHECK(q.n_events == 2 && q.n_wait_sets == 1 && !q.events[0].wait_set &&
+	      !strcmp(profile_event_wait_set(&q, &q.events[1]), "fd 3 in, fd 7 in|out"));
+	CHECK(q.events[0].duration_ns == 2500000 &&
 	      q.events[0].syscall == SYS_read && q.events[0].args[2] == 4096 &&
 	      q.events[0].result == -11 && q.events[0].stack == 1 && q.events[0].object == 0);
 	CHECK(q.n_syscalls == 1 && q.syscalls[0].nr == SYS_read && q.syscalls[0].count == 10 &&
