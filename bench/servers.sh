@@ -62,6 +62,7 @@ configs() {
 	echo "wallprof --locks (attached: waits a tick sees, followed)|$W record -q -f --locks -o $tmp/w.json -p {}"
 	echo "perf record -g, 99 Hz|perf record -q -g -F 99 -o $tmp/perf.data --pid {c}"
 	echo "strace -f -c|strace -f -c -o $tmp/strace.txt {p}"
+	echo "ptrace floor: bare stops of running threads, 999 Hz|$(pwd)/build/bench/stopcost {c} 100000000 999 running"
 }
 selected() { configs | grep -E "^[^|]*(${ONLY:-.})"; }
 

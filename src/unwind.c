@@ -13,6 +13,9 @@
 #define UNW_REMOTE_ONLY
 #include <errno.h>
 #include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -31,13 +34,43 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 #define TAIL_FRAMES (MAX_FRAMES - HEAD_FRAMES - 1)
 #define STEP_LIMIT (STACK_COPY_MAX / 16)
 
-/* Re-read maps for an unknown address at most this often (dlopen, JIT). */
+/* Re-read maps for an unknown address at most this often (dlopen, JIT);
+ * and, while the address space keeps its size, at most once a second. */
 #define REFRESH_INTERVAL_NS (50 * 1000 * 1000ULL)
+#define REFRESH_SAME_SIZE_NS (1000 * 1000 * 1000ULL)
+
+/*
+ * libunwind takes its locks (the memory pools of its DWARF parser, used at
+ * most steps whose state is not cached) with every signal blocked, so that
+ * a program unwinding itself from a signal handler cannot deadlock on them:
+ * two rt_sigprocmask calls per lock, three of every four syscalls wallprof
+ * made at 999 Hz on PostgreSQL. wallprof unwinds other processes, one
+ * thread at a time per address space, and none of its signal handlers
+ * unwinds, so while a thread of it unwinds the masking is skipped.
+ * libunwind reaches sigprocmask through its PLT, where the program's own
+ * definition comes first; every other caller's request is carried out.
+ * A skipped call leaves *old alone: only the matching skipped call reads
+ * it back, within the same unwind step.
+ */
+static __thread bool unwinding;
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (unwinding)
+		return 0;
+	int err = pthread_sigmask(how, set, old);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
 
 struct unwinder {
 	unw_addr_space_t uas;
 	struct addrspace *as;
-	mono_ns last_refresh;
+	mono_ns last_refresh, last_full_refresh;
+	unsigned long vm_pages; /* the address space's size at the last refresh */
 
 	/* The unwind in progress. */
 	const struct user_regs_struct *regs;
@@ -98,12 +131,39 @@ int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy 
 	return 0;
 }
 
+/* The size of the process's address space in pages (/proc/PID/statm), 0
+ * if unknown. */
+static unsigned long vm_pages(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	char *text = read_small_file(path, 256, NULL);
+	unsigned long pages = 0;
+	if (text && sscanf(text, "%lu", &pages) != 1)
+		pages = 0;
+	free(text);
+	return pages;
+}
+
+/*
+ * An address in no known mapping: maps may have changed (dlopen, a JIT's new
+ * code), or the address is garbage (a frame unwound wrongly). Reading and
+ * parsing maps is costly for a large process, and a server's unwinds meet
+ * garbage addresses at every tick, so maps is read again only if the
+ * address space changed size since (/proc/PID/statm, one short read), or a
+ * second has passed (a mapping replaced by one of the same size).
+ */
 static void maybe_refresh(struct unwinder *uw)
 {
 	mono_ns now = mono_now();
 	if (now - uw->last_refresh < REFRESH_INTERVAL_NS)
 		return;
 	uw->last_refresh = now;
+	unsigned long pages = vm_pages(uw->as->pid);
+	if (pages && pages == uw->vm_pages && now - uw->last_full_refresh < REFRESH_SAME_SIZE_NS)
+		return;
+	uw->vm_pages = pages;
+	uw->last_full_refresh = now;
 	if (addrspace_refresh(uw->as) == 0)
 		unw_flush_cache(uw->uas, 0, 0);
 }
@@ -111,7 +171,8 @@ static void maybe_refresh(struct unwinder *uw)
 static const struct mapping *find_mapping(struct unwinder *uw, uint64_t addr)
 {
 	const struct mapping *m = addrspace_find(uw->as, addr);
-	if (!m) {
+	/* A guessed rbp that leads nowhere is no news about the maps. */
+	if (!m && !uw->rbp_guessed) {
 		maybe_refresh(uw);
 		m = addrspace_find(uw->as, addr);
 	}
@@ -308,8 +369,8 @@ struct unwinder *unwinder_new(struct addrspace *as)
 	uw->uas = unw_create_addr_space(&accessors, 0);
 	if (!uw->uas)
 		die(EXIT_FAILURE_, "cannot create a libunwind address space");
-	/* The default for a new address space is UNW_CACHE_NONE; the global
-	 * policy costs two sigprocmask per step. We unwind from one thread. */
+	/* The default for a new address space is UNW_CACHE_NONE. The
+	 * per-thread cache needs no lock: we unwind from one thread. */
 	unw_set_caching_policy(uw->uas, UNW_CACHE_PER_THREAD);
 	return uw;
 }
@@ -491,9 +552,11 @@ void unwinder_unwind(struct unwinder *uw, const struct user_regs_struct *regs, b
 	uw->overrun = false;
 	uw->rbp_wanted = uw->rbp_guessed = false;
 	uint64_t last_sp;
+	unwinding = true;
 	unwind_once(uw, out, &last_sp);
 	if (out->truncated && uw->rbp_wanted && !uw->overrun)
 		recover_rbp(uw, out, last_sp);
+	unwinding = false;
 	out->stack_used = uw->stack_used;
 	out->overrun = uw->overrun;
 }

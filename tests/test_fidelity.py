@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import wp
@@ -218,4 +219,25 @@ else:
     finally:
         v.kill()
         v.wait()
+# A library loaded while recording (dlopen): its code lies in no mapping
+# read at the start. An unwind that meets it reads the maps again (the
+# address space grew), and the wait inside it is named.
+if not shutil.which("cc"):
+    print("note: no C compiler (cc): the dlopen case is not run")
+else:
+    src = os.path.join(d, "wplate.c")
+    lib = os.path.join(d, "libwplate.so")
+    with open(src, "w") as f:
+        f.write("#include <poll.h>\n"
+                "__attribute__((noinline)) int wp_late_wait(int ms) { return poll(0, 0, ms); }\n"
+                "int wp_late_entry(int ms) { return wp_late_wait(ms) + 1; }\n")
+    wp.run(["cc", "-O1", "-g", "-shared", "-fPIC", "-o", lib, src])
+    prof = os.path.join(d, "late.json")
+    script = f"import ctypes, time\ntime.sleep(0.5)\nctypes.CDLL({lib!r}).wp_late_entry(1500)\n"
+    r = wp.run([wp.WALLPROF, "record", "-q", "-o", prof, "--", sys.executable, "-c", script])
+    p = wp.load(prof)
+    polls = [row for row in p["samples"] if row[4] >= 0 and p["syscall_names"].get(str(row[4])) == "poll"]
+    named = [row for row in polls if "wp_late_wait" in wp.functions_of(p, row)]
+    wp.check(r.returncode == 0 and len(polls) >= 100 and len(named) == len(polls),
+             f"a dlopen'ed library's wait: {len(named)} of {len(polls)} poll samples name wp_late_wait (want all, 100 or more)")
 wp.done()
