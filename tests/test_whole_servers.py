@@ -6,6 +6,9 @@
   workers it had forked before; ab fetches a 100,000-byte file 300 times.
   Oracles: the file's size times ab's count of requests is the bytes the
   served file gave to sendfile; every worker is profiled, under its title.
+  Then --syscalls=epoll_wait: each worker's kept waits list its epoll's
+  interest list, which holds the listening socket at the descriptor ss(8)
+  gives.
 - A shell that starts 2,000 short-lived children (two alive at a time)
   under record -f: wallprof's peak memory (GNU time) stays under 100 MB,
   and every child is in the profile. Likewise 1,000 forks alive at once
@@ -94,6 +97,30 @@ else:
         wp.check(got == size * done, f"sendfile read {got} bytes of blob.bin: {size} x {done} = {size * done}")
         sent = sum(o.get("bytes_written", 0) for o in p["objects"] if o["kind"] == "socket")
         wp.check(sent == size * done, f"and wrote them to the sockets: {sent}")
+
+        # The workers' epoll_wait, traced: each kept wait names the epoll's
+        # interest list, which holds the listening socket at the
+        # descriptor ss(8) gives for each worker.
+        prof = os.path.join(d, "nginx-epoll.json")
+        rec = subprocess.Popen([wp.WALLPROF, "record", "-q", "-f", "--syscalls=epoll_wait",
+                                "-o", prof, "-p", str(master.pid)], stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        wp.run(["ab", "-q", "-n", "50", "-c", "2", f"http://127.0.0.1:{port}/blob.bin"], timeout=60)
+        time.sleep(0.5)
+        rec.send_signal(signal.SIGINT)
+        rec.communicate(timeout=60)
+        ss = wp.run(["ss", "-Hltnp", f"sport = :{port}"]).stdout
+        lfd = {int(pid): int(fd) for pid, fd in re.findall(r"pid=(\d+),fd=(\d+)", ss)}
+        p = wp.load(prof)
+        sets = {}
+        for e in p["events"]:
+            if e["syscall"] == "epoll_wait" and e["tid"] in workers and "wait_set" in e:
+                sets.setdefault(e["tid"], []).append(e["wait_set"])
+        ok = {w: bool(sets.get(w)) and all(re.search(rf"(^|, )fd {lfd.get(w)} in\b", x) for x in sets[w])
+              for w in workers}
+        wp.check(workers <= set(lfd) and all(ok.values()),
+                 f"each worker's kept epoll_wait lists the listening socket (ss: {lfd}): {ok}, "
+                 f"{ {w: sets.get(w, [])[:2] for w in workers} }")
     finally:
         master.send_signal(signal.SIGQUIT)
         master.wait(timeout=30)
