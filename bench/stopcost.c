@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,19 @@ static int running(pid_t tid)
 	buf[n] = '\0';
 	const char *end = strrchr(buf, ')');
 	return end && end[1] == ' ' && end[2] == 'R';
+}
+
+/* Resume a tracee from the stop in status: a signal goes on to it, a
+ * group-stop (the user's Ctrl-Z or SIGSTOP) stays one (PTRACE_LISTEN). */
+static void resume(pid_t tid, int status)
+{
+	int event = status >> 16, sig = WSTOPSIG(status);
+	bool group_stop = event == PTRACE_EVENT_STOP &&
+			  (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
+	if (group_stop)
+		ptrace(PTRACE_LISTEN, tid, 0, 0);
+	else
+		ptrace(PTRACE_CONT, tid, 0, event == 0 ? sig : 0);
 }
 
 static int cmp(const void *a, const void *b)
@@ -112,8 +126,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			ptrace(PTRACE_GETREGS, tids[i], 0, &regs);
-			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
-			ptrace(PTRACE_CONT, tids[i], 0, sig);
+			resume(tids[i], status);
 			if (k == cap) {
 				cap = cap ? cap * 2 : 4096;
 				lat = realloc(lat, cap * sizeof(*lat));
@@ -128,17 +141,21 @@ int main(int argc, char **argv)
 		int status;
 		pid_t who;
 		while ((who = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
-			int i = 0;
-			while (i < n && tids[i] != who)
-				i++;
+			int i = 0, free_slot = -1;
+			for (; i < n && tids[i] != who; i++)
+				if (tids[i] == 0 && free_slot < 0)
+					free_slot = i;
 			if (WIFEXITED(status) || WIFSIGNALED(status)) {
 				if (i < n)
 					tids[i] = 0;
 				continue;
 			}
-			if (i == n && n < 1024)
+			/* A new thread or child takes the slot of one gone. */
+			if (i == n && free_slot >= 0)
+				tids[free_slot] = who;
+			else if (i == n && n < 1024)
 				tids[n++] = who;
-			ptrace(PTRACE_CONT, who, 0, (status >> 16) == 0 ? WSTOPSIG(status) : 0);
+			resume(who, status);
 		}
 		nanosleep(&period, NULL);
 	}

@@ -54,6 +54,7 @@ struct event_config {
 	struct user_regs_struct regs;
 	struct profile_event pending;
 	pid_t pending_tid; /* 0: nothing pending */
+	bool pending_set; /* its epoll set is read then too */
 };
 
 /* The call a thread is in, between its entry and exit stops. */

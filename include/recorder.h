@@ -55,6 +55,8 @@ struct recorder {
 	char **wait_sets;
 	size_t n_wait_sets, cap_wait_sets;
 	uint64_t threshold_ns;
+	/* Frames keep their own addresses (symbolize_stacks): dump. */
+	bool frames_by_address;
 };
 
 void recorder_init(struct recorder *r);

@@ -36,9 +36,13 @@ void symbolizer_free(struct symbolizer *s);
  * fill its binaries. syms[i] is the symbolizer of spaces[i], created here
  * on first use (NULL until then; the caller frees them). Returns a
  * malloc'ed array mapping each raw stack id to its profile stack id.
+ * Frames of the same function, file, line and inline level are one frame
+ * whose address is the first that produced it; by_address keeps those of
+ * different addresses apart, each with its own (dump: a thread's frames
+ * show its own pcs).
  */
 uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms, size_t n_syms,
-			   const struct stack_table *raw, struct profile *p);
+			   const struct stack_table *raw, struct profile *p, bool by_address);
 
 /*
  * A name for a data address (a lock's futex word): the covering global or

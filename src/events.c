@@ -220,24 +220,25 @@ static void count_bytes(struct tracer *tr, struct thread *t, const struct open_e
  * thread sits at its syscall-exit stop, the stack still that of the call)
  * and unwound once it runs again. */
 /*
- * What a kept poll, select or epoll wait waited on. A poll's array is the
- * program's and the kernel only writes its revents; an epoll's interest
+ * What a kept poll, select or epoll wait (e) waited on. A poll's array is
+ * the program's and the kernel only writes its revents; an epoll's interest
  * list is read from fdinfo: both still hold at the call's end, so they are
  * read only for calls kept. A select's sets are its result by then, and
- * were read at its entry.
+ * were read at its entry (ev, the open call; only select needs it).
  */
-static uint32_t wait_set_of(struct tracer *tr, struct thread *t, const struct open_event *ev)
+static uint32_t wait_set_of(struct tracer *tr, struct thread *t, const struct profile_event *e,
+			    const struct open_event *ev)
 {
 	struct wait_fd w[EVENT_SET_SHOWN];
 	size_t total = 0;
 	int n;
-	if (ev->nr == SYS_select || ev->nr == SYS_pselect6) {
+	if (e->syscall == SYS_select || e->syscall == SYS_pselect6) {
 		n = ev->set_read;
 		total = ev->set_total;
 		if (n > 0)
 			memcpy(w, ev->set, (size_t)n * sizeof(*w));
 	} else {
-		n = waitset_read(t->proc->as.pid, ev->nr, ev->args, w, ARRAY_SIZE(w), &total);
+		n = waitset_read(t->proc->as.pid, e->syscall, e->args, w, ARRAY_SIZE(w), &total);
 	}
 	if (n < 0)
 		return 0;
@@ -262,8 +263,16 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 	};
 	memcpy(e.args, ev->args, sizeof(e.args));
 	ev->open = ev->restarting = false;
-	if (waitset_call(e.syscall) && !t->foreign && recorder_keeps(tr->rec, e.duration_ns))
-		e.wait_set = wait_set_of(tr, t, ev);
+	/* Read at the call's end only: a wait cut short (EINTR) is closed at
+	 * the next call, when its array or epoll may be gone. An epoll's is
+	 * read once the thread runs again (after_resume): the interest list
+	 * of a busy server is long, and the thread need not wait for it. */
+	bool set_now = waitset_call(e.syscall) && !t->foreign &&
+		       recorder_keeps(tr->rec, e.duration_ns) && (at_exit_stop || unfinished);
+	bool epoll =
+		ev->nr == SYS_epoll_wait || ev->nr == SYS_epoll_pwait || ev->nr == SYS_epoll_pwait2;
+	if (set_now && !(epoll && at_exit_stop))
+		e.wait_set = wait_set_of(tr, t, &e, ev);
 	if (ev->object >= 0 && !unfinished)
 		count_bytes(tr, t, ev, result, e.duration_ns, at_exit_stop);
 	if (at_exit_stop && recorder_keeps(tr->rec, e.duration_ns) && !t->foreign &&
@@ -271,8 +280,11 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 		stack_copy_read(t->tid, tr->events->regs.rsp, t->copy_window, tr->events->stack);
 		tr->events->pending = e;
 		tr->events->pending_tid = t->tid;
+		tr->events->pending_set = set_now && epoll;
 		return;
 	}
+	if (set_now && epoll && at_exit_stop)
+		e.wait_set = wait_set_of(tr, t, &e, ev);
 	recorder_syscall(tr->rec, &e);
 }
 
@@ -544,6 +556,8 @@ static void after_resume(struct tracer *tr, struct thread *t, const struct user_
 	tr->events->pending_tid = 0;
 	tr->events->pending.stack =
 		snapshot_unwind(tr, t, &tr->events->regs, true, tr->events->stack);
+	if (tr->events->pending_set)
+		tr->events->pending.wait_set = wait_set_of(tr, t, &tr->events->pending, NULL);
 	recorder_syscall(tr->rec, &tr->events->pending);
 }
 
@@ -585,6 +599,20 @@ static void thread_gone(struct tracer *tr, struct thread *t)
 	t->ev = NULL;
 }
 
+/*
+ * An exec: the thread that goes on under the pid is either the one that
+ * called execve (its call is open and returns at the exec's exit stop) or,
+ * when another thread exec'd, the main thread's record, whose call died
+ * with it: that one never returns and is dropped, as at a thread's exit.
+ */
+static void on_exec(struct tracer *tr, struct thread *t)
+{
+	(void)tr;
+	struct open_event *ev = &t->ev->call;
+	if (ev->open && ev->nr != SYS_execve && ev->nr != SYS_execveat)
+		ev->open = ev->restarting = false;
+}
+
 /* The stop a tick asked for came: if it was to follow a wait, follow it. */
 static void captured(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
 {
@@ -606,6 +634,7 @@ static int syscall_stop(struct tracer *tr, struct thread *t, bool repaired)
 static const struct tracer_client events_client = {
 	.thread_new = thread_new,
 	.thread_gone = thread_gone,
+	.exec = on_exec,
 	.captured = captured,
 	.seccomp_stop = on_seccomp,
 	.syscall_stop = syscall_stop,

@@ -495,6 +495,7 @@ static void *take_main(void *arg)
 	p->frequency_hz = 1;
 	p->argc = procfs_read_argv(tracer_io_pid(tr), &p->argv);
 	struct addrspace **spaces = tracer_spaces(tr);
+	sess.rec.frames_by_address = true; /* each thread's frames, its own pcs */
 	recorder_finish(&sess.rec, spaces, tr->n_procs, p);
 	free(spaces);
 	if (p->n_samples)

@@ -424,7 +424,8 @@ void recorder_finish(struct recorder *r, struct addrspace *const *spaces, size_t
 	/* A symbolizer per process with something to symbolize only: with
 	 * -f a build may fork thousands. */
 	struct symbolizer **syms = xcalloc(n_spaces ? n_spaces : 1, sizeof(*syms));
-	uint32_t *map = symbolize_stacks(spaces, syms, n_spaces, &r->stacks, p);
+	uint32_t *map =
+		symbolize_stacks(spaces, syms, n_spaces, &r->stacks, p, r->frames_by_address);
 	index_by_raw(p, map, r->stacks.n);
 	free(map);
 	name_locks(r, spaces, syms, n_spaces, p);

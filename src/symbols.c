@@ -649,12 +649,14 @@ struct frame_interner {
 	struct strmap ids;
 	struct profile *p;
 	size_t cap;
+	bool by_address;
 };
 
 static uint32_t intern_frame(struct frame_interner *fi, struct raw_frame *f, uint64_t addr)
 {
-	char *key = xasprintf("%s\x1f%s\x1f%s\x1f%d\x1f%d", f->function, f->module ? f->module : "",
-			      f->file ? f->file : "", f->line, f->inlined);
+	char *key = xasprintf("%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%llx", f->function,
+			      f->module ? f->module : "", f->file ? f->file : "", f->line,
+			      f->inlined, fi->by_address ? (unsigned long long)addr : 0ULL);
 	uint32_t id;
 	if (strmap_get(&fi->ids, key, &id)) {
 		free(key);
@@ -813,13 +815,13 @@ static uint64_t route(struct routes *r, struct addrspace *const *spaces, uint32_
 }
 
 uint32_t *symbolize_stacks(struct addrspace *const *spaces, struct symbolizer **syms, size_t n_syms,
-			   const struct stack_table *raw, struct profile *p)
+			   const struct stack_table *raw, struct profile *p, bool by_address)
 {
 	struct u64map addr_first; /* ADDR_KEY -> index into chain storage */
 	u64map_init(&addr_first);
 	uint32_t *chain = NULL; /* per address: count, then frame ids */
 	size_t n_chain = 0, cap_chain = 0;
-	struct frame_interner fi = {.p = p};
+	struct frame_interner fi = {.p = p, .by_address = by_address};
 	strmap_init(&fi.ids);
 	struct stack_table out;
 	stack_table_init(&out);

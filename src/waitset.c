@@ -4,7 +4,9 @@
  */
 #include "waitset.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +33,43 @@ static void put(struct wait_fd *out, size_t max, size_t *n, size_t *total, int f
 	(*total)++;
 }
 
+/* "tfd: 5 events: 19 data: ..." at line: the descriptor and events. One
+ * pass over the line, whatever follows it (a server's list may have tens of
+ * thousands of lines, and sscanf measures all the text left at each). */
+static bool parse_tfd_line(const char *line, int *fd, uint32_t *ev)
+{
+	if (strncmp(line, "tfd:", 4))
+		return false;
+	const char *num = line + 4;
+	while (*num == ' ' || *num == '\t')
+		num++;
+	char *end;
+	long v = isdigit((unsigned char)*num) ? strtol(num, &end, 10) : -1;
+	if (v < 0 || v > INT32_MAX)
+		return false;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (strncmp(end, "events:", 7))
+		return false;
+	const char *hex = end + 7;
+	while (*hex == ' ' || *hex == '\t')
+		hex++;
+	unsigned long e = isxdigit((unsigned char)*hex) ? strtoul(hex, &end, 16) : ULONG_MAX;
+	if (e > UINT32_MAX)
+		return false;
+	*fd = (int)v;
+	*ev = (uint32_t)e;
+	return true;
+}
+
 int waitset_parse_epoll(const char *text, struct wait_fd *out, size_t max, size_t *total)
 {
 	size_t n = 0;
 	*total = 0;
 	for (const char *line = text; line && *line;) {
 		int fd;
-		unsigned ev;
-		if (sscanf(line, "tfd: %d events: %x", &fd, &ev) == 2 && fd >= 0)
+		uint32_t ev;
+		if (parse_tfd_line(line, &fd, &ev))
 			put(out, max, &n, total, fd, ev);
 		line = strchr(line, '\n');
 		if (line)

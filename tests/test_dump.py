@@ -89,8 +89,9 @@ for f in files:
         fh.write("\n".join([lines[0]] + ["zz\t9\tgarbage"] + lines[1:3]))
 again = symbolized(cache)
 both = set(again) & set(truth)
-wp.check(len(both) >= 10 and all(again[a] == truth[a] for a in both),
-         f"a damaged cache file: every address still named right ({len(both)})")
+wrong = {a: (again[a], truth[a]) for a in both if again[a] != truth[a]}
+wp.check(len(both) >= 10 and not wrong,
+         f"a damaged cache file: every address still named right ({len(both)}); named otherwise: {wrong}")
 with open(files[0]) as fh:
     rest = fh.read().split("\n", 1)[1]
 with open(files[0], "w") as fh:

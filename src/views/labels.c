@@ -206,27 +206,37 @@ static void path_call_text(int nr, const uint64_t args[6], const char *name, con
 		snprintf(buf, size, "%s(\"%s\", ...)", name, path);
 }
 
-/* waitpid's options and clock_nanosleep's clock, as strace names them. */
-static const char *wait_options_text(uint64_t options, char *buf, size_t size)
+/* wait4's and waitid's options as strace names them (bit 2 is WUNTRACED
+ * to wait4, WSTOPPED to waitid); bits without a name in hex. */
+static const char *wait_options_text(uint64_t options, bool waitid, char *buf, size_t size)
 {
-	static const struct {
+	const struct {
 		uint64_t bit;
 		const char *name;
 	} bits[] = {
-		{WNOHANG, "WNOHANG"},	    {WUNTRACED, "WUNTRACED"}, {WEXITED, "WEXITED"},
-		{WCONTINUED, "WCONTINUED"}, {WNOWAIT, "WNOWAIT"},     {__WALL, "__WALL"},
-		{__WCLONE, "__WCLONE"},
+		{WNOHANG, "WNOHANG"}, {WUNTRACED, waitid ? "WSTOPPED" : "WUNTRACED"},
+		{WEXITED, "WEXITED"}, {WCONTINUED, "WCONTINUED"},
+		{WNOWAIT, "WNOWAIT"}, {__WNOTHREAD, "__WNOTHREAD"},
+		{__WALL, "__WALL"},   {__WCLONE, "__WCLONE"},
 	};
 	size_t n = 0;
 	buf[0] = '\0';
+	uint64_t rest = options;
 	for (size_t i = 0; i < ARRAY_SIZE(bits) && n < size; i++)
-		if (options & bits[i].bit)
+		if (rest & bits[i].bit) {
 			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "|" : "",
 					      bits[i].name);
+			rest &= ~bits[i].bit;
+		}
+	if (rest && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "%s0x%llx", n ? "|" : "",
+				      (unsigned long long)rest);
 	if (!n)
 		snprintf(buf, size, "0");
 	return buf;
 }
+
+/* clock_nanosleep's clock, as strace names it. */
 
 static const char *clock_text(uint64_t clock, char *buf, size_t size)
 {
@@ -264,7 +274,8 @@ static bool other_call_text(int nr, const uint64_t args[6], const char *name, ch
 			snprintf(a, sizeof(a), "a child in process group %d", -(int)args[0]);
 		else
 			snprintf(a, sizeof(a), "pid %d", (int)args[0]);
-		snprintf(buf, size, "wait4(%s, %s)", a, wait_options_text(args[2], b, sizeof(b)));
+		snprintf(buf, size, "wait4(%s, %s)", a,
+			 wait_options_text(args[2], false, b, sizeof(b)));
 		return true;
 	case SYS_waitid:
 		if (args[0] >= ARRAY_SIZE(id_types))
@@ -273,7 +284,8 @@ static bool other_call_text(int nr, const uint64_t args[6], const char *name, ch
 			snprintf(a, sizeof(a), "P_ALL");
 		else
 			snprintf(a, sizeof(a), "%s %d", id_types[args[0]], (int)args[1]);
-		snprintf(buf, size, "waitid(%s, %s)", a, wait_options_text(args[3], b, sizeof(b)));
+		snprintf(buf, size, "waitid(%s, %s)", a,
+			 wait_options_text(args[3], true, b, sizeof(b)));
 		return true;
 	case SYS_clock_nanosleep:
 		snprintf(buf, size, "clock_nanosleep(%s%s, ...)", clock_text(args[0], a, sizeof(a)),

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/futex.h>
@@ -450,6 +452,46 @@ static void test_waitset(void)
 	CHECK_STR(wait_events_text(0x10000001, ev, sizeof(ev)), "in|exclusive");
 	CHECK_STR(wait_events_text(0, ev, sizeof(ev)), "none");
 	CHECK(waitset_parse_epoll("tfd: -1 events: 1\ntfd: x\n", w, 2, &total) == 0 && total == 0);
+	CHECK(waitset_parse_epoll("tfd:\n5 events: 1\ntfd: 7 events: -1\n", w, 2, &total) == 0);
+	/* As a traced wait shows it: eight at most, then a count. */
+	char text[256];
+	n = waitset_parse_epoll("tfd: 8 events: 80000019 data: 8\ntfd: 6 events: 2019 data: 6\n"
+				"tfd: 5 events: 1 data: 5\n",
+				w, 2, &total);
+	CHECK_STR(waitset_text(w, (size_t)n, total, text, sizeof(text)),
+		  "fd 8 in|et, fd 6 in|rdhup, and 1 more");
+	CHECK_STR(waitset_text(w, 0, 0, text, sizeof(text)), "none");
+	/* A server's list: 20,000 descriptors, all counted. */
+	size_t big = 20000, len = 0;
+	char *lines = xmalloc(big * 48 + 1);
+	for (size_t i = 0; i < big; i++)
+		len += (size_t)sprintf(lines + len, "tfd: %8zu events: 19 data: %zu\n", i + 3, i);
+	CHECK(waitset_parse_epoll(lines, w, 2, &total) == 2 && total == big && w[1].fd == 4);
+	free(lines);
+}
+
+/* Calls decoded as strace names their arguments. */
+static void test_call_text(void)
+{
+	struct profile p;
+	profile_init(&p);
+	char buf[256];
+	const uint64_t w4[6] = {(uint64_t)-1, 0, WNOHANG | WUNTRACED | 0x4000, 0, 0, 0};
+	CHECK_STR(call_text(&p, SYS_wait4, w4, -1, NULL, buf, sizeof(buf)),
+		  "wait4(any child, WNOHANG|WUNTRACED|0x4000)");
+	const uint64_t wid[6] = {P_PID, 42, 0, WEXITED | WSTOPPED, 0, 0};
+	CHECK_STR(call_text(&p, SYS_waitid, wid, -1, NULL, buf, sizeof(buf)),
+		  "waitid(P_PID 42, WSTOPPED|WEXITED)");
+	const uint64_t cns[6] = {CLOCK_MONOTONIC, TIMER_ABSTIME, 0, 0, 0, 0};
+	CHECK_STR(call_text(&p, SYS_clock_nanosleep, cns, -1, NULL, buf, sizeof(buf)),
+		  "clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ...)");
+	const uint64_t ep[6] = {5, 20, 64, 30, 0, 0};
+	CHECK_STR(call_text(&p, SYS_epoll_wait, ep, -1, "fd 3 in, fd 7 in|et", buf, sizeof(buf)),
+		  "epoll_wait(fd 5 = epoll [fd 3 in, fd 7 in|et], timeout 30 ms)");
+	const uint64_t pl[6] = {0x1000, 2, 50, 0, 0, 0};
+	CHECK_STR(call_text(&p, SYS_poll, pl, -1, NULL, buf, sizeof(buf)),
+		  "poll([2 fds], timeout 50 ms)");
+	profile_release(&p);
 }
 
 static void test_fds(void)
@@ -595,6 +637,7 @@ int main(void)
 	test_durations();
 	test_locks();
 	test_fds();
+	test_call_text();
 	test_waitset();
 	test_syscall_sets();
 	test_stacks();
