@@ -31,6 +31,12 @@
 
 /* How many descriptors of a traced wait's set its event names. */
 #define EVENT_SET_SHOWN 8
+/* An epoll interest list longer than EVENT_EPOLL_LARGE is read again at
+ * most every EVENT_EPOLL_REREAD_NS: the kernel prints all of it at every
+ * read of its fdinfo, milliseconds for a server's thousands. */
+#define EVENT_EPOLL_LARGE 64
+#define EVENT_EPOLL_REREAD_NS (1000 * 1000 * 1000ULL)
+#define EVENT_EPOLL_MEMO 64
 
 /*
  * How calls are seen. TRACE_WATCH (attached --locks alone): no call is
@@ -55,6 +61,14 @@ struct event_config {
 	struct profile_event pending;
 	pid_t pending_tid; /* 0: nothing pending */
 	bool pending_set; /* its epoll set is read then too */
+	/* Large epoll interest lists as last read (wait_set_of), by process
+	 * and descriptor: direct-mapped. */
+	struct epoll_memo {
+		pid_t pid;
+		int epfd;
+		mono_ns at;
+		uint32_t set;
+	} epoll_memo[EVENT_EPOLL_MEMO];
 };
 
 /* The call a thread is in, between its entry and exit stops. */

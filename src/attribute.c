@@ -152,7 +152,7 @@ void attribute_call(struct tracer *tr, struct thread *t, long nr, const uint64_t
 	struct wait_fd w;
 	size_t total;
 	if ((nr == SYS_poll || nr == SYS_ppoll) && args[1] == 1 &&
-	    waitset_read(t->proc->as.pid, nr, args, &w, 1, &total) == 1) {
+	    waitset_read(t->proc->as.pid, nr, args, &w, 1, &total, NULL) == 1) {
 		what->object = attribute_fd(tr, t, w.fd);
 		return;
 	}

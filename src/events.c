@@ -224,26 +224,43 @@ static void count_bytes(struct tracer *tr, struct thread *t, const struct open_e
  * the program's and the kernel only writes its revents; an epoll's interest
  * list is read from fdinfo: both still hold at the call's end, so they are
  * read only for calls kept. A select's sets are its result by then, and
- * were read at its entry (ev, the open call; only select needs it).
+ * were read at its entry (ev, the open call; only select needs it). A
+ * large epoll list is taken from its last read for a second
+ * (EVENT_EPOLL_LARGE).
  */
 static uint32_t wait_set_of(struct tracer *tr, struct thread *t, const struct profile_event *e,
 			    const struct open_event *ev)
 {
 	struct wait_fd w[EVENT_SET_SHOWN];
 	size_t total = 0;
+	bool at_least = false;
 	int n;
+	bool epoll = !(e->syscall == SYS_select || e->syscall == SYS_pselect6 ||
+		       e->syscall == SYS_poll || e->syscall == SYS_ppoll);
+	pid_t pid = t->proc->as.pid;
+	int epfd = (int)e->args[0];
+	struct epoll_memo *memo =
+		&tr->events->epoll_memo[((unsigned)pid * 31u + (unsigned)epfd) % EVENT_EPOLL_MEMO];
+	mono_ns now = mono_now();
+	if (epoll && memo->set && memo->pid == pid && memo->epfd == epfd &&
+	    now - memo->at < EVENT_EPOLL_REREAD_NS)
+		return memo->set;
 	if (e->syscall == SYS_select || e->syscall == SYS_pselect6) {
 		n = ev->set_read;
 		total = ev->set_total;
 		if (n > 0)
 			memcpy(w, ev->set, (size_t)n * sizeof(*w));
 	} else {
-		n = waitset_read(t->proc->as.pid, e->syscall, e->args, w, ARRAY_SIZE(w), &total);
+		n = waitset_read(pid, e->syscall, e->args, w, ARRAY_SIZE(w), &total, &at_least);
 	}
 	if (n < 0)
 		return 0;
 	char text[512];
-	return recorder_wait_set(tr->rec, waitset_text(w, (size_t)n, total, text, sizeof(text)));
+	uint32_t set = recorder_wait_set(
+		tr->rec, waitset_text(w, (size_t)n, total, at_least, text, sizeof(text)));
+	if (epoll && total > EVENT_EPOLL_LARGE)
+		*memo = (struct epoll_memo){pid, epfd, now, set};
+	return set;
 }
 
 static void close_event(struct tracer *tr, struct thread *t, int64_t result, mono_ns end,
@@ -346,7 +363,7 @@ static void open_event(struct tracer *tr, struct thread *t, long nr, const uint6
 	ev->set_read = -1;
 	if ((nr == SYS_select || nr == SYS_pselect6) && !t->foreign)
 		ev->set_read = waitset_read(t->proc->as.pid, nr, args, ev->set, ARRAY_SIZE(ev->set),
-					    &ev->set_total);
+					    &ev->set_total, NULL);
 	if (ev->path[0])
 		ev->object = recorder_object(tr->rec, "path", ev->path, -1, 0, 0);
 	/* What else the call works on is looked up once the thread runs

@@ -53,7 +53,7 @@ static void read_set(struct dump_thread *d, const struct thread *t)
 {
 	struct wait_fd w[MAX_SET_SHOWN];
 	int n = waitset_read(t->proc->as.pid, d->s->syscall, d->call.args, w, ARRAY_SIZE(w),
-			     &d->set_total);
+			     &d->set_total, NULL);
 	if (n < 0) {
 		d->set_err = n;
 		return;

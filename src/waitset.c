@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "maps.h"
 #include "util.h"
@@ -124,10 +126,43 @@ static int read_select(pid_t pid, const uint64_t args[6], struct wait_fd *out, s
 	return (int)n;
 }
 
+/* The first bytes of a file, NUL-terminated, cut after its last whole line
+ * if there was more (*more). NULL with errno on failure. */
+static char *read_head(const char *path, size_t max, bool *more)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *buf = xmalloc(max + 1);
+	size_t len = 0;
+	ssize_t r = 1;
+	while (len < max && (r = read(fd, buf + len, max - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		len += (size_t)r;
+	}
+	*more = len == max && read(fd, &(char){0}, 1) > 0;
+	close(fd);
+	buf[len] = '\0';
+	char *last = *more ? strrchr(buf, '\n') : NULL;
+	if (last)
+		last[1] = '\0';
+	return buf;
+}
+
 int waitset_read(pid_t pid, long nr, const uint64_t args[6], struct wait_fd *out, size_t max,
-		 size_t *total)
+		 size_t *total, bool *at_least)
 {
 	*total = 0;
+	if (at_least)
+		*at_least = false;
 	if (nr == SYS_poll || nr == SYS_ppoll)
 		return read_poll(pid, args, out, max, total);
 	if (nr == SYS_select || nr == SYS_pselect6)
@@ -136,7 +171,8 @@ int waitset_read(pid_t pid, long nr, const uint64_t args[6], struct wait_fd *out
 		return -EINVAL;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, (int)args[0]);
-	char *text = read_small_file(path, 8 << 20, NULL);
+	char *text = at_least ? read_head(path, WAITSET_EPOLL_BYTES, at_least)
+			      : read_small_file(path, 8 << 20, NULL);
 	if (!text)
 		return -errno;
 	int n = waitset_parse_epoll(text, out, max, total);
@@ -170,7 +206,8 @@ const char *wait_events_text(uint32_t events, char *buf, size_t size)
 	return buf;
 }
 
-const char *waitset_text(const struct wait_fd *w, size_t n, size_t total, char *buf, size_t size)
+const char *waitset_text(const struct wait_fd *w, size_t n, size_t total, bool at_least, char *buf,
+			 size_t size)
 {
 	size_t len = 0;
 	buf[0] = '\0';
@@ -180,7 +217,8 @@ const char *waitset_text(const struct wait_fd *w, size_t n, size_t total, char *
 					wait_events_text(w[i].events, ev, sizeof(ev)));
 	}
 	if (total > n && len < size)
-		snprintf(buf + len, size - len, "%sand %zu more", n ? ", " : "", total - n);
+		snprintf(buf + len, size - len, "%sand %s%zu more", n ? ", " : "",
+			 at_least ? "at least " : "", total - n);
 	else if (!total)
 		snprintf(buf, size, "none");
 	return buf;

@@ -383,9 +383,9 @@ static void test_json_round_trip(void)
 	      q.objects[1].fd == -1);
 	CHECK(q.n_events == 2 && q.n_wait_sets == 1 && !q.events[0].wait_set &&
 	      !strcmp(profile_event_wait_set(&q, &q.events[1]), "fd 3 in, fd 7 in|out"));
-	CHECK(q.events[0].duration_ns == 2500000 &&
-	      q.events[0].syscall == SYS_read && q.events[0].args[2] == 4096 &&
-	      q.events[0].result == -11 && q.events[0].stack == 1 && q.events[0].object == 0);
+	CHECK(q.events[0].duration_ns == 2500000 && q.events[0].syscall == SYS_read &&
+	      q.events[0].args[2] == 4096 && q.events[0].result == -11 && q.events[0].stack == 1 &&
+	      q.events[0].object == 0);
 	CHECK(q.n_syscalls == 1 && q.syscalls[0].nr == SYS_read && q.syscalls[0].count == 10 &&
 	      q.syscalls[0].errors == 1 && q.syscalls[0].p99_ns == 2500000);
 	CHECK(q.tracing.syscalls && !q.tracing.locks && !strcmp(q.tracing.method, "seccomp") &&
@@ -458,9 +458,11 @@ static void test_waitset(void)
 	n = waitset_parse_epoll("tfd: 8 events: 80000019 data: 8\ntfd: 6 events: 2019 data: 6\n"
 				"tfd: 5 events: 1 data: 5\n",
 				w, 2, &total);
-	CHECK_STR(waitset_text(w, (size_t)n, total, text, sizeof(text)),
+	CHECK_STR(waitset_text(w, (size_t)n, total, false, text, sizeof(text)),
 		  "fd 8 in|et, fd 6 in|rdhup, and 1 more");
-	CHECK_STR(waitset_text(w, 0, 0, text, sizeof(text)), "none");
+	CHECK_STR(waitset_text(w, 0, 0, false, text, sizeof(text)), "none");
+	CHECK_STR(waitset_text(w, (size_t)n, 900, true, text, sizeof(text)),
+		  "fd 8 in|et, fd 6 in|rdhup, and at least 898 more");
 	/* A server's list: 20,000 descriptors, all counted. */
 	size_t big = 20000, len = 0;
 	char *lines = xmalloc(big * 48 + 1);
