@@ -236,6 +236,15 @@ static const char *wait_options_text(uint64_t options, bool waitid, char *buf, s
 	return buf;
 }
 
+/* poll's and epoll's timeout: ", timeout 30 ms", or ", no timeout" (-1). */
+static void timeout_text(int ms, char *buf, size_t size)
+{
+	if (ms < 0)
+		snprintf(buf, size, ", no timeout");
+	else
+		snprintf(buf, size, ", timeout %d ms", ms);
+}
+
 /* clock_nanosleep's clock, as strace names it. */
 
 static const char *clock_text(uint64_t clock, char *buf, size_t size)
@@ -337,7 +346,7 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 	} else if (nr == SYS_poll || nr == SYS_ppoll) {
 		char timeout[32] = ", ...", count[32];
 		if (nr == SYS_poll)
-			snprintf(timeout, sizeof(timeout), ", timeout %d ms", (int)args[2]);
+			timeout_text((int)args[2], timeout, sizeof(timeout));
 		snprintf(count, sizeof(count), "%llu fd%s", (unsigned long long)args[1],
 			 args[1] == 1 ? "" : "s");
 		snprintf(buf, size, "%s([%s]%s)", name, set ? set : count, timeout);
@@ -348,7 +357,7 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 		   (nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2)) {
 		char timeout[32] = "";
 		if (nr != SYS_epoll_pwait2)
-			snprintf(timeout, sizeof(timeout), ", timeout %d ms", (int)args[3]);
+			timeout_text((int)args[3], timeout, sizeof(timeout));
 		snprintf(buf, size, "%s(fd %d = epoll [%s]%s)", name, (int)args[0], set, timeout);
 	} else if (syscall_takes_fd(nr)) {
 		int fd = (int)args[0];
@@ -360,7 +369,7 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 		else if (nr == SYS_fsync || nr == SYS_fdatasync || nr == SYS_close)
 			rest[0] = '\0';
 		else if (nr == SYS_epoll_wait || nr == SYS_epoll_pwait)
-			snprintf(rest, sizeof(rest), ", timeout %d ms", (int)args[3]);
+			timeout_text((int)args[3], rest, sizeof(rest));
 		else if (nr == SYS_setsockopt || nr == SYS_getsockopt) {
 			char so[64];
 			sockopt_text(args[1], args[2], so, sizeof(so));

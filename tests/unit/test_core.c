@@ -490,6 +490,9 @@ static void test_call_text(void)
 	const uint64_t ep[6] = {5, 20, 64, 30, 0, 0};
 	CHECK_STR(call_text(&p, SYS_epoll_wait, ep, -1, "fd 3 in, fd 7 in|et", buf, sizeof(buf)),
 		  "epoll_wait(fd 5 = epoll [fd 3 in, fd 7 in|et], timeout 30 ms)");
+	const uint64_t ep2[6] = {7, 20, 64, (uint64_t)-1, 0, 0};
+	CHECK_STR(call_text(&p, SYS_epoll_wait, ep2, -1, "fd 5 in|exclusive", buf, sizeof(buf)),
+		  "epoll_wait(fd 7 = epoll [fd 5 in|exclusive], no timeout)");
 	const uint64_t pl[6] = {0x1000, 2, 50, 0, 0, 0};
 	CHECK_STR(call_text(&p, SYS_poll, pl, -1, NULL, buf, sizeof(buf)),
 		  "poll([2 fds], timeout 50 ms)");
