@@ -75,6 +75,8 @@ struct event_config {
 struct open_event {
 	bool open;
 	bool restarting; /* exit said -ERESTART*: the call goes on */
+	int64_t restart_rval; /* what that exit said, and when */
+	mono_ns restart_at;
 	int16_t nr;
 	uint64_t args[6];
 	mono_ns t0;

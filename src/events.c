@@ -354,6 +354,7 @@ static void open_event(struct tracer *tr, struct thread *t, long nr, const uint6
 		close_event(tr, t, -EINTR, now, false, false);
 	ev->open = true;
 	ev->restarting = false;
+	ev->restart_rval = 0;
 	ev->nr = (int16_t)nr;
 	memcpy(ev->args, args, sizeof(ev->args));
 	ev->t0 = now;
@@ -396,6 +397,7 @@ static void watch_begin(struct tracer *tr, struct thread *t, const struct user_r
 	struct open_event *ev = &t->ev->call;
 	ev->open = true;
 	ev->restarting = true;
+	ev->restart_rval = 0;
 	ev->nr = SYS_futex;
 	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
 	memcpy(ev->args, args, sizeof(ev->args));
@@ -552,6 +554,8 @@ static int on_syscall_stop(struct tracer *tr, struct thread *t)
 	int64_t rval = info.exit.rval;
 	if (info.exit.is_error && rval <= -ERESTARTSYS_ && rval >= -ERESTART_RESTARTBLOCK_) {
 		t->ev->call.restarting = true;
+		t->ev->call.restart_rval = rval;
+		t->ev->call.restart_at = now;
 		return resume_request(tr, t);
 	}
 	close_event(tr, t, rval, now, true, false);
@@ -611,7 +615,12 @@ static void thread_new(struct tracer *tr, struct thread *t)
 
 static void thread_gone(struct tracer *tr, struct thread *t)
 {
-	(void)tr;
+	/* Dead in a call a signal cut (its exit said -ERESTART*, and the
+	 * signal killed it): that exit was the call's last, and it counts
+	 * with that error, as strace counts it. */
+	struct open_event *ev = &t->ev->call;
+	if (ev->open && ev->restarting && ev->restart_rval && !tr->passive && !t->foreign)
+		close_event(tr, t, ev->restart_rval, ev->restart_at, false, false);
 	free(t->ev);
 	t->ev = NULL;
 }

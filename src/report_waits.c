@@ -292,10 +292,16 @@ static int by_episode_len(const void *a, const void *b)
 	return (x->samples < y->samples) - (x->samples > y->samples);
 }
 
-/* " = 3", or " = -1 ENOENT" as strace shows a failed call. */
+/* " = 3", or " = -1 ENOENT" as strace shows a failed call; a call a signal
+ * cut whose thread it then killed ended with the kernel's own restart code
+ * (" = ? ERESTART_RESTARTBLOCK", as strace shows it). */
 static void result_text(int64_t result, char *buf, size_t size)
 {
-	if (result < 0 && result >= -4095) {
+	static const char *const restarts[] = {"ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND",
+					       "ENOIOCTLCMD", "ERESTART_RESTARTBLOCK"};
+	if (result <= -512 && result >= -516) {
+		snprintf(buf, size, " = ? %s", restarts[-result - 512]);
+	} else if (result < 0 && result >= -4095) {
 		const char *name = strerrorname_np((int)-result);
 		if (name)
 			snprintf(buf, size, " = -1 %s", name);

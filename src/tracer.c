@@ -714,19 +714,23 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		return priv;
 	char *prog = find_program(argv[0]);
 	bool is32 = prog && elf_is_32bit(prog);
-	free(prog);
 	if (is32) {
+		free(prog);
 		error("cannot profile '%s': it is a 32-bit program, and wallprof reads x86_64 "
 		      "stacks and syscalls only",
 		      argv[0]);
 		return EXIT_NOEXEC;
 	}
 	int errpipe[2];
-	if (pipe2(errpipe, O_CLOEXEC) < 0)
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		free(prog);
 		return error_errno("cannot create a pipe"), EXIT_FAILURE_;
+	}
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		free(prog);
 		return error_errno("cannot fork"), EXIT_FAILURE_;
+	}
 	if (pid == 0) {
 		close(errpipe[0]);
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
@@ -741,6 +745,12 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 			}
 			_exit(EXIT_NOEXEC);
 		}
+		/* The file found before the fork: execvp's search would
+		 * make one execve per PATH entry ahead of it, each failing
+		 * under the filter and counted as the command's own. Where
+		 * that file will not do, execvp decides as it would have. */
+		if (prog)
+			execv(prog, argv);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(errpipe[1], &e, sizeof(e)) < 0) {
@@ -749,6 +759,7 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 		_exit(EXIT_NOTFOUND);
 	}
 	close(errpipe[1]);
+	free(prog);
 	int status;
 	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
 		close(errpipe[0]);
