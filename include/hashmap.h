@@ -31,4 +31,8 @@ void strmap_release(struct strmap *m);
 bool strmap_get(const struct strmap *m, const char *key, uint32_t *val);
 void strmap_put(struct strmap *m, const char *key, uint32_t val);
 
+/* A list of distinct texts (*list, *n of them, room for *cap) indexed by m:
+ * text's id, 1 + its index, appending a copy the first time it is seen. */
+uint32_t strmap_intern(struct strmap *m, char ***list, size_t *n, size_t *cap, const char *text);
+
 #endif

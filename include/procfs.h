@@ -61,6 +61,9 @@ int procfs_parse_status_ids(const char *text, const char *name, uint64_t *out, i
 /* The text of /proc/PID/status (tid 0) or /proc/PID/task/TID/status,
  * malloc'ed; NULL if it is gone. */
 char *procfs_read_status(pid_t pid, pid_t tid);
+/* The size of a process's address space in pages (the first field of
+ * /proc/PID/statm): 0, or -errno if it cannot be read. */
+int procfs_read_vm_pages(pid_t pid, uint64_t *pages);
 /* /proc/PID/task/TID/stat, read and parsed: 0, or -errno if it is gone. */
 int procfs_read_stat(pid_t pid, pid_t tid, struct task_stat *st);
 /*

@@ -19,8 +19,9 @@ struct wait_fd {
 	uint32_t events;
 };
 
-/* Does call nr wait on a set of descriptors? */
+/* Does call nr wait on a set of descriptors? On an epoll's interest list? */
 bool waitset_call(long nr);
+bool waitset_epoll(long nr);
 
 /*
  * The set the call waits on, into out (at most max; *total says how many

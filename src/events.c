@@ -216,9 +216,6 @@ static void count_bytes(struct tracer *tr, struct thread *t, const struct open_e
 		recorder_object_bytes(tr->rec, second, other_rd ? moved : 0, other_rd ? 0 : moved);
 }
 
-/* Count the call and keep it if long enough; its stack is taken now (the
- * thread sits at its syscall-exit stop, the stack still that of the call)
- * and unwound once it runs again. */
 /*
  * What a kept poll, select or epoll wait (e) waited on. A poll's array is
  * the program's and the kernel only writes its revents; an epoll's interest
@@ -235,16 +232,18 @@ static uint32_t wait_set_of(struct tracer *tr, struct thread *t, const struct pr
 	size_t total = 0;
 	bool at_least = false;
 	int n;
-	bool epoll = !(e->syscall == SYS_select || e->syscall == SYS_pselect6 ||
-		       e->syscall == SYS_poll || e->syscall == SYS_ppoll);
 	pid_t pid = t->proc->as.pid;
-	int epfd = (int)e->args[0];
-	struct epoll_memo *memo =
-		&tr->events->epoll_memo[((unsigned)pid * 31u + (unsigned)epfd) % EVENT_EPOLL_MEMO];
-	mono_ns now = mono_now();
-	if (epoll && memo->set && memo->pid == pid && memo->epfd == epfd &&
-	    now - memo->at < EVENT_EPOLL_REREAD_NS)
-		return memo->set;
+	struct epoll_memo *memo = NULL;
+	mono_ns now = 0;
+	if (waitset_epoll(e->syscall)) {
+		int epfd = (int)e->args[0];
+		memo = &tr->events->epoll_memo[((unsigned)pid * 31u + (unsigned)epfd) %
+					       EVENT_EPOLL_MEMO];
+		now = mono_now();
+		if (memo->set && memo->pid == pid && memo->epfd == epfd &&
+		    now - memo->at < EVENT_EPOLL_REREAD_NS)
+			return memo->set;
+	}
 	if (e->syscall == SYS_select || e->syscall == SYS_pselect6) {
 		n = ev->set_read;
 		total = ev->set_total;
@@ -258,11 +257,14 @@ static uint32_t wait_set_of(struct tracer *tr, struct thread *t, const struct pr
 	char text[512];
 	uint32_t set = recorder_wait_set(
 		tr->rec, waitset_text(w, (size_t)n, total, at_least, text, sizeof(text)));
-	if (epoll && total > EVENT_EPOLL_LARGE)
-		*memo = (struct epoll_memo){pid, epfd, now, set};
+	if (memo && total > EVENT_EPOLL_LARGE)
+		*memo = (struct epoll_memo){pid, (int)e->args[0], now, set};
 	return set;
 }
 
+/* Count the call and keep it if long enough; its stack is taken now (the
+ * thread sits at its syscall-exit stop, the stack still that of the call)
+ * and unwound once it runs again. */
 static void close_event(struct tracer *tr, struct thread *t, int64_t result, mono_ns end,
 			bool at_exit_stop, bool unfinished)
 {
@@ -286,8 +288,7 @@ static void close_event(struct tracer *tr, struct thread *t, int64_t result, mon
 	 * of a busy server is long, and the thread need not wait for it. */
 	bool set_now = waitset_call(e.syscall) && !t->foreign &&
 		       recorder_keeps(tr->rec, e.duration_ns) && (at_exit_stop || unfinished);
-	bool epoll =
-		ev->nr == SYS_epoll_wait || ev->nr == SYS_epoll_pwait || ev->nr == SYS_epoll_pwait2;
+	bool epoll = waitset_epoll(ev->nr);
 	if (set_now && !(epoll && at_exit_stop))
 		e.wait_set = wait_set_of(tr, t, &e, ev);
 	if (ev->object >= 0 && !unfinished)

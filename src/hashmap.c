@@ -136,3 +136,15 @@ void strmap_put(struct strmap *m, const char *key, uint32_t val)
 	}
 	m->vals[i] = val;
 }
+
+uint32_t strmap_intern(struct strmap *m, char ***list, size_t *n, size_t *cap, const char *text)
+{
+	uint32_t id;
+	if (strmap_get(m, text, &id))
+		return id;
+	*list = xgrow(*list, cap, *n + 1, sizeof(**list));
+	(*list)[*n] = xstrdup(text);
+	id = (uint32_t)++ * n;
+	strmap_put(m, text, id);
+	return id;
+}

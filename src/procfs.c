@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,18 @@ char *procfs_read_status(pid_t pid, pid_t tid)
 	else
 		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	return read_small_file(path, 1 << 16, NULL);
+}
+
+int procfs_read_vm_pages(pid_t pid, uint64_t *pages)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	char *text = read_small_file(path, 256, NULL);
+	if (!text)
+		return -errno;
+	int r = sscanf(text, "%" SCNu64, pages) == 1 ? 0 : -EINVAL;
+	free(text);
+	return r;
 }
 
 int procfs_read_stat(pid_t pid, pid_t tid, struct task_stat *st)

@@ -483,16 +483,10 @@ static void read_wait_sets(json_t *events, struct profile *p)
 	strmap_init(&ids);
 	for (size_t i = 0; i < p->n_events; i++) {
 		char *set = get_str(json_array_get(events, i), "wait_set");
-		uint32_t id;
 		if (!set)
 			continue;
-		if (!strmap_get(&ids, set, &id)) {
-			GROW(p->wait_sets, cap, p->n_wait_sets + 1);
-			p->wait_sets[p->n_wait_sets] = xstrdup(set);
-			id = (uint32_t)++p->n_wait_sets;
-			strmap_put(&ids, set, id);
-		}
-		p->events[i].wait_set = id;
+		p->events[i].wait_set =
+			strmap_intern(&ids, &p->wait_sets, &p->n_wait_sets, &cap, set);
 		free(set);
 	}
 	strmap_release(&ids);

@@ -223,14 +223,8 @@ bool recorder_keeps(const struct recorder *r, uint64_t duration_ns)
 
 uint32_t recorder_wait_set(struct recorder *r, const char *text)
 {
-	uint32_t id;
-	if (strmap_get(&r->wait_set_ids, text, &id))
-		return id;
-	GROW(r->wait_sets, r->cap_wait_sets, r->n_wait_sets + 1);
-	r->wait_sets[r->n_wait_sets] = xstrdup(text);
-	id = (uint32_t)++r->n_wait_sets;
-	strmap_put(&r->wait_set_ids, text, id);
-	return id;
+	return strmap_intern(&r->wait_set_ids, &r->wait_sets, &r->n_wait_sets, &r->cap_wait_sets,
+			     text);
 }
 
 void recorder_syscall(struct recorder *r, const struct profile_event *e)

@@ -15,11 +15,11 @@
 #include <libunwind.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
+#include "procfs.h"
 #include "util.h"
 
 /* Exported by libunwind but not declared in its headers. */
@@ -70,7 +70,7 @@ struct unwinder {
 	unw_addr_space_t uas;
 	struct addrspace *as;
 	mono_ns last_refresh, last_full_refresh;
-	unsigned long vm_pages; /* the address space's size at the last refresh */
+	uint64_t vm_pages; /* the address space's size at the last refresh */
 
 	/* The unwind in progress. */
 	const struct user_regs_struct *regs;
@@ -131,20 +131,6 @@ int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy 
 	return 0;
 }
 
-/* The size of the process's address space in pages (/proc/PID/statm), 0
- * if unknown. */
-static unsigned long vm_pages(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	char *text = read_small_file(path, 256, NULL);
-	unsigned long pages = 0;
-	if (text && sscanf(text, "%lu", &pages) != 1)
-		pages = 0;
-	free(text);
-	return pages;
-}
-
 /*
  * An address in no known mapping: maps may have changed (dlopen, a JIT's new
  * code), or the address is garbage (a frame unwound wrongly). Reading and
@@ -159,7 +145,9 @@ static void maybe_refresh(struct unwinder *uw)
 	if (now - uw->last_refresh < REFRESH_INTERVAL_NS)
 		return;
 	uw->last_refresh = now;
-	unsigned long pages = vm_pages(uw->as->pid);
+	uint64_t pages = 0;
+	if (procfs_read_vm_pages(uw->as->pid, &pages) < 0)
+		pages = 0;
 	if (pages && pages == uw->vm_pages && now - uw->last_full_refresh < REFRESH_SAME_SIZE_NS)
 		return;
 	uw->vm_pages = pages;

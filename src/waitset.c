@@ -22,10 +22,15 @@
 /* Sets larger than this are shown in part; select's is at most 1024. */
 #define MAX_POLLFDS 4096
 
+bool waitset_epoll(long nr)
+{
+	return nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2;
+}
+
 bool waitset_call(long nr)
 {
 	return nr == SYS_poll || nr == SYS_ppoll || nr == SYS_select || nr == SYS_pselect6 ||
-	       nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2;
+	       waitset_epoll(nr);
 }
 
 static void put(struct wait_fd *out, size_t max, size_t *n, size_t *total, int fd, uint32_t ev)
@@ -167,7 +172,7 @@ int waitset_read(pid_t pid, long nr, const uint64_t args[6], struct wait_fd *out
 		return read_poll(pid, args, out, max, total);
 	if (nr == SYS_select || nr == SYS_pselect6)
 		return read_select(pid, args, out, max, total);
-	if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait && nr != SYS_epoll_pwait2)
+	if (!waitset_epoll(nr))
 		return -EINVAL;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, (int)args[0]);

@@ -29,21 +29,8 @@ wp.check(counts.get("clock_nanosleep") == N // 100, f"clock_nanosleep count = {N
 wp.check(counts.get("pread64", 0) >= N and counts.get("pread64", 0) <= N + 5, f"pread64 count = {N} (+ loader): {counts.get('pread64')}")
 wp.check(N <= counts.get("read", 0) <= N + 10, f"read count = {N} + the loader's: {counts.get('read')}")
 
-def strace_counts(args, calls, follow=False):
-    """strace -c's counts (-f: with the children's) of the calls listed."""
-    out = os.path.join(d, "strace.txt")
-    subprocess.run(["strace"] + (["-f"] if follow else []) + ["-c", "-e", "trace=" + calls, "-o", out] + args,
-                   capture_output=True, timeout=120)
-    counts = {}
-    for line in open(out):
-        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
-        if m and m.group(2) != "total":
-            counts[m.group(2)] = int(m.group(1))
-    return counts
-
-
 if shutil.which("strace"):
-    theirs = strace_counts([wp.target("syscalls"), str(N)], SET, follow=True)
+    theirs = wp.strace_counts([wp.target("syscalls"), str(N)], SET, follow=True)
     for name in sorted(set(theirs) | set(counts)):
         wp.check(counts.get(name) == theirs.get(name), f"{name}: wallprof {counts.get(name)} = strace -f -c {theirs.get(name)}")
 else:
@@ -121,7 +108,7 @@ KIDS = ["sh", "-c", "head -c 51200 /dev/zero >/dev/null; cat /etc/hostname >/dev
 wp.run([wp.WALLPROF, "record", "-q", "--syscalls=read,openat", "--threshold", "0", "-o", prof, "--"] + KIDS)
 kids = {s["name"]: s["count"] for s in wp.load(prof)["syscalls"]}
 if shutil.which("strace"):
-    theirs = strace_counts(KIDS, "read,openat")
+    theirs = wp.strace_counts(KIDS, "read,openat")
     wp.check(kids == theirs, f"the shell's own calls only, as strace -c without -f counts them: {kids} vs {theirs}")
 else:
     wp.check(kids.get("read", 0) < 20, f"the shell's own reads only (head's 13 of 4 KiB are not): {kids}")
@@ -220,7 +207,7 @@ KILLED = ["sh", "-c", "(sleep 0.3; kill $$) & exec sleep 5"]
 r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=clock_nanosleep", "--threshold", "0", "-o", prof, "--"] + KILLED)
 ns = [(s["count"], s["errors"]) for s in wp.load(prof)["syscalls"] if s["name"] == "clock_nanosleep"]
 rep = wp.run([wp.WALLPROF, "report", prof]).stdout
-theirs = strace_counts(KILLED, "clock_nanosleep") if shutil.which("strace") else None
+theirs = wp.strace_counts(KILLED, "clock_nanosleep")
 wp.check(r.returncode == 143 and ns == [(1, 1)] and "= ? ERESTART_RESTARTBLOCK" in rep and theirs in (None, {"clock_nanosleep": 1}),
          f"a sleep killed by SIGTERM: counted once, failed ({ns}; strace -c: {theirs}), "
          f"shown as strace shows it: {'= ? ERESTART_RESTARTBLOCK' in rep}; status {r.returncode}")

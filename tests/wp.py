@@ -7,6 +7,7 @@ stderr). Every check prints what it compared, so a failure explains itself.
 import atexit
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -265,6 +266,24 @@ def eu_stack(pid):
         if m and cur:
             cur[-1]["file"], cur[-1]["line"] = m.group(1), int(m.group(2))
     return threads
+
+
+def strace_counts(args, calls, follow=False, timeout=120):
+    """strace -c's count of each call of `calls` (comma-separated) that the
+    command args made: its own, or with follow (-f) its children's too.
+    None if strace is not installed."""
+    if not shutil.which("strace"):
+        return None
+    out = os.path.join(tmpdir(), "strace.txt")
+    subprocess.run(["strace"] + (["-f"] if follow else []) + ["-c", "-e", "trace=" + calls, "-o", out] + list(args),
+                   capture_output=True, timeout=timeout)
+    counts = {}
+    with open(out) as f:
+        for line in f:
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+            if m and m.group(2) != "total":
+                counts[m.group(2)] = int(m.group(1))
+    return counts
 
 
 _PIPE_DEADLOCK = r'''

@@ -17,6 +17,7 @@
 #include "syscalls.h"
 #include "util.h"
 #include "views.h"
+#include "waitset.h"
 
 const char *process_label(const struct profile *p, int tid)
 {
@@ -246,7 +247,6 @@ static void timeout_text(int ms, char *buf, size_t size)
 }
 
 /* clock_nanosleep's clock, as strace names it. */
-
 static const char *clock_text(uint64_t clock, char *buf, size_t size)
 {
 	static const char *const names[] = {
@@ -353,8 +353,7 @@ const char *call_text(const struct profile *p, int nr, const uint64_t args[6], i
 	} else if (nr == SYS_select || nr == SYS_pselect6) {
 		snprintf(buf, size, "%s(nfds %d%s%s%s, ...)", name, (int)args[0], set ? ", [" : "",
 			 set ? set : "", set ? "]" : "");
-	} else if (set &&
-		   (nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2)) {
+	} else if (set && waitset_epoll(nr)) {
 		char timeout[32] = "";
 		if (nr != SYS_epoll_pwait2)
 			timeout_text((int)args[3], timeout, sizeof(timeout));

@@ -7,7 +7,6 @@ command that forks (the filter follows the children), exec from a thread,
 and vfork + exec."""
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -17,20 +16,6 @@ import time
 import wp
 
 d = wp.tmpdir()
-
-
-def strace_counts(args, calls):
-    """strace -c's counts (without -f: the command's own calls), or None."""
-    if not shutil.which("strace"):
-        return None
-    out = os.path.join(d, "strace.txt")
-    wp.run(["strace", "-c", "-e", "trace=" + calls, "-o", out] + args, timeout=60)
-    counts = {}
-    for line in open(out):
-        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
-        if m and m.group(2) != "total":
-            counts[m.group(2)] = int(m.group(1))
-    return counts
 
 
 # 1. A crash: same output and status (128 + 11), the profile kept and saying so.
@@ -87,7 +72,7 @@ wp.check(r.returncode == plain.returncode == 4 and r.stdout == plain.stdout, f"f
 r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=write,wait4", "-o", os.path.join(d, "sys.json"), "--", "sh", "-c", script])
 wp.check(r.returncode == 4 and r.stdout == plain.stdout, f"--syscalls across fork/exec: {r.returncode} {r.stdout!r}")
 counts = {s["name"]: s["count"] for s in wp.load(os.path.join(d, "sys.json"))["syscalls"]}
-theirs = strace_counts(["sh", "-c", script], "write,wait4")
+theirs = wp.strace_counts(["sh", "-c", script], "write,wait4")
 wp.check("write" not in counts and (theirs is None or counts == theirs),
          f"the shell's own calls only (its children's echo writes are not): {counts}, strace -c {theirs}")
 
@@ -112,7 +97,7 @@ prof = os.path.join(d, "vf.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=wait4,execve", "-o", prof, "--", wp.target("execer"), "vfork", "20"])
 wp.check(r.returncode == plain.returncode == 0 and r.stdout == plain.stdout, f"vfork + exec: {r.returncode} {r.stdout!r}")
 counts = {s["name"]: s["count"] for s in wp.load(prof)["syscalls"]}
-theirs = strace_counts([wp.target("execer"), "vfork", "20"], "wait4,execve")
+theirs = wp.strace_counts([wp.target("execer"), "vfork", "20"], "wait4,execve")
 wp.check(counts.get("execve") == 1 and counts.get("wait4") == 20 and (theirs is None or counts == theirs),
          f"the program's own: execve 1, wait4 20: {counts}, strace -c {theirs}")
 wp.done()
