@@ -3,15 +3,19 @@
 other call (TRACE_WATCH): each such wait is interrupted once (the kernel
 restarts it) and followed to its exit.
 
-- tests/targets/lockstep.c: 30 waits of 50 ms on one mutex, all after the
-  attach. All 30 are followed (a 50 ms wait is always seen at 99 Hz), each
-  timed from the tick that saw it to its end, so the total is the target's
-  own measurement minus at most one tick per wait. Stops: one per wait
-  followed (and a few for the barriers), not one per call; the target's
-  output is unchanged and no EINTR is seen.
+- tests/targets/lockstep.c: 30 waits of about 50 ms on one mutex, all
+  after the attach, each timed by the waiter itself (the oracle). Every
+  wait longer than the widest gap between two ticks of the recording
+  contains a tick, which sees it: those are all followed (at 99 Hz on a
+  quiet machine, all 30; on a loaded one the waiter may get its CPU late
+  after the barrier and wait less, or not at all, and that round is not
+  the wait it was). None is followed that the waiter did not wait. Each is
+  timed from the tick that saw it to its end, so the total is the
+  target's own minus at most a tick gap per wait. Stops: one per wait
+  followed (and a few for the barriers), not one per call; no EINTR.
 - Debian's CPython: a threading.Lock held 40 ms by one thread, 20 times,
-  waited for by another, which times each acquire itself (the oracle): 20
-  waits followed on one lock, the total within one tick per wait.
+  waited for by another, which times each acquire itself: the same
+  checks, on one lock.
 - Debian's redis under redis-benchmark, attached with --locks at 999 Hz:
   its background threads' condition-variable waits are followed, and
   redis sees nothing (no error reply, eintr_risk 0).
@@ -26,11 +30,11 @@ import time
 import wp
 
 d = wp.tmpdir()
-period_ms = 1000 / 99
 
 
-def record_attached(args, start_s, dur="6"):
+def record_attached(args, start_s, pid, dur="6"):
     t = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    pid.append(t.pid)
     time.sleep(start_s)
     prof = os.path.join(d, f"{os.path.basename(args[0])}.json")
     r = wp.run([wp.WALLPROF, "record", "-q", "--locks", "-d", dur, "-o", prof, "-p", str(t.pid)], timeout=60)
@@ -39,27 +43,46 @@ def record_attached(args, start_s, dur="6"):
     return wp.load(prof), out
 
 
+def widest_gap_ms(p, tid):
+    """The widest gap between two samples of thread tid: a wait longer than
+    that contains a tick."""
+    ts = sorted(s[0] for s in p["samples"] if s[1] == tid)
+    return max((b - a for a, b in zip(ts, ts[1:])), default=0) / 1e6
+
+
+def judge(what, each, calls, ours_ms, gap_ms, least):
+    """Followed: every wait longer than the widest tick gap, and no more
+    than the waits the thread waited at all."""
+    seen = [w for w in each if w > gap_ms + 1]
+    waited = [w for w in each if w >= 0.2]
+    wp.check(len(seen) >= least, f"{what}: {len(seen)} waits longer than the widest tick gap "
+             f"({gap_ms:.1f} ms), {least} at least for the checks below to tell something")
+    wp.check(len(seen) <= calls <= len(waited),
+             f"{what}: {calls} waits followed, the {len(seen)} longer than the widest tick gap "
+             f"({gap_ms:.1f} ms) at least, the {len(waited)} it waited at most")
+    wp.check(sum(seen) - len(seen) * gap_ms - 5 <= ours_ms <= sum(waited) + 5,
+             f"{what}: {ours_ms:.0f} ms followed; it waited {sum(waited):.0f} ms, "
+             f"{sum(seen):.0f} ms in the waits a tick must see")
+
+
 # ---- lockstep ----
 N, HOLD = 30, 50
-p, out = record_attached([wp.target("lockstep"), str(N), str(HOLD), "30", "700"], 0.3)
+t_pid = []
+p, out = record_attached([wp.target("lockstep"), str(N), str(HOLD), "30", "700"], 0.3, t_pid)
 wp.check(out.startswith(f"lockstep: {N} waits,"), f"the target ran as without wallprof: {out.strip()!r}")
-theirs_ms = float(out.split(",")[1].split()[0])
+each = [float(x) for x in out.split("each:")[1].split()]
 wp.check(p["tracing"]["method"] == "watch", f"method: {p['tracing']['method']}")
 ledger = [o for o in p["objects"] if o["name"] == "ledger"]
 calls = ledger[0]["traced_calls"] if ledger else 0
 ours_ms = ledger[0]["traced_ns"] / 1e6 if ledger else 0
-wp.check(calls == N, f"every wait on the mutex followed: {calls} of {N}")
-wp.check(theirs_ms - N * period_ms - 5 <= ours_ms <= theirs_ms + 5,
-         f"their total {ours_ms:.0f} ms: the target's own {theirs_ms:.0f} ms, less at most a tick each")
+judge("lockstep", each, calls, ours_ms, widest_gap_ms(p, t_pid[0]), N // 2)
 ev = [e for e in p["events"] if e["object"] >= 0 and p["objects"][e["object"]]["name"] == "ledger"]
 durs = sorted(e["duration_ns"] / 1e6 for e in ev)
-# Each is the hold less the time to the first tick that saw it. On a loaded
-# machine a tick itself runs late (the sampler waits for a CPU: seen, 3 ms
-# beside a CPU hog), which shortens that one more, and the target's wake-up
-# after the unlock may add a few ms: within two ticks below, 10 ms above.
-wp.check(len(ev) == N and durs[0] >= HOLD - 2 * period_ms and durs[-1] <= HOLD + 10,
-         f"each one {HOLD} ms less at most a tick (and its lateness): {durs[0]:.1f} to {durs[-1]:.1f} ms"
-         if durs else "no events")
+# A followed wait ends at the call's exit, before the waiter reads its
+# clock: never longer than the longest wait it measured.
+wp.check(len(ev) == calls and durs and durs[-1] <= max(each) + 1,
+         f"each followed wait within the waiter's longest ({max(each):.1f} ms): "
+         f"{len(ev)} events, {durs[0]:.1f} to {durs[-1]:.1f} ms" if durs else "no events")
 st = p["stats"]
 wp.check(st["stops"] <= 2 * N + 10, f"stops: {st['stops']} for {N} waits (no stop at other calls)")
 wp.check(st["eintr_risk"] == 0, f"eintr_risk {st['eintr_risk']}")
@@ -77,16 +100,16 @@ threading.Thread(target=holder).start()
 time.sleep(0.8)
 for _ in range(20):
     go.wait(); t0 = time.monotonic(); lock.acquire(); waits.append(time.monotonic() - t0); lock.release()
-print(len(waits), round(sum(waits) * 1000), flush=True)
+print(*(round(w * 1000, 2) for w in waits), flush=True)
 """
-p, out = record_attached(["python3", "-c", PY], 0.4)
-n, theirs_ms = (int(x) for x in out.split())
+t_pid = []
+p, out = record_attached(["python3", "-c", PY], 0.4, t_pid)
+each = [float(x) for x in out.split()]
 sems = sorted(((o["traced_calls"], o["traced_ns"] / 1e6, o["name"]) for o in p["objects"]
                if o.get("lock_kind") and o["traced_calls"]), reverse=True)
-wp.check(n == 20 and sems and sems[0][0] == 20, f"CPython: 20 waits on the lock followed: {sems[:3]}")
-ours_ms = sems[0][1] if sems else 0
-wp.check(theirs_ms - 20 * period_ms - 5 <= ours_ms <= theirs_ms + 5,
-         f"CPython: {ours_ms:.0f} ms followed; it measured {theirs_ms} ms itself")
+wp.check(len(each) == 20 and sems, f"CPython: 20 waits, some followed: {len(each)}, {sems[:3]}")
+calls, ours_ms = (sems[0][0], sems[0][1]) if sems else (0, 0)
+judge("CPython", each, calls, ours_ms, widest_gap_ms(p, t_pid[0]), 10)
 
 # ---- redis ----
 if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):

@@ -4,9 +4,12 @@
  * blocks on it; then both meet and rest GAP_MS apart from it.
  *
  * usage: lockstep ROUNDS HOLD_MS GAP_MS [START_MS]
- * Starts after START_MS (default 0), time for a tracer to attach. The waiter waits ROUNDS times on the mutex, each about HOLD_MS (a little
- * less: it starts waiting just after the holder took it). Prints
- * "lockstep: N waits, M ms waited" measured by the waiter itself; exits 0.
+ * Starts after START_MS (default 0), time for a tracer to attach. The
+ * waiter waits ROUNDS times on the mutex, each about HOLD_MS (a little
+ * less: it starts waiting just after the holder took it; less again, or not
+ * at all, when it gets a CPU late after the barrier). Prints
+ * "lockstep: N waits, M ms waited" measured by the waiter itself, then
+ * "each: W1 W2 ..." (each wait in ms); exits 0.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -59,17 +62,24 @@ int main(int argc, char **argv)
 	pthread_t h;
 	pthread_create(&h, NULL, holder, NULL);
 	pthread_setname_np(pthread_self(), "waiter");
-	double waited = 0;
+	double waited = 0, *each = calloc((size_t)rounds, sizeof(*each));
+	if (!each)
+		return 1;
 	for (int i = 0; i < rounds; i++) {
 		pthread_barrier_wait(&taken);
 		double t0 = now_ms();
 		pthread_mutex_lock(&ledger);
-		waited += now_ms() - t0;
+		each[i] = now_ms() - t0;
+		waited += each[i];
 		pthread_mutex_unlock(&ledger);
 		pthread_barrier_wait(&done);
 		sleep_ms(gap_ms);
 	}
 	pthread_join(h, NULL);
-	printf("lockstep: %d waits, %.0f ms waited\n", rounds, waited);
+	printf("lockstep: %d waits, %.0f ms waited\neach:", rounds, waited);
+	for (int i = 0; i < rounds; i++)
+		printf(" %.2f", each[i]);
+	printf("\n");
+	free(each);
 	return 0;
 }
