@@ -391,6 +391,25 @@ static bool rewind_call(struct repair *r, const struct user_regs_struct *regs, c
 	return true;
 }
 
+/*
+ * Is the call in regs set up to run again rather than returned? The kernel
+ * restarts a call cut by a stop (-ERESTARTSYS and its kin) by putting rip
+ * back on the syscall instruction and rax back to the call's number (or to
+ * restart_syscall's), before the thread returns to user mode; a stop that
+ * comes in between (a second interrupt of ours, right after the exit stop
+ * that showed -ERESTARTSYS) sees that. rax is then no result: a write
+ * (number 1) would read as a write of one byte, and continuing it would
+ * move rip back a second time, into the instruction before. A returned
+ * call has rip past its syscall instruction, not on one.
+ */
+static bool restart_pending(const struct repair *r, const struct user_regs_struct *regs)
+{
+	uint8_t insn[SYSCALL_INSN_LEN];
+	return (regs->rax == regs->orig_rax || regs->rax == SYS_restart_syscall) &&
+	       mem_read(r->tid, regs->rip, insn, sizeof(insn)) && insn[0] == 0x0f &&
+	       insn[1] == 0x05;
+}
+
 bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *regs, int event,
 			    int sig)
 {
@@ -401,6 +420,8 @@ bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *reg
 	bool exit_stop = event == 0 && sig == (SIGTRAP | 0x80);
 	long nr = (long)regs->orig_rax, ret = (long)regs->rax;
 	if ((!interrupt_stop && !exit_stop) || nr < 0 || r->kind != REPAIR_NONE)
+		return false;
+	if (ret >= 0 && restart_pending(r, regs))
 		return false;
 	uint64_t a[6];
 	args_of(regs, a);
