@@ -119,6 +119,9 @@ struct profile_binary {
 
 struct profile_stats {
 	uint64_t ticks, ticks_missed;
+	/* How late the ticks that ran were, summed: the sampling thread's
+	 * wait for a CPU, mostly. States read late lean away from runnable. */
+	uint64_t tick_late_ns;
 	/* How each sample was taken; these six add up to samples. */
 	uint64_t samples;
 	uint64_t stops; /* threads actually stopped with ptrace: a sample each */

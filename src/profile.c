@@ -211,19 +211,19 @@ static json_t *stats_json(const struct profile_stats *s)
 {
 	return json_pack(
 		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		"s:I, s:I, s:I}",
+		"s:I, s:I, s:I, s:I}",
 		"ticks", (json_int_t)s->ticks, "ticks_missed", (json_int_t)s->ticks_missed,
-		"samples", (json_int_t)s->samples, "stops", (json_int_t)s->stops, "late_samples",
-		(json_int_t)s->late_samples, "reused", (json_int_t)s->reused, "nostop",
-		(json_int_t)s->nostop, "pc_only", (json_int_t)s->pc_only, "clock_vouched",
-		(json_int_t)s->clock_vouched, "late_stops", (json_int_t)s->late_stops,
-		"stops_skipped", (json_int_t)s->stops_skipped, "stop_ns_p50",
-		(json_int_t)s->stop_ns_p50, "stop_ns_p99", (json_int_t)s->stop_ns_p99,
-		"stop_ns_max", (json_int_t)s->stop_ns_max, "unwind_errors",
-		(json_int_t)s->unwind_errors, "eintr_risk", (json_int_t)s->eintr_risk,
-		"eintr_repaired", (json_int_t)s->eintr_repaired, "transfers_continued",
-		(json_int_t)s->transfers_continued, "threads_lost", (json_int_t)s->threads_lost,
-		"symbolize_ns", (json_int_t)s->symbolize_ns);
+		"tick_late_ns", (json_int_t)s->tick_late_ns, "samples", (json_int_t)s->samples,
+		"stops", (json_int_t)s->stops, "late_samples", (json_int_t)s->late_samples,
+		"reused", (json_int_t)s->reused, "nostop", (json_int_t)s->nostop, "pc_only",
+		(json_int_t)s->pc_only, "clock_vouched", (json_int_t)s->clock_vouched, "late_stops",
+		(json_int_t)s->late_stops, "stops_skipped", (json_int_t)s->stops_skipped,
+		"stop_ns_p50", (json_int_t)s->stop_ns_p50, "stop_ns_p99",
+		(json_int_t)s->stop_ns_p99, "stop_ns_max", (json_int_t)s->stop_ns_max,
+		"unwind_errors", (json_int_t)s->unwind_errors, "eintr_risk",
+		(json_int_t)s->eintr_risk, "eintr_repaired", (json_int_t)s->eintr_repaired,
+		"transfers_continued", (json_int_t)s->transfers_continued, "threads_lost",
+		(json_int_t)s->threads_lost, "symbolize_ns", (json_int_t)s->symbolize_ns);
 }
 
 /* Every name libseccomp knows: samples may be streamed out already, and
@@ -1021,6 +1021,7 @@ static void read_stats(json_t *o, struct profile_stats *s)
 #define STAT(name) s->name = get_int(o, #name, 0, INT64_MAX, &v) ? (uint64_t)v : 0
 	STAT(ticks);
 	STAT(ticks_missed);
+	STAT(tick_late_ns);
 	STAT(samples);
 	STAT(stops);
 	STAT(late_samples);

@@ -140,14 +140,16 @@ static bool ticker_open(struct ticker *tk, mono_ns interval)
 }
 
 /* The timer fired: how many intervals this tick stands for (1, or one
- * more for each whole interval it came late); the next tick is armed. */
-static uint64_t ticker_fired(struct ticker *tk)
+ * more for each whole interval it came late); the next tick is armed.
+ * *late: how late it came. */
+static uint64_t ticker_fired(struct ticker *tk, mono_ns *late)
 {
 	uint64_t x;
 	if (read(tk->fd, &x, sizeof(x)) != (ssize_t)sizeof(x))
 		return 0;
 	mono_ns now = mono_now();
-	uint64_t n = 1 + (now > tk->due ? (uint64_t)((now - tk->due) / tk->interval) : 0);
+	*late = now > tk->due ? now - tk->due : 0;
+	uint64_t n = 1 + *late / tk->interval;
 	tk->slot += n;
 	ticker_arm(tk);
 	return n;
@@ -185,8 +187,10 @@ void session_run(struct session *s, const struct session_ops *ops, void *ctx)
 			break;
 		if (chld)
 			tracer_drain(tr);
-		uint64_t expirations = pfd[1].revents ? ticker_fired(&tk) : 0;
+		mono_ns late = 0;
+		uint64_t expirations = pfd[1].revents ? ticker_fired(&tk, &late) : 0;
 		if (expirations) {
+			s->rec.stats.tick_late_ns += late;
 			s->rec.stats.ticks += expirations;
 			s->rec.stats.ticks_missed += expirations - 1;
 			if (!tr->target_exited)

@@ -5,7 +5,10 @@ reach its stop, past the next tick. Such a stop is taken when it comes, as
 that thread's sample at every tick it missed, so every thread has exactly
 one sample per tick that was not missed (counts exact). With -r the
 sampling thread runs SCHED_FIFO. The busy threads' samples are on CPU or
-runnable, in busy_loop or spin_work."""
+runnable, in busy_loop or spin_work. Ticks are then on time (their mean
+lateness under a tenth of the interval, stats.tick_late_ns), and the report
+says nothing of it; recorded again at nice 10 without -r, they are late
+and the report says so and names -r."""
 import os
 import time
 
@@ -47,6 +50,10 @@ try:
     wp.check(policies.count(1) == 1, f"one wallprof thread runs SCHED_FIFO (policy 1): {policies}")
     wp.check(target.poll() is None and wp.proc_state(target.pid) in "RS",
              f"the target runs on after the detach: {wp.proc_state(target.pid)}")
+    niced = os.path.join(d, "niced.json")
+    r = wp.run(["nice", "-n", "10", wp.WALLPROF, "record", "-q", "-F", "100", "-d", "1", "-o", niced,
+                "-p", str(target.pid)])
+    wp.check(r.returncode == 0, f"record at nice 10 exits 0: {r.returncode} {r.stderr.strip()}")
 finally:
     target.kill()
     target.wait()
@@ -64,6 +71,22 @@ if (os.cpu_count() or 1) <= 1 + busy:
     wp.check(st["late_stops"] > 0, f"some stops came after the tick's wait (CPUs overloaded): {st['late_stops']}")
 else:
     print(f"note: {os.cpu_count()} CPUs are not overloaded by {1 + busy} busy threads; late stops: {st['late_stops']}")
+
+def late_ms(p):
+    st = p["stats"]
+    return st["tick_late_ns"] / max(1, st["ticks"] - st["ticks_missed"]) / 1e6
+
+
+def late_warned(path):
+    r = wp.run([wp.WALLPROF, "report", path])
+    return "ms late on average" in r.stdout and "Record with -r" in r.stdout
+
+
+wp.check(late_ms(p) < 1 and not late_warned(prof),
+         f"with -r the ticks began {late_ms(p):.2f} ms late on average, and the report says nothing of it")
+q = wp.load(niced)
+wp.check(late_ms(q) > 1 and late_warned(niced),
+         f"at nice 10 without -r they began {late_ms(q):.2f} ms late, and the report says so")
 
 names = wp.thread_names(p)
 states = wp.state_names(p)
