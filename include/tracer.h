@@ -87,8 +87,11 @@ struct thread {
 	/* An interrupt of ours may be pending (a sample or arming): the next
 	 * intr_stops stops are checked for what it did to the call the thread
 	 * was in (repair.h). Two: a stop already under way when we sent it
-	 * does not end it; the stop after that does. */
+	 * does not end it; the stop after that does. intr_exit: one of them
+	 * was a call's entry stop, and that call's exit is checked too
+	 * (tracer.c, intr_stop_is_ours). */
 	uint8_t intr_stops;
+	bool intr_exit;
 	struct repair repair;
 	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 
