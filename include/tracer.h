@@ -224,6 +224,24 @@ void tracer_add_client(struct tracer *tr, const struct tracer_client *c);
  * Ask t to stop (PTRACE_INTERRUPT): its stop is handled as it comes, the
  * clients told at it (captured). False if t is gone.
  */
+/*
+ * Is this stop of t one an interrupt of ours may have shaped (intr_stops,
+ * intr_exit)? Any stop satisfies a pending interrupt: the first stop that
+ * begins after it clears the trap, and one already under way when it was
+ * sent does not, hence two stops. But the signal-pending flag the
+ * interrupt raised outlives a stop at a call's entry (a syscall-entry or
+ * seccomp stop): the call then runs with it and ends early where it would
+ * block, so that call's exit stop is ours too, however many entry stops
+ * came first (seen: entry, seccomp, then a pipe write cut at 64 KiB). After
+ * an exit stop the thread returns to user mode, which takes a trap still
+ * pending as an interrupt stop before any other call: nothing after an
+ * exit stop is ours any more, that interrupt stop included, whose
+ * registers show the call the exit stop showed. event as waitpid gave it;
+ * syscall_op PTRACE_SYSCALL_INFO_ENTRY or _EXIT at a syscall stop, else
+ * PTRACE_SYSCALL_INFO_NONE. Updates t's count.
+ */
+bool tracer_stop_is_ours(struct thread *t, int event, int syscall_op);
+
 bool tracer_request_stop(struct tracer *tr, struct thread *t);
 /*
  * Take the stops asked for of these threads as they come, for at most

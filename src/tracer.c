@@ -892,31 +892,11 @@ static int syscall_hook(struct tracer *tr, struct thread *t, bool syscall_stop, 
 	return req;
 }
 
-/*
- * Is this stop one an interrupt of ours may have shaped (t->intr_stops,
- * t->intr_exit)? Any stop satisfies a pending interrupt: the first stop
- * that begins after it clears the trap, and one already under way when it
- * was sent does not, hence two stops. But the signal-pending flag the
- * interrupt raised outlives a stop at a call's entry (a syscall-entry or
- * seccomp stop): the call then runs with it and ends early where it would
- * block, so that call's exit stop is ours too, however many entry stops
- * came first (seen: entry, seccomp, then a pipe write cut at 64 KiB). After
- * an exit stop the thread returns to user mode, which takes a trap still
- * pending as an interrupt stop before any other call: nothing after an
- * exit stop is ours any more, that interrupt stop included, whose
- * registers show the call the exit stop showed.
- */
-static bool intr_stop_is_ours(struct thread *t, pid_t tid, int event, int sig)
+/* See tracer.h: a count of stops, and the exit of a call entered under one. */
+bool tracer_stop_is_ours(struct thread *t, int event, int syscall_op)
 {
-	if (!t->intr_stops && !t->intr_exit)
-		return false;
-	bool entry_stop = event == PTRACE_EVENT_SECCOMP, exit_stop = false;
-	struct __ptrace_syscall_info info;
-	if (event == 0 && sig == (SIGTRAP | 0x80) &&
-	    ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) > 0) {
-		entry_stop = info.op == PTRACE_SYSCALL_INFO_ENTRY;
-		exit_stop = info.op == PTRACE_SYSCALL_INFO_EXIT;
-	}
+	bool entry_stop = event == PTRACE_EVENT_SECCOMP || syscall_op == PTRACE_SYSCALL_INFO_ENTRY;
+	bool exit_stop = syscall_op == PTRACE_SYSCALL_INFO_EXIT;
 	bool ours = t->intr_stops > 0 || (exit_stop && t->intr_exit);
 	if (event == PTRACE_EVENT_STOP || exit_stop) {
 		t->intr_stops = 0;
@@ -971,7 +951,11 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 		repair_follow(&t->repair, event, sig);
 	if (tr->passive)
 		t->want_stop = false;
-	bool ours = intr_stop_is_ours(t, tid, event, sig);
+	struct __ptrace_syscall_info info = {.op = PTRACE_SYSCALL_INFO_NONE};
+	if ((t->intr_stops || t->intr_exit) && event == 0 && sig == (SIGTRAP | 0x80) &&
+	    ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0)
+		info.op = PTRACE_SYSCALL_INFO_NONE;
+	bool ours = tracer_stop_is_ours(t, event, info.op);
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
 	bool repaired = false;
 	if (ours && event != PTRACE_EVENT_EXEC &&

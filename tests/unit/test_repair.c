@@ -11,6 +11,9 @@
  *    instruction before: the target died of SIGSEGV;
  *  - a write cut after moving part of its buffer: continued, and the
  *    program's one write returns the whole MiB, every byte in order.
+ *
+ * And which stops after an interrupt are checked at all
+ * (tracer_stop_is_ours), stop sequence by stop sequence.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +30,7 @@
 #include "procfs.h"
 #include "profile.h"
 #include "repair.h"
+#include "tracer.h"
 #include "unit.h"
 
 #define TOTAL (1 << 20)
@@ -110,8 +114,46 @@ static bool drain(int rfd, size_t limit, size_t *zeros, size_t *off)
 	return ok;
 }
 
+enum { ENTRY = PTRACE_SYSCALL_INFO_ENTRY, EXIT = PTRACE_SYSCALL_INFO_EXIT };
+
+/* A stop of t after the events before it: 1 if checked, 0 if not. */
+static int stop(struct thread *t, int event, int op)
+{
+	return tracer_stop_is_ours(t, event, op) ? 1 : 0;
+}
+
+static void test_ours(void)
+{
+	struct thread t = {0};
+	int none = PTRACE_SYSCALL_INFO_NONE;
+	/* Running or blocked in an untraced call: the interrupt stop. */
+	t.intr_stops = 2;
+	CHECK(stop(&t, PTRACE_EVENT_STOP, none) == 1 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 0);
+	/* A traced call cut: its exit stop; the restarted call after it is
+	 * not ours, its exit included. */
+	t.intr_stops = 2;
+	CHECK(stop(&t, 0, EXIT) == 1);
+	CHECK(stop(&t, 0, ENTRY) == 0 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 0 &&
+	      stop(&t, 0, EXIT) == 0);
+	/* Answered at a call's entry: that call's exit is ours, after its
+	 * seccomp stop too; the next call is not. */
+	t.intr_stops = 2;
+	CHECK(stop(&t, 0, ENTRY) == 1 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 1 &&
+	      stop(&t, 0, EXIT) == 1);
+	CHECK(stop(&t, PTRACE_EVENT_SECCOMP, none) == 0 && stop(&t, 0, EXIT) == 0);
+	/* An exit stop under way when the interrupt was sent: the interrupt
+	 * stop that follows shows the same call, and is not checked again. */
+	t.intr_stops = 2;
+	CHECK(stop(&t, 0, EXIT) == 1 && stop(&t, PTRACE_EVENT_STOP, none) == 0);
+	/* A signal stop under way: the stop after it is ours. */
+	t.intr_stops = 2;
+	CHECK(stop(&t, 0, none) == 1 && stop(&t, PTRACE_EVENT_STOP, none) == 1 &&
+	      stop(&t, 0, none) == 0);
+}
+
 int main(void)
 {
+	test_ours();
 	int p[2];
 	if (pipe(p) < 0)
 		return 2;
