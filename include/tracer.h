@@ -87,11 +87,11 @@ struct thread {
 	/* An interrupt of ours may be pending (a sample or arming): the next
 	 * intr_stops stops are checked for what it did to the call the thread
 	 * was in (repair.h). Two: a stop already under way when we sent it
-	 * does not end it; the stop after that does. intr_exit: one of them
-	 * was a call's entry stop, and that call's exit is checked too
-	 * (tracer.c, intr_stop_is_ours). */
+	 * does not end it; the stop after that does. intr_entries: every stop
+	 * since was a call's entry; intr_exit: that call's exit is checked too
+	 * (tracer_stop_is_ours). */
 	uint8_t intr_stops;
-	bool intr_exit;
+	bool intr_entries, intr_exit;
 	struct repair repair;
 	size_t copy_window; /* bytes of stack to copy at its next stop, 0 = all */
 
@@ -221,27 +221,30 @@ struct thread *tracer_find(struct tracer *tr, pid_t tid);
 void tracer_add_client(struct tracer *tr, const struct tracer_client *c);
 
 /*
- * Ask t to stop (PTRACE_INTERRUPT): its stop is handled as it comes, the
- * clients told at it (captured). False if t is gone.
- */
-/*
  * Is this stop of t one an interrupt of ours may have shaped (intr_stops,
- * intr_exit)? Any stop satisfies a pending interrupt: the first stop that
- * begins after it clears the trap, and one already under way when it was
- * sent does not, hence two stops. But the signal-pending flag the
- * interrupt raised outlives a stop at a call's entry (a syscall-entry or
- * seccomp stop): the call then runs with it and ends early where it would
- * block, so that call's exit stop is ours too, however many entry stops
- * came first (seen: entry, seccomp, then a pipe write cut at 64 KiB). After
- * an exit stop the thread returns to user mode, which takes a trap still
- * pending as an interrupt stop before any other call: nothing after an
- * exit stop is ours any more, that interrupt stop included, whose
- * registers show the call the exit stop showed. event as waitpid gave it;
- * syscall_op PTRACE_SYSCALL_INFO_ENTRY or _EXIT at a syscall stop, else
- * PTRACE_SYSCALL_INFO_NONE. Updates t's count.
+ * intr_entries, intr_exit)? Any stop satisfies a pending interrupt: the
+ * first stop that begins after it clears the trap, and one already under
+ * way when it was sent does not, hence two stops. But the signal-pending
+ * flag the interrupt raised outlives a stop at a call's entry (its
+ * syscall-entry stop, then its seccomp stop): the call then runs with it
+ * and ends early where it would block, so that call's exit stop is ours
+ * too (seen: entry, seccomp, then a pipe write cut at 64 KiB). Only while
+ * every stop since the interrupt was an entry stop: any other stop (a
+ * signal, a clone event) either took the trap itself or is followed by the
+ * interrupt stop, never by a call's entry. After an exit stop the thread
+ * returns to user mode, which takes a trap still pending as an interrupt
+ * stop before any other call: nothing after an exit stop is ours any more,
+ * that interrupt stop included, whose registers show the call the exit
+ * stop showed. event as waitpid gave it; syscall_op
+ * PTRACE_SYSCALL_INFO_ENTRY or _EXIT at a syscall stop, else
+ * PTRACE_SYSCALL_INFO_NONE. Updates t's state.
  */
 bool tracer_stop_is_ours(struct thread *t, int event, int syscall_op);
 
+/*
+ * Ask t to stop (PTRACE_INTERRUPT): its stop is handled as it comes, the
+ * clients told at it (captured). False if t is gone.
+ */
 bool tracer_request_stop(struct tracer *tr, struct thread *t);
 /*
  * Take the stops asked for of these threads as they come, for at most

@@ -400,14 +400,20 @@ static bool rewind_call(struct repair *r, const struct user_regs_struct *regs, c
  * that showed -ERESTARTSYS) sees that. rax is then no result: a write
  * (number 1) would read as a write of one byte, and continuing it would
  * move rip back a second time, into the instruction before. A returned
- * call has rip past its syscall instruction, not on one.
+ * call has rip past its syscall instruction, and only a result equal to
+ * the call's number followed by another syscall instruction would look the
+ * same. The code is read with PTRACE_PEEKTEXT, which reads pages without
+ * PROT_READ too; if it cannot be read, nothing is repaired (the safe side).
  */
 static bool restart_pending(const struct repair *r, const struct user_regs_struct *regs)
 {
-	uint8_t insn[SYSCALL_INSN_LEN];
-	return (regs->rax == regs->orig_rax || regs->rax == SYS_restart_syscall) &&
-	       mem_read(r->tid, regs->rip, insn, sizeof(insn)) && insn[0] == 0x0f &&
-	       insn[1] == 0x05;
+	if (regs->rax != regs->orig_rax && regs->rax != SYS_restart_syscall)
+		return false;
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, r->tid, (void *)(uintptr_t)regs->rip, NULL);
+	if (errno)
+		return true;
+	return (word & 0xffff) == 0x050f; /* 0f 05, little-endian */
 }
 
 bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *regs, int event,

@@ -900,9 +900,10 @@ bool tracer_stop_is_ours(struct thread *t, int event, int syscall_op)
 	bool ours = t->intr_stops > 0 || (exit_stop && t->intr_exit);
 	if (event == PTRACE_EVENT_STOP || exit_stop) {
 		t->intr_stops = 0;
-		t->intr_exit = false;
+		t->intr_exit = t->intr_entries = false;
 	} else if (t->intr_stops) {
-		t->intr_exit |= entry_stop;
+		t->intr_entries = t->intr_entries && entry_stop;
+		t->intr_exit = t->intr_exit || t->intr_entries;
 		t->intr_stops--;
 	}
 	return ours;
@@ -951,10 +952,12 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 		repair_follow(&t->repair, event, sig);
 	if (tr->passive)
 		t->want_stop = false;
+	/* A syscall stop whose kind cannot be read (the thread is dying) is
+	 * taken as an exit: it ends what an interrupt left to check. */
 	struct __ptrace_syscall_info info = {.op = PTRACE_SYSCALL_INFO_NONE};
 	if ((t->intr_stops || t->intr_exit) && event == 0 && sig == (SIGTRAP | 0x80) &&
 	    ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0)
-		info.op = PTRACE_SYSCALL_INFO_NONE;
+		info.op = PTRACE_SYSCALL_INFO_EXIT;
 	bool ours = tracer_stop_is_ours(t, event, info.op);
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
 	bool repaired = false;
@@ -1015,7 +1018,8 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 	default: break;
 	}
 	req = repair_resume_request(&t->repair, req);
-	/* An entry stop of ours: the call's exit is to be checked. */
+	/* An entry stop of ours: the call's exit is to be checked (and
+	 * syscall_stops says so for this one call, as for a repair). */
 	if (t->intr_exit && req == PTRACE_CONT)
 		req = PTRACE_SYSCALL;
 	ptrace(req, tid, 0, inject);
@@ -1058,10 +1062,11 @@ static bool arming(const struct thread *t)
 	return t->arming;
 }
 
-/* A stop asked for, or the stop a repair waits for, is still to come. */
+/* A stop asked for, the stop a repair waits for, or the exit of a call an
+ * interrupt of ours may cut short, is still to come. */
 static bool stop_pending(const struct thread *t)
 {
-	return t->want_stop || repair_in_flight(&t->repair);
+	return t->want_stop || repair_in_flight(&t->repair) || t->intr_exit;
 }
 
 void tracer_arm_syscalls(struct tracer *tr)
@@ -1084,6 +1089,7 @@ void tracer_arm_syscalls(struct tracer *tr)
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0) {
 			t->arming = true;
 			t->intr_stops = 2;
+			t->intr_entries = true;
 		}
 	}
 	drain_while(tr, arming, 200 * 1000 * 1000ULL);
@@ -1143,6 +1149,7 @@ bool tracer_request_stop(struct tracer *tr, struct thread *t)
 		return false;
 	t->want_stop = true;
 	t->intr_stops = 2;
+	t->intr_entries = true;
 	return true;
 }
 

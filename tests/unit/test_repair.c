@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -128,27 +129,41 @@ static void test_ours(void)
 	int none = PTRACE_SYSCALL_INFO_NONE;
 	/* Running or blocked in an untraced call: the interrupt stop. */
 	t.intr_stops = 2;
+	t.intr_entries = true;
 	CHECK(stop(&t, PTRACE_EVENT_STOP, none) == 1 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 0);
 	/* A traced call cut: its exit stop; the restarted call after it is
 	 * not ours, its exit included. */
 	t.intr_stops = 2;
+	t.intr_entries = true;
 	CHECK(stop(&t, 0, EXIT) == 1);
 	CHECK(stop(&t, 0, ENTRY) == 0 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 0 &&
 	      stop(&t, 0, EXIT) == 0);
 	/* Answered at a call's entry: that call's exit is ours, after its
 	 * seccomp stop too; the next call is not. */
 	t.intr_stops = 2;
+	t.intr_entries = true;
 	CHECK(stop(&t, 0, ENTRY) == 1 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 1 &&
 	      stop(&t, 0, EXIT) == 1);
 	CHECK(stop(&t, PTRACE_EVENT_SECCOMP, none) == 0 && stop(&t, 0, EXIT) == 0);
 	/* An exit stop under way when the interrupt was sent: the interrupt
 	 * stop that follows shows the same call, and is not checked again. */
 	t.intr_stops = 2;
+	t.intr_entries = true;
 	CHECK(stop(&t, 0, EXIT) == 1 && stop(&t, PTRACE_EVENT_STOP, none) == 0);
 	/* A signal stop under way: the stop after it is ours. */
 	t.intr_stops = 2;
+	t.intr_entries = true;
 	CHECK(stop(&t, 0, none) == 1 && stop(&t, PTRACE_EVENT_STOP, none) == 1 &&
 	      stop(&t, 0, none) == 0);
+	/* A signal stop or a clone event that took the trap: a call entered
+	 * after it (in the handler, in user code) is not ours to its exit. */
+	t.intr_stops = 2;
+	t.intr_entries = true;
+	CHECK(stop(&t, 0, none) == 1 && stop(&t, 0, ENTRY) == 1 && stop(&t, 0, EXIT) == 0);
+	t.intr_stops = 2;
+	t.intr_entries = true;
+	CHECK(stop(&t, PTRACE_EVENT_CLONE, none) == 1 &&
+	      stop(&t, PTRACE_EVENT_SECCOMP, none) == 1 && stop(&t, 0, EXIT) == 0);
 }
 
 int main(void)
@@ -177,10 +192,15 @@ int main(void)
 	CHECK((long)regs.orig_rax == 1 && (long)regs.rax == -ERESTARTSYS_);
 	CHECK(!repair_after_interrupt(&r, &regs, event, sig));
 
-	/* The same stop, as a second one sees it once the restart is set up. */
+	/* The same stop, as a second one sees it once the restart is set up:
+	 * the registers are made here as the kernel makes them (rip back on
+	 * the syscall instruction, rax the call's number); the code they point
+	 * at is the child's. And as restart_syscall would be set up. */
 	struct user_regs_struct restarted = regs;
 	restarted.rip -= 2;
 	restarted.rax = restarted.orig_rax;
+	CHECK(!repair_after_interrupt(&r, &restarted, PTRACE_EVENT_STOP, SIGTRAP));
+	restarted.rax = SYS_restart_syscall;
 	CHECK(!repair_after_interrupt(&r, &restarted, PTRACE_EVENT_STOP, SIGTRAP));
 	CHECK(r.kind == REPAIR_NONE && stats.eintr_risk == 0);
 
