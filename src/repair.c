@@ -20,6 +20,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <linux/ptrace.h>
@@ -100,20 +101,48 @@ static bool rewinds_cleanly(long nr)
 	}
 }
 
-/* Where a transfer keeps its descriptor, its count and its options. */
+/* Where a transfer keeps its descriptor, its buffer, its count and its
+ * options. */
 struct transfer {
-	int fd_arg;
+	int fd_arg; /* -1: none (getrandom) */
+	int buf_arg; /* the buffer to advance, -1 if none (sendfile, splice) */
 	int count_arg; /* -1: the count is in an iovec */
 	int offset_arg; /* an offset register to advance, -1 if none */
 	int flags_arg; /* -1 if none */
 	uint64_t nonblock_flag; /* in flags_arg: the call cannot block */
 	bool iov; /* args[1] is an iovec array, args[2] its length */
 	bool msg; /* args[1] is a msghdr */
+	bool input; /* a read: continued only from an endless source */
 };
+
+/*
+ * Reads stop short at a signal only where the program could not have
+ * expected fewer bytes: /dev/zero, /dev/full, /dev/random, /dev/urandom
+ * (the kernel's memory devices, major 1, which check for a signal between
+ * pages) and getrandom(2) past 256 bytes. A read of a pipe, socket or tty
+ * returns what is there, and one of a regular file is not cut by a signal.
+ */
+static bool input_of(long nr, struct transfer *x)
+{
+	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, true};
+	switch (nr) {
+	case SYS_read: return true;
+	case SYS_pread64: x->offset_arg = 3; return true;
+	case SYS_readv: x->buf_arg = x->count_arg = -1, x->iov = true; return true;
+	case SYS_preadv:
+		x->buf_arg = x->count_arg = -1, x->iov = true;
+		x->offset_arg = 3;
+		return true;
+	case SYS_getrandom: x->fd_arg = -1, x->buf_arg = 0, x->count_arg = 1; return true;
+	default: return false;
+	}
+}
 
 static bool transfer_of(long nr, struct transfer *x)
 {
-	*x = (struct transfer){0, 2, -1, -1, 0, false, false};
+	if (input_of(nr, x))
+		return true;
+	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, false};
 	switch (nr) {
 	case SYS_write: return true;
 	case SYS_pwrite64: x->offset_arg = 3; return true;
@@ -121,26 +150,27 @@ static bool transfer_of(long nr, struct transfer *x)
 		x->flags_arg = 3;
 		x->nonblock_flag = MSG_DONTWAIT;
 		return true;
-	case SYS_writev: x->count_arg = -1, x->iov = true; return true;
+	case SYS_writev: x->buf_arg = x->count_arg = -1, x->iov = true; return true;
 	case SYS_pwritev:
-		x->count_arg = -1, x->iov = true;
+		x->buf_arg = x->count_arg = -1, x->iov = true;
 		x->offset_arg = 3; /* pos_l: the whole offset on 64-bit */
 		return true;
 	case SYS_pwritev2:
-		x->count_arg = -1, x->iov = true;
+		x->buf_arg = x->count_arg = -1, x->iov = true;
 		x->offset_arg = 3;
 		x->flags_arg = 5;
 		x->nonblock_flag = RWF_NOWAIT_;
 		return true;
 	case SYS_sendmsg:
-		x->count_arg = -1, x->msg = true;
+		x->buf_arg = x->count_arg = -1, x->msg = true;
 		x->flags_arg = 2;
 		x->nonblock_flag = MSG_DONTWAIT;
 		return true;
 	/* The kernel advances the offset (or the file position) of the
 	 * input itself: only the count needs the rest. */
-	case SYS_sendfile: x->count_arg = 3; return true;
+	case SYS_sendfile: x->buf_arg = -1, x->count_arg = 3; return true;
 	case SYS_splice:
+		x->buf_arg = -1;
 		x->fd_arg = 2;
 		x->count_arg = 4;
 		x->flags_arg = 5;
@@ -181,6 +211,20 @@ static bool blocking_stream(const struct repair *r, int fd)
 		text && procfs_parse_fdinfo_flags(text, &flags) == 0 && !(flags & O_NONBLOCK);
 	free(text);
 	return blocking;
+}
+
+/* One of the memory devices a read of which is cut only by a signal
+ * (input_of): zero (1,5), full (1,7), random (1,8), urandom (1,9). */
+static bool endless_source(const struct repair *r, int fd)
+{
+	char name[48];
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	char *path = task_file(r, name);
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1;
+	free(path);
+	unsigned m = ok ? minor(st.st_rdev) : 0;
+	return m == 5 || m == 7 || m == 8 || m == 9;
 }
 
 /* The signal dispositions and pending sets of a thread. */
@@ -357,8 +401,8 @@ static bool continue_transfer(struct repair *r, const struct transfer *x, uint64
 {
 	if (x->count_arg >= 0) {
 		a[x->count_arg] -= done;
-		if (x->count_arg == 2 && !x->iov && !x->msg)
-			a[1] += done; /* the buffer */
+		if (x->buf_arg >= 0)
+			a[x->buf_arg] += done;
 	} else if (x->iov) {
 		if (!skip_iov(r, done, &a[1], &a[2]))
 			return false;
@@ -439,7 +483,8 @@ bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *reg
 		partial = (uint64_t)ret < want;
 		if (partial && x.flags_arg >= 0 && (a[x.flags_arg] & x.nonblock_flag))
 			return false;
-		if (partial && !blocking_stream(r, (int)a[x.fd_arg]))
+		if (partial && (x.input ? x.fd_arg >= 0 && !endless_source(r, (int)a[x.fd_arg])
+					: !blocking_stream(r, (int)a[x.fd_arg])))
 			return false;
 	}
 	if (!eintr && !partial)
