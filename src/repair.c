@@ -112,19 +112,30 @@ struct transfer {
 	uint64_t nonblock_flag; /* in flags_arg: the call cannot block */
 	bool iov; /* args[1] is an iovec array, args[2] its length */
 	bool msg; /* args[1] is a msghdr */
-	bool input; /* a read: continued only from an endless source */
+	bool input; /* a read: continued only from an endless source, or */
+	uint64_t need_flag; /* with this flag in flags_arg (MSG_WAITALL) */
 };
+
+/* sendmsg and recvmsg: a msghdr, and flags. */
+static void msg_transfer(struct transfer *x)
+{
+	x->buf_arg = x->count_arg = -1, x->msg = true;
+	x->flags_arg = 2;
+	x->nonblock_flag = MSG_DONTWAIT;
+}
 
 /*
  * Reads stop short at a signal only where the program could not have
  * expected fewer bytes: /dev/zero, /dev/full, /dev/random, /dev/urandom
  * (the kernel's memory devices, major 1, which check for a signal between
- * pages) and getrandom(2) past 256 bytes. A read of a pipe, socket or tty
- * returns what is there, and one of a regular file is not cut by a signal.
+ * pages), getrandom(2) past 256 bytes, and a receive with MSG_WAITALL,
+ * which waits for all it asked for unless a signal comes. A read of a pipe,
+ * socket or tty returns what is there, and one of a regular file is not cut
+ * by a signal.
  */
 static bool input_of(long nr, struct transfer *x)
 {
-	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, true};
+	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, true, 0};
 	switch (nr) {
 	case SYS_read: return true;
 	case SYS_pread64: x->offset_arg = 3; return true;
@@ -134,6 +145,15 @@ static bool input_of(long nr, struct transfer *x)
 		x->offset_arg = 3;
 		return true;
 	case SYS_getrandom: x->fd_arg = -1, x->buf_arg = 0, x->count_arg = 1; return true;
+	case SYS_recvfrom:
+		x->flags_arg = 3;
+		x->nonblock_flag = MSG_DONTWAIT;
+		x->need_flag = MSG_WAITALL;
+		return true;
+	case SYS_recvmsg:
+		msg_transfer(x);
+		x->need_flag = MSG_WAITALL;
+		return true;
 	default: return false;
 	}
 }
@@ -142,7 +162,7 @@ static bool transfer_of(long nr, struct transfer *x)
 {
 	if (input_of(nr, x))
 		return true;
-	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, false};
+	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, false, 0};
 	switch (nr) {
 	case SYS_write: return true;
 	case SYS_pwrite64: x->offset_arg = 3; return true;
@@ -161,11 +181,7 @@ static bool transfer_of(long nr, struct transfer *x)
 		x->flags_arg = 5;
 		x->nonblock_flag = RWF_NOWAIT_;
 		return true;
-	case SYS_sendmsg:
-		x->buf_arg = x->count_arg = -1, x->msg = true;
-		x->flags_arg = 2;
-		x->nonblock_flag = MSG_DONTWAIT;
-		return true;
+	case SYS_sendmsg: msg_transfer(x); return true;
 	/* The kernel advances the offset (or the file position) of the
 	 * input itself: only the count needs the rest. */
 	case SYS_sendfile: x->buf_arg = -1, x->count_arg = 3; return true;
@@ -352,8 +368,9 @@ struct msghdr64 {
 	uint32_t flags, pad2;
 };
 
-/* Point a sendmsg at what is left; its control data (descriptors, for
- * one) went with the first part and must not go twice. */
+/* Point a sendmsg or recvmsg at what is left. Not one with control data
+ * (descriptors, credentials): a sendmsg's went with the first part and must
+ * not go twice, a recvmsg's would be written over. */
 static bool skip_msg(struct repair *r, uint64_t done, uint64_t addr)
 {
 	struct msghdr64 m;
@@ -483,8 +500,11 @@ bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *reg
 		partial = (uint64_t)ret < want;
 		if (partial && x.flags_arg >= 0 && (a[x.flags_arg] & x.nonblock_flag))
 			return false;
-		if (partial && (x.input ? x.fd_arg >= 0 && !endless_source(r, (int)a[x.fd_arg])
-					: !blocking_stream(r, (int)a[x.fd_arg])))
+		if (partial && x.need_flag && !(a[x.flags_arg] & x.need_flag))
+			return false; /* a receive returns what is there */
+		if (partial && !x.need_flag &&
+		    (x.input ? x.fd_arg >= 0 && !endless_source(r, (int)a[x.fd_arg])
+			     : !blocking_stream(r, (int)a[x.fd_arg])))
 			return false;
 	}
 	if (!eintr && !partial)

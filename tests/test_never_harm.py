@@ -13,7 +13,8 @@
   attached, dumped and recorded like any other.
 - Debian's dd reading /dev/zero and /dev/urandom, and CPython's
   os.getrandom: reads that only a signal cuts short are whole, by dd's own
-  count of whole and partial records and by the lengths getrandom gave.
+  count of whole and partial records and by the lengths getrandom gave;
+  CPython's socket receives with MSG_WAITALL, by the lengths they gave.
 - A failed record (missing command, no such process, a process another
   tracer holds) leaves an existing -o file, a symlink and a character
   device exactly as they were; a successful one writes through the symlink
@@ -139,6 +140,40 @@ wp.check(r.returncode == 0 and r.stdout.strip() == "0 short",
          f"CPython's os.getrandom of 1 MiB, 200 times: none short ({r.stdout.strip()!r})")
 wp.check(stats(prof)["transfers_continued"] > 0,
          f"the stops did land in them, and were continued: {stats(prof)['transfers_continued']}")
+
+# A receive with MSG_WAITALL waits for all it asked for unless a signal
+# comes: CPython's socket.recv(1 MiB, MSG_WAITALL) from a sender that sends
+# it in 16 parts came back short 76 and 115 times in 250 at 999 Hz (the
+# receiver runs at each part, and a stop then cuts it), silently. As recv
+# (recvfrom) and as recvmsg: each must now be whole.
+WAITALL = """
+import socket, sys, threading, time
+a, b = socket.socketpair()
+N = 1 << 20
+def send():
+    for i in range(150):
+        for j in range(16):
+            b.sendall(b"x" * (N // 16))
+            time.sleep(0.0002)
+    b.close()
+threading.Thread(target=send).start()
+got = short = 0
+while True:
+    d = a.recv(N, socket.MSG_WAITALL) if sys.argv[1] == "recv" else a.recvmsg(N, 0, socket.MSG_WAITALL)[0]
+    if not d:
+        break
+    got += 1
+    short += len(d) != N
+print(got, short)
+"""
+for how in ("recv", "recvmsg"):
+    prof = os.path.join(d, f"waitall-{how}.json")
+    r = wp.run([wp.WALLPROF, "record", "-q", "-F", "999", "-o", prof, "--", "python3", "-c", WAITALL, how])
+    s = stats(prof)
+    wp.check(r.returncode == 0 and r.stdout.split() == ["150", "0"],
+             f"CPython's {how} with MSG_WAITALL, 150 of 1 MiB: all whole ({r.stdout.strip()!r}; "
+             f"{s['transfers_continued']} continued)")
+    wp.check(s["eintr_risk"] == 0, f"{how} with MSG_WAITALL: eintr_risk {s['eintr_risk']}")
 
 # ---- the target's own seccomp filter ----
 SANDBOX = wp.target("sandbox")
