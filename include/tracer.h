@@ -240,6 +240,8 @@ void tracer_add_client(struct tracer *tr, const struct tracer_client *c);
  * PTRACE_SYSCALL_INFO_NONE. Updates t's state.
  */
 bool tracer_stop_is_ours(struct thread *t, int event, int syscall_op);
+/* A PTRACE_INTERRUPT of t was sent: the stops after it are checked. */
+void tracer_interrupt_sent(struct thread *t);
 
 /*
  * Ask t to stop (PTRACE_INTERRUPT): its stop is handled as it comes, the

@@ -116,6 +116,19 @@ struct transfer {
 	uint64_t need_flag; /* with this flag in flags_arg (MSG_WAITALL) */
 };
 
+/* A transfer of one buffer at args[1], args[2] long, from or to args[0]. */
+static void plain_transfer(struct transfer *x, bool input)
+{
+	*x = (struct transfer){
+		.buf_arg = 1, .count_arg = 2, .offset_arg = -1, .flags_arg = -1, .input = input};
+}
+
+/* readv, writev and the like: an iovec array at args[1], args[2] long. */
+static void iov_transfer(struct transfer *x)
+{
+	x->buf_arg = x->count_arg = -1, x->iov = true;
+}
+
 /* sendmsg and recvmsg: a msghdr, and flags. */
 static void msg_transfer(struct transfer *x)
 {
@@ -135,13 +148,13 @@ static void msg_transfer(struct transfer *x)
  */
 static bool input_of(long nr, struct transfer *x)
 {
-	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, true, 0};
+	plain_transfer(x, true);
 	switch (nr) {
 	case SYS_read: return true;
 	case SYS_pread64: x->offset_arg = 3; return true;
-	case SYS_readv: x->buf_arg = x->count_arg = -1, x->iov = true; return true;
+	case SYS_readv: iov_transfer(x); return true;
 	case SYS_preadv:
-		x->buf_arg = x->count_arg = -1, x->iov = true;
+		iov_transfer(x);
 		x->offset_arg = 3;
 		return true;
 	case SYS_getrandom: x->fd_arg = -1, x->buf_arg = 0, x->count_arg = 1; return true;
@@ -162,7 +175,7 @@ static bool transfer_of(long nr, struct transfer *x)
 {
 	if (input_of(nr, x))
 		return true;
-	*x = (struct transfer){0, 1, 2, -1, -1, 0, false, false, false, 0};
+	plain_transfer(x, false);
 	switch (nr) {
 	case SYS_write: return true;
 	case SYS_pwrite64: x->offset_arg = 3; return true;
@@ -170,13 +183,13 @@ static bool transfer_of(long nr, struct transfer *x)
 		x->flags_arg = 3;
 		x->nonblock_flag = MSG_DONTWAIT;
 		return true;
-	case SYS_writev: x->buf_arg = x->count_arg = -1, x->iov = true; return true;
+	case SYS_writev: iov_transfer(x); return true;
 	case SYS_pwritev:
-		x->buf_arg = x->count_arg = -1, x->iov = true;
+		iov_transfer(x);
 		x->offset_arg = 3; /* pos_l: the whole offset on 64-bit */
 		return true;
 	case SYS_pwritev2:
-		x->buf_arg = x->count_arg = -1, x->iov = true;
+		iov_transfer(x);
 		x->offset_arg = 3;
 		x->flags_arg = 5;
 		x->nonblock_flag = RWF_NOWAIT_;
@@ -201,6 +214,17 @@ static char *task_file(const struct repair *r, const char *name)
 	return xasprintf("/proc/%d/task/%d/%s", (int)r->pid, (int)r->tid, name);
 }
 
+/* What the thread's descriptor fd is open on: false if it is gone. */
+static bool fd_stat(const struct repair *r, int fd, struct stat *st)
+{
+	char name[48];
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	char *path = task_file(r, name);
+	bool ok = stat(path, st) == 0;
+	free(path);
+	return ok;
+}
+
 /*
  * Can a write to this descriptor stop short because of a signal, and does
  * it block? Pipes, FIFOs, sockets and character devices (ttys) can; a
@@ -209,17 +233,13 @@ static char *task_file(const struct repair *r, const char *name)
  */
 static bool blocking_stream(const struct repair *r, int fd)
 {
-	char name[48];
-	snprintf(name, sizeof(name), "fd/%d", fd);
-	char *path = task_file(r, name);
 	struct stat st;
-	bool stream = stat(path, &st) == 0 &&
-		      (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
-	free(path);
-	if (!stream)
+	if (!fd_stat(r, fd, &st) ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode)))
 		return false;
+	char name[48];
 	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	path = task_file(r, name);
+	char *path = task_file(r, name);
 	char *text = read_small_file(path, 4096, NULL);
 	free(path);
 	uint64_t flags;
@@ -233,14 +253,27 @@ static bool blocking_stream(const struct repair *r, int fd)
  * (input_of): zero (1,5), full (1,7), random (1,8), urandom (1,9). */
 static bool endless_source(const struct repair *r, int fd)
 {
-	char name[48];
-	snprintf(name, sizeof(name), "fd/%d", fd);
-	char *path = task_file(r, name);
 	struct stat st;
-	bool ok = stat(path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1;
-	free(path);
-	unsigned m = ok ? minor(st.st_rdev) : 0;
+	if (!fd_stat(r, fd, &st) || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1)
+		return false;
+	unsigned m = minor(st.st_rdev);
 	return m == 5 || m == 7 || m == 8 || m == 9;
+}
+
+/*
+ * Could a transfer that moved less than it was asked have moved it all
+ * without a signal? A receive only with MSG_WAITALL; a read only from an
+ * endless source (or getrandom, which has no descriptor); a write only on
+ * a blocking stream.
+ */
+static bool short_only_by_signal(const struct repair *r, const struct transfer *x,
+				 const uint64_t *a)
+{
+	if (x->need_flag)
+		return (a[x->flags_arg] & x->need_flag) != 0;
+	if (x->input)
+		return x->fd_arg < 0 || endless_source(r, (int)a[x->fd_arg]);
+	return blocking_stream(r, (int)a[x->fd_arg]);
 }
 
 /* The signal dispositions and pending sets of a thread. */
@@ -500,11 +533,7 @@ bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *reg
 		partial = (uint64_t)ret < want;
 		if (partial && x.flags_arg >= 0 && (a[x.flags_arg] & x.nonblock_flag))
 			return false;
-		if (partial && x.need_flag && !(a[x.flags_arg] & x.need_flag))
-			return false; /* a receive returns what is there */
-		if (partial && !x.need_flag &&
-		    (x.input ? x.fd_arg >= 0 && !endless_source(r, (int)a[x.fd_arg])
-			     : !blocking_stream(r, (int)a[x.fd_arg])))
+		if (partial && !short_only_by_signal(r, &x, a))
 			return false;
 	}
 	if (!eintr && !partial)

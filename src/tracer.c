@@ -892,6 +892,12 @@ static int syscall_hook(struct tracer *tr, struct thread *t, bool syscall_stop, 
 	return req;
 }
 
+void tracer_interrupt_sent(struct thread *t)
+{
+	t->intr_stops = 2;
+	t->intr_entries = true;
+}
+
 /* See tracer.h: a count of stops, and the exit of a call entered under one. */
 bool tracer_stop_is_ours(struct thread *t, int event, int syscall_op)
 {
@@ -1088,8 +1094,7 @@ void tracer_arm_syscalls(struct tracer *tr)
 			continue;
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0) {
 			t->arming = true;
-			t->intr_stops = 2;
-			t->intr_entries = true;
+			tracer_interrupt_sent(t);
 		}
 	}
 	drain_while(tr, arming, 200 * 1000 * 1000ULL);
@@ -1148,8 +1153,7 @@ bool tracer_request_stop(struct tracer *tr, struct thread *t)
 	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
 		return false;
 	t->want_stop = true;
-	t->intr_stops = 2;
-	t->intr_entries = true;
+	tracer_interrupt_sent(t);
 	return true;
 }
 

@@ -128,40 +128,33 @@ static void test_ours(void)
 	struct thread t = {0};
 	int none = PTRACE_SYSCALL_INFO_NONE;
 	/* Running or blocked in an untraced call: the interrupt stop. */
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, PTRACE_EVENT_STOP, none) == 1 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 0);
 	/* A traced call cut: its exit stop; the restarted call after it is
 	 * not ours, its exit included. */
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, 0, EXIT) == 1);
 	CHECK(stop(&t, 0, ENTRY) == 0 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 0 &&
 	      stop(&t, 0, EXIT) == 0);
 	/* Answered at a call's entry: that call's exit is ours, after its
 	 * seccomp stop too; the next call is not. */
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, 0, ENTRY) == 1 && stop(&t, PTRACE_EVENT_SECCOMP, none) == 1 &&
 	      stop(&t, 0, EXIT) == 1);
 	CHECK(stop(&t, PTRACE_EVENT_SECCOMP, none) == 0 && stop(&t, 0, EXIT) == 0);
 	/* An exit stop under way when the interrupt was sent: the interrupt
 	 * stop that follows shows the same call, and is not checked again. */
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, 0, EXIT) == 1 && stop(&t, PTRACE_EVENT_STOP, none) == 0);
 	/* A signal stop under way: the stop after it is ours. */
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, 0, none) == 1 && stop(&t, PTRACE_EVENT_STOP, none) == 1 &&
 	      stop(&t, 0, none) == 0);
 	/* A signal stop or a clone event that took the trap: a call entered
 	 * after it (in the handler, in user code) is not ours to its exit. */
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, 0, none) == 1 && stop(&t, 0, ENTRY) == 1 && stop(&t, 0, EXIT) == 0);
-	t.intr_stops = 2;
-	t.intr_entries = true;
+	tracer_interrupt_sent(&t);
 	CHECK(stop(&t, PTRACE_EVENT_CLONE, none) == 1 &&
 	      stop(&t, PTRACE_EVENT_SECCOMP, none) == 1 && stop(&t, 0, EXIT) == 0);
 }
