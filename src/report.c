@@ -698,9 +698,10 @@ static void collect_warnings(const struct profile *p, uint64_t total, struct war
 	/* Ticks that ran, but late: each read the threads after the sampling
 	 * thread's own wait for a CPU, when the threads that waited beside it
 	 * had often run already. Beside two CPU hogs on two CPUs, PostgreSQL
-	 * backends' ticks began 0.3 ms late on average at 99 Hz (0.05 ms with
-	 * -r) and their runnable share was within 3 points of schedstat's,
-	 * some runs 5 to 9 short: a tenth of the interval is the line. */
+	 * backends' ticks began 0.17 to 0.36 ms late on average at 99 Hz
+	 * (0.04 to 0.06 ms with -r), and their runnable share ranged from 4
+	 * points over schedstat's to 13 short (within 2 with -r). A tenth of
+	 * the interval is a line drawn between those, not a measured edge. */
 	uint64_t ran =
 		p->stats.ticks > p->stats.ticks_missed ? p->stats.ticks - p->stats.ticks_missed : 0;
 	double late_ms = ran ? (double)p->stats.tick_late_ns / (double)ran / 1e6 : 0;
