@@ -4,7 +4,10 @@
 # and strace -f -c on the same load. nginx (2 workers) under wrk, and
 # PostgreSQL under pgbench (4 clients); wallprof attached to the server's
 # master or postmaster with -f. Needs root (the server runs as the postgres
-# user; perf). Prints a markdown table.
+# user; perf). Prints a markdown table; its last column is the profiler
+# process's own CPU time (user + system, median, seconds per run of SECS
+# seconds and half a second of start): perf's sampling runs mostly in the
+# target's context, so that column understates perf's cost.
 #
 # usage: bench/servers.sh [RUNS] [SECS]   (default 3 runs of 5 s)
 # ONLY=REGEX runs the configurations whose name matches (grep -E).
@@ -25,7 +28,8 @@ trap cleanup EXIT
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 # Run "$@" (a profiler around the server, given its pid as {}) for the
-# length of one load, and print the load's throughput.
+# length of one load, and print the load's throughput. The profiler's own
+# CPU time (user + system, GNU time) goes to $tmp/cpu-$name.
 profiled() {
 	load=$1
 	shift
@@ -38,21 +42,24 @@ profiled() {
 		clist="$server$(for c in $all; do printf ',%s' "$c"; done)"
 		cmd=$(echo "$*" | sed "s/{}/$server/g; s/{p}/$plist/g; s/{c}/$clist/g")
 		# shellcheck disable=SC2086
-		$cmd >/dev/null 2>&1 &
+		/usr/bin/time -f '%U %S' -o "$tmp/time" $cmd >/dev/null 2>&1 &
 		prof=$!
 		sleep 0.5
 	fi
 	$load
 	if [ $# -gt 0 ]; then
-		kill -INT $prof 2>/dev/null || true
+		# GNU time ignores SIGINT while it waits: the profiler gets it.
+		kill -INT $(pgrep -P $prof) 2>/dev/null || true
 		wait $prof 2>/dev/null || true
+		awk '{ print $1 + $2 }' "$tmp/time" >>"$tmp/cpu-$name"
 	fi
 }
 
-row() { # name, then the file of baseline figures and of profiled ones
+row() { # name, then the files of baseline, profiled and CPU figures
 	b=$(median <"$2")
 	p=$(median <"$3")
-	echo "| $1 | $b | $p | $(awk -v a="$p" -v b="$b" 'BEGIN { printf "%.2f", a / b }') |"
+	c=$(median <"$4")
+	echo "| $1 | $b | $p | $(awk -v a="$p" -v b="$b" 'BEGIN { printf "%.2f", a / b }') | $c s |"
 }
 
 configs() {
@@ -75,13 +82,14 @@ bench() { # name of the server, load function
 		done
 	done
 	selected | while IFS='|' read -r name cmd; do
-		row "$1: $name, throughput (median of $RUNS)" "$tmp/base-$name" "$tmp/prof-$name"
-		rm -f "$tmp/base-$name" "$tmp/prof-$name"
+		row "$1: $name, throughput (median of $RUNS)" "$tmp/base-$name" "$tmp/prof-$name" \
+			"$tmp/cpu-$name"
+		rm -f "$tmp/base-$name" "$tmp/prof-$name" "$tmp/cpu-$name"
 	done
 }
 
-echo "| benchmark | baseline | profiled | ratio |"
-echo "|---|---|---|---|"
+echo "| benchmark | baseline | profiled | ratio | profiler's CPU |"
+echo "|---|---|---|---|---|"
 
 # nginx: requests per second of a 4 KB page, wrk with 8 connections.
 mkdir -p "$tmp/www"

@@ -728,7 +728,11 @@ int tracer_launch(struct tracer *tr, char *const argv[], const sigset_t *orig_ma
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
+		int e = errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
 		free(prog);
+		errno = e;
 		return error_errno("cannot fork"), EXIT_FAILURE_;
 	}
 	if (pid == 0) {
