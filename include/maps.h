@@ -56,6 +56,7 @@ struct addrspace {
 	pid_t pid;
 	struct mapping *maps; /* sorted by start */
 	size_t n_maps;
+	size_t hint; /* the mapping addrspace_read_image found last */
 	struct module **mods; /* every module ever seen, owned */
 	size_t n_mods, cap_mods;
 	unsigned refreshes;

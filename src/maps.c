@@ -174,6 +174,7 @@ int addrspace_refresh(struct addrspace *as)
 	free(as->maps);
 	as->maps = xcalloc(n, sizeof(*as->maps));
 	as->n_maps = n;
+	as->hint = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct map_entry *e = &ents[i];
 		struct mapping *m = &as->maps[i];
@@ -504,7 +505,14 @@ bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *sta
 
 bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len)
 {
-	const struct mapping *m = addrspace_find(as, addr);
+	/* An unwind reads one table many times over: most reads fall in the
+	 * mapping the last one did, and the search is skipped. */
+	const struct mapping *m = as->hint < as->n_maps ? &as->maps[as->hint] : NULL;
+	if (!m || addr < m->start || addr >= m->end) {
+		m = addrspace_find(as, addr);
+		if (m)
+			as->hint = (size_t)(m - as->maps);
+	}
 	if (!m || !m->mod || m->writable || addr + len > m->end)
 		return false;
 	if (!module_load(as, m->mod))

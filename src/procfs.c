@@ -47,12 +47,20 @@ int procfs_parse_stat(const char *text, struct task_stat *out)
 
 int procfs_parse_schedstat(const char *text, struct schedstat *out)
 {
-	unsigned long long a, b, c;
-	if (sscanf(text, "%llu %llu %llu", &a, &b, &c) != 3)
-		return -EINVAL;
-	out->run_ns = a;
-	out->wait_ns = b;
-	out->slices = c;
+	/* Read several times a tick per thread: strtoull, not sscanf. */
+	unsigned long long v[3];
+	const char *p = text;
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		if (end == p || errno || (*end != ' ' && *end != '\n' && *end != '\0'))
+			return -EINVAL;
+		p = end;
+	}
+	out->run_ns = v[0];
+	out->wait_ns = v[1];
+	out->slices = v[2];
 	return 0;
 }
 

@@ -81,6 +81,10 @@ static void test_procfs(void)
 	CHECK(procfs_parse_schedstat("100 200 3\n", &ss) == 0 && ss.run_ns == 100 &&
 	      ss.wait_ns == 200 && ss.slices == 3);
 	CHECK(procfs_parse_schedstat("garbage", &ss) < 0);
+	CHECK(procfs_parse_schedstat("100 200\n", &ss) < 0);
+	CHECK(procfs_parse_schedstat("100 200x 3\n", &ss) < 0);
+	CHECK(procfs_parse_schedstat("18446744073709551615 0 1", &ss) == 0 &&
+	      ss.run_ns == UINT64_MAX && ss.slices == 1);
 
 	struct syscall_state sc;
 	CHECK(procfs_parse_syscall("running\n", &sc) == 0 && sc.running);
