@@ -476,6 +476,38 @@ static bool after_call(struct unwinder *uw, uint64_t ret)
 	return false;
 }
 
+/* The runtime start of the function holding ip, from its module's unwind
+ * table; false if that is not known. */
+static bool function_start_at(struct unwinder *uw, uint64_t ip, uint64_t *start)
+{
+	const struct mapping *m = addrspace_find(uw->as, ip);
+	uint64_t s;
+	if (!m || !m->mod || !module_load(uw->as, m->mod) || !m->mod->bias_known ||
+	    !module_function_start(m->mod, ip - m->mod->bias, &s))
+		return false;
+	*start = s + m->mod->bias;
+	return true;
+}
+
+/*
+ * Could the call before the return address ret have entered the function
+ * starting at fn? An indirect call could have; a direct one (call rel32)
+ * names its callee, and a callee in the same module that is not fn is
+ * another function's call. A callee elsewhere is a PLT stub or a jump
+ * stub: nothing to say.
+ */
+static bool call_may_enter(struct unwinder *uw, uint64_t ret, uint64_t fn)
+{
+	uint8_t b[5];
+	int32_t rel;
+	if (!addrspace_read_image(uw->as, ret - sizeof(b), b, sizeof(b)) || b[0] != 0xe8)
+		return true;
+	memcpy(&rel, b + 1, sizeof(rel));
+	uint64_t target = ret + (uint64_t)(int64_t)rel;
+	const struct mapping *a = addrspace_find(uw->as, target), *f = addrspace_find(uw->as, fn);
+	return target == fn || !a || !f || a->mod != f->mod;
+}
+
 static uint64_t stack_word(const struct stack_copy *st, uint64_t addr)
 {
 	uint64_t v;
@@ -500,19 +532,29 @@ static uint64_t stack_word(const struct stack_copy *st, uint64_t addr)
  * outermost frame (or farther than any other) is kept. A wrong slot gives a
  * CFA whose return address is garbage and stops the unwind, which is what
  * the validation is for.
+ *
+ * A function's locals that it never wrote still hold what deeper calls made
+ * before left there, frame records included, and a chain of stale records
+ * can lead to the outermost frame as well as the true one. The true slot's
+ * return address follows the call that entered the function that needed
+ * rbp: a slot whose direct call went to another function is passed over.
+ * If none is left, the stack stays cut short, and a stop (full registers)
+ * may do better.
  */
 static void recover_rbp(struct unwinder *uw, struct unwind_result *out, uint64_t from_sp)
 {
 	const struct stack_copy *st = uw->stack;
 	struct unwind_result *best = xmalloc(sizeof(*best)), *tryr = xmalloc(sizeof(*tryr));
 	*best = *out;
-	uint64_t end = st->base + st->len, last;
+	uint64_t end = st->base + st->len, last, fn = 0;
+	/* The frame that needed rbp is the last one the unwind reached. */
+	bool fn_known = out->n > 0 && function_start_at(uw, out->ips[out->n - 1], &fn);
 	int tried = 0;
 	for (uint64_t a = (from_sp + 7) & ~7ULL; a + 16 <= end && tried < 16; a += 8) {
-		uint64_t saved = stack_word(st, a);
+		uint64_t saved = stack_word(st, a), ret = stack_word(st, a + 8);
 		if (saved && (saved <= a || saved >= end))
 			continue;
-		if (!after_call(uw, stack_word(st, a + 8)))
+		if (!after_call(uw, ret) || (fn_known && !call_may_enter(uw, ret, fn)))
 			continue;
 		tried++;
 		uw->rbp_guessed = true;

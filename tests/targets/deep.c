@@ -15,6 +15,10 @@
  *   holder    holds big.lock, a mutex 1 MiB into a .bss object: past the
  *             file-backed part of the mapping, which /proc shows anonymous
  *   bsswait   waits for big.lock
+ *   stale     epoll_wait with no timeout under stale_wait, built with frame
+ *             pointers, whose locals were never written: they still hold
+ *             the frame records (saved rbp, return address) of a deeper
+ *             chain of calls made before, which look like its own
  *
  * Prints "ready" once every thread is in place.
  *
@@ -127,6 +131,36 @@ static void *fp_thread(void *arg)
 	return (void *)(long)fp_outer(1);
 }
 
+/* ---- stale frame records ---- */
+
+__attribute__((noinline, noclone, optimize("no-omit-frame-pointer"))) static int stale_fill(int n)
+{
+	volatile int pad[4] = {n};
+	return n ? stale_fill(n - 1) + pad[0] : pad[0];
+}
+
+__attribute__((noinline, noclone, optimize("no-omit-frame-pointer"))) static int stale_wait(void)
+{
+	char room[1024]; /* never written: holds what stale_fill left */
+	__asm__ volatile("" : : "r"(room) : "memory");
+	int ep = epoll_create1(0);
+	struct epoll_event ev;
+	ready++;
+	for (;;)
+		epoll_wait(ep, &ev, 1, -1);
+	return ep;
+}
+
+static void *stale_thread(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "stale");
+	int r = stale_fill(20);
+	r += stale_wait(); /* not a tail call: its frame record is where stale_fill(20)'s was */
+	ready += r;
+	return NULL;
+}
+
 /* ---- a lock in .bss ---- */
 
 struct {
@@ -194,14 +228,15 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	if (pipe(block_pipe) < 0)
 		return 2;
-	pthread_t t[6];
+	pthread_t t[7];
 	pthread_create(&t[0], NULL, inline_thread, NULL);
 	pthread_create(&t[1], NULL, recurse_thread, NULL);
 	pthread_create(&t[2], NULL, fp_thread, NULL);
 	pthread_create(&t[3], NULL, disk_thread, NULL);
 	pthread_create(&t[4], NULL, holder_thread, NULL);
 	pthread_create(&t[5], NULL, bsswait_thread, NULL);
-	while (ready < 6)
+	pthread_create(&t[6], NULL, stale_thread, NULL);
+	while (ready < 7)
 		usleep(1000);
 	usleep(20000);
 	printf("ready\n");
