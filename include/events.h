@@ -98,6 +98,7 @@ struct event_thread {
 	 * asked for follows it (events_watch). */
 	bool watch_wait;
 	mono_ns watch_t0;
+	uint64_t watch_uaddr; /* the futex word it waited on */
 	int32_t watch_object, watch_owner;
 };
 
@@ -125,9 +126,10 @@ const struct open_event *events_open_call(const struct thread *t);
  * by what->owner. The stop asked for next interrupts the wait (the kernel
  * restarts it) and it is followed with PTRACE_SYSCALL to its exit, its
  * start being that tick. If the wait ended before the stop, nothing is
- * followed.
+ * followed, nor is another futex wait the thread went on to (on another
+ * word than uaddr: a condition variable after the mutex).
  */
-void events_watch(struct thread *t, mono_ns tick, const struct activity *what);
+void events_watch(struct thread *t, mono_ns tick, uint64_t uaddr, const struct activity *what);
 
 /* At the end of recording: close calls still open, as unfinished. */
 void events_finish_open(struct tracer *tr);

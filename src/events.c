@@ -393,7 +393,7 @@ static void watch_begin(struct tracer *tr, struct thread *t, const struct user_r
 	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the wait was cut by our
 	 * stop and runs again when resumed. */
 	if (tr->passive || t->ev->call.open || (long)regs->orig_rax != SYS_futex ||
-	    rax > -ERESTARTSYS_ || rax < -ERESTART_RESTARTBLOCK_)
+	    regs->rdi != t->ev->watch_uaddr || rax > -ERESTARTSYS_ || rax < -ERESTART_RESTARTBLOCK_)
 		return;
 	struct open_event *ev = &t->ev->call;
 	ev->open = true;
@@ -598,10 +598,11 @@ const struct open_event *events_open_call(const struct thread *t)
 	return t->ev && t->ev->call.open ? &t->ev->call : NULL;
 }
 
-void events_watch(struct thread *t, mono_ns tick, const struct activity *what)
+void events_watch(struct thread *t, mono_ns tick, uint64_t uaddr, const struct activity *what)
 {
 	t->ev->watch_wait = true;
 	t->ev->watch_t0 = tick;
+	t->ev->watch_uaddr = uaddr;
 	t->ev->watch_object = what->object;
 	t->ev->watch_owner = what->owner;
 }

@@ -360,7 +360,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 			     !events_open_call(t) && !repair_in_flight(&t->repair) &&
 			     o.st.state == 'S' && o.what.state == ST_LOCK && o.sc.nr == SYS_futex;
 		if (watch)
-			events_watch(t, now, &o.what);
+			events_watch(t, now, o.sc.args[0], &o.what);
 		if (!arm && !watch && sample_nostop(tr, t, &o, may_stop, now))
 			return false;
 		*stop = (struct stop_request){t->tid, o.what, true};
@@ -684,13 +684,41 @@ static void late_run_split(struct thread *t)
 	}
 }
 
+/*
+ * A thread seen blocked, then stopped: between the look and the stop it
+ * may have left that call (a disk wait ended, a wait was woken) and gone on
+ * to run or to wait elsewhere. The stop's registers tell: in a call the stop
+ * cut, orig_rax is that call and rax says it restarts (-ERESTARTSYS to
+ * -ERESTART_RESTARTBLOCK); at a call's end, or in user code, the thread
+ * ran. The sample is of where the stop found it, whose stack it has.
+ */
+static void stop_found_it(struct tracer *tr, struct thread *t, const struct user_regs_struct *r)
+{
+	struct activity *what = &t->smp->pending;
+	long nr = (long)r->orig_rax, rax = (long)r->rax;
+	if (what->syscall < 0 || nr == what->syscall || nr == SYS_restart_syscall ||
+	    t->proc->compat32)
+		return;
+	what->object = -1;
+	what->owner = 0;
+	if (nr >= 0 && rax <= -512 && rax >= -516) {
+		const uint64_t args[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+		what->state = (uint8_t)syscall_wait_state(nr, args);
+		what->syscall = (int16_t)nr;
+		attribute_call(tr, t, nr, args, what);
+	} else {
+		what->state = ST_ONCPU;
+		what->syscall = -1;
+	}
+}
+
 static void sampler_captured(struct tracer *tr, struct thread *t,
 			     const struct user_regs_struct *regs)
 {
-	(void)tr;
-	(void)regs;
 	if (t->smp->decide_running)
 		late_run_split(t);
+	if (t->smp->rebaseline)
+		stop_found_it(tr, t, regs);
 }
 
 /* The stop asked for was taken and t runs again: unwind and record. */
@@ -699,6 +727,17 @@ static void sampler_resumed(struct tracer *tr, struct thread *t,
 {
 	if (!regs)
 		return;
+	if (t->smp->rebaseline && t->fd_schedstat >= 0) {
+		/* The stop made a blocked thread run a little (and may
+		 * have turned its call into restart_syscall): take the
+		 * baseline after it, or the next tick would not reuse
+		 * this stack. At once, before the unwind: the longer the
+		 * wait, the likelier that the thread ran on to somewhere
+		 * else, which the baseline would then hide. */
+		char buf[256];
+		if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
+			procfs_parse_schedstat(buf, &t->smp->last_ss);
+	}
 
 	mono_ns now = mono_now();
 	recorder_stop_time(tr->rec, now - t->stop_t0);
@@ -720,16 +759,8 @@ static void sampler_resumed(struct tracer *tr, struct thread *t,
 		}
 		t->smp->owed = 0;
 	}
-	if (t->smp->rebaseline && t->fd_schedstat >= 0) {
-		/* The stop made a blocked thread run a little (and may
-		 * have turned its call into restart_syscall): take the
-		 * baseline after it, or the next tick would not reuse
-		 * this stack. */
-		char buf[256];
-		if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
-			procfs_parse_schedstat(buf, &t->smp->last_ss);
+	if (t->smp->rebaseline)
 		t->smp->restarted = t->smp->pending;
-	}
 }
 
 static const struct tracer_client sampler_client = {

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import time
+from collections import Counter
 
 import wp
 
@@ -49,6 +50,33 @@ rep2 = wp.run([wp.WALLPROF, "report", prof2]).stdout
 wp.check(journal in rep2 and fifo in rep2, "report names both the journal and the FIFO")
 wp.check("Traced syscalls (exact" in rep2 and re.search(r"\n\s+fsync\s+%d\s" % records, rep2) is not None,
          "report: traced syscalls table with the exact fsync count")
+
+# A sample's call and its stack are of one moment. The journal thread goes
+# from fsync (disk wait) to a 20 ms sleep: a thread that left its call
+# between wallprof's look at /proc and the stop that followed was recorded
+# with the call it had left and the stack of the next one, and that sample
+# stood for the whole sleep (20 to 186 of about 4,000 in each of three
+# runs before that was fixed).
+# Each sample in fsync must have fsync innermost, each in a sleep
+# nanosleep.
+prof4 = os.path.join(d, "io999.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "-F", "999", "-o", prof4, "--", wp.target("io"), work, "4"])
+wp.check(r.returncode == 0 and r.stdout.startswith("io: "), f"io ran normally at 999 Hz: {r.stdout.strip()!r}")
+p4 = wp.load(prof4)
+names4, calls4 = wp.thread_names(p4), p4["syscall_names"]
+leaf_of = {"fsync": "fsync", "clock_nanosleep": "nanosleep"}
+seen, wrong = Counter(), Counter()
+for row in p4["samples"]:
+    call = calls4.get(str(row[4]), "") if row[4] >= 0 else ""
+    if names4.get(row[1]) != "journal" or call not in leaf_of:
+        continue
+    seen[call] += 1
+    fns = wp.functions_of(p4, row)
+    if not fns or leaf_of[call] not in fns[0]:
+        wrong[(call, fns[0] if fns else "")] += 1
+wp.check(seen["clock_nanosleep"] > 1000 and not wrong,
+         f"journal at 999 Hz: every sample's call is its stack's innermost frame: {dict(seen)}, "
+         f"disagreeing (call, innermost): {dict(wrong)}")
 
 # TCP over loopback: the client's wait on its socket, by address.
 prof3 = os.path.join(d, "tcp.json")
