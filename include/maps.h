@@ -43,6 +43,7 @@ struct module {
 	size_t debug_count;
 	char build_id[41]; /* hex, "" if none */
 	bool has_symtab; /* a .symtab section in the file itself */
+	bool has_dynsym; /* a .dynsym with symbols in it */
 };
 
 struct mapping {

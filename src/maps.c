@@ -405,6 +405,9 @@ static void parse_elf(struct module *m, const struct mapping *first)
 	const Elf64_Shdr *st = find_section(m, eh, ".symtab");
 	m->has_symtab = (st && st->sh_type == SHT_SYMTAB && st->sh_size > 0) ||
 			find_section(m, eh, ".gnu_debugdata");
+	/* Its first entry is the null symbol. */
+	const Elf64_Shdr *dyn = find_section(m, eh, ".dynsym");
+	m->has_dynsym = dyn && dyn->sh_type == SHT_DYNSYM && dyn->sh_size > sizeof(Elf64_Sym);
 }
 
 static const struct mapping *first_mapping_of(const struct addrspace *as, const struct module *mod)

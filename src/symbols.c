@@ -58,6 +58,7 @@ struct symbolizer {
 	 * the first lookup in it. */
 	struct symcache **caches;
 	bool *cache_tried;
+	size_t n_slots; /* of caches, cache_tried, reported: the modules as had */
 	/* symbolize_function's cache: address -> names[i] */
 	struct u64map fn_index;
 	char **fn_names;
@@ -91,6 +92,26 @@ static void report_image(struct symbolizer *s, const struct module *m)
 		close(fd);
 }
 
+/*
+ * The address space gains modules as the target maps them (a launched
+ * command's libraries come after its first samples, as top reads them):
+ * the arrays indexed by module follow.
+ */
+static void track_modules(struct symbolizer *s)
+{
+	size_t n = s->as->n_mods + 1;
+	if (n <= s->n_slots)
+		return;
+	s->caches = xrealloc(s->caches, n * sizeof(*s->caches));
+	s->cache_tried = xrealloc(s->cache_tried, n * sizeof(*s->cache_tried));
+	s->reported = xrealloc(s->reported, n * sizeof(*s->reported));
+	for (size_t i = s->n_slots; i < n; i++) {
+		s->caches[i] = NULL;
+		s->cache_tried[i] = s->reported[i] = false;
+	}
+	s->n_slots = n;
+}
+
 /* Report one binary of the address space to libdwfl. */
 static void report_module(struct symbolizer *s, size_t i)
 {
@@ -118,6 +139,7 @@ static void report_module(struct symbolizer *s, size_t i)
 static Dwfl_Module *module_at(struct symbolizer *s, uint64_t addr)
 {
 	const struct mapping *m = addrspace_find(s->as, addr);
+	track_modules(s);
 	if (m && m->mod) {
 		size_t i = 0;
 		while (i < s->as->n_mods && s->as->mods[i] != m->mod)
@@ -132,6 +154,7 @@ static Dwfl_Module *module_at(struct symbolizer *s, uint64_t addr)
  * mappings (.bss). */
 static void report_all(struct symbolizer *s)
 {
+	track_modules(s);
 	for (size_t i = 0; i < s->as->n_mods; i++)
 		if (!s->reported[i])
 			report_module(s, i);
@@ -144,9 +167,7 @@ struct symbolizer *symbolizer_new(struct addrspace *as)
 	callbacks = callbacks_template;
 	s->debuginfo_path = NULL; /* default: .debug, /usr/lib/debug */
 	callbacks.debuginfo_path = &s->debuginfo_path;
-	s->caches = xcalloc(as->n_mods + 1, sizeof(*s->caches));
-	s->cache_tried = xcalloc(as->n_mods + 1, sizeof(*s->cache_tried));
-	s->reported = xcalloc(as->n_mods + 1, sizeof(*s->reported));
+	track_modules(s);
 	s->dwfl = dwfl_begin(&callbacks);
 	if (!s->dwfl)
 		die(EXIT_FAILURE_, "cannot initialise libdwfl: %s", dwfl_errmsg(-1));
@@ -162,7 +183,7 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->n_tabs; i++)
 		symtab_free(s->tabs[i]);
 	free(s->tabs);
-	for (size_t i = 0; i < s->as->n_mods; i++)
+	for (size_t i = 0; i < s->n_slots; i++)
 		symcache_close(s->caches[i]);
 	free(s->caches);
 	free(s->cache_tried);
@@ -477,6 +498,7 @@ static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *scope, int *line)
 static struct symcache *cache_of(struct symbolizer *s, const struct module *m)
 {
 	size_t i = 0;
+	track_modules(s);
 	while (i < s->as->n_mods && s->as->mods[i] != m)
 		i++;
 	if (i == s->as->n_mods || !m->bias_known)
@@ -708,6 +730,7 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 			  const struct u64map *addrs, bool unread)
 {
 	struct addrspace *as = s->as;
+	track_modules(s);
 	p->binaries =
 		xrealloc(p->binaries, (p->n_binaries + as->n_mods + 1) * sizeof(*p->binaries));
 	for (size_t i = 0; i < as->n_mods; i++) {
@@ -726,7 +749,8 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 			 * came from the symbol cache, which then knows what its
 			 * debug info was. Otherwise, what the file itself says. */
 			module_load(as, m);
-			b->has_symbols = b->symtab = m->has_symtab;
+			b->symtab = m->has_symtab;
+			b->has_symbols = m->has_symtab || m->has_dynsym;
 			b->unwind_tables = m->fde_count > 0 || m->debug_count > 0;
 			struct symcache *cache =
 				module_used(addrs, proc, m) ? cache_of(s, m) : NULL;

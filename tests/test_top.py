@@ -2,7 +2,8 @@
 """top under tmux, driven with send-keys and read with capture-pane: the
 threads of the mixed target with their states, the functions and waits
 taking its time, the keys that switch views, and the command's exit status
-after quitting the view."""
+after quitting the view; then a command that maps its libraries after top's
+first look at it."""
 import re
 import shutil
 import subprocess
@@ -74,6 +75,15 @@ try:
     status = open(done_file).read().strip() if wp.os.path.exists(done_file) else "?"
     wp.check(status == "3", f"after 'q' the command runs to its end and its status (3) is top's: {status}")
     wp.check("mixed: 75 rounds done" in screen(), f"the command's own output is untouched:\n{screen()}")
+    # A command whose libraries are mapped after top's first read of it
+    # (sleep starts in ld.so): top once crashed in its symbolizer, sized
+    # for the binaries of that first read (exit 139 within 2 s).
+    done2 = wp.tmpdir() + "/exit2"
+    subprocess.run(tmux + ["new-session", "-d", "-s", "u", "-x", "100", "-y", "30",
+                           f"{wp.WALLPROF} top -- sleep 3; echo $? > {done2}; sleep 60"], check=True)
+    wp.wait_for(lambda: wp.os.path.exists(done2) and open(done2).read().strip(), timeout=20)
+    status = open(done2).read().strip() if wp.os.path.exists(done2) else "?"
+    wp.check(status == "0", f"top -- sleep 3 runs to the end and passes on its status 0: {status}")
 finally:
     subprocess.run(tmux + ["kill-server"], capture_output=True)
 wp.done()

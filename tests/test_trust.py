@@ -91,6 +91,17 @@ for run in range(2):
     trusts.append([l for l in rep.splitlines() if "no debug info" in l])
 wp.check(os.path.isdir(cache) and trusts[0] == trusts[1],
          f"with the symbol cache warm, the same said of the binaries as cold: {trusts}")
+# And of a binary with only dynamic symbols (the cache once called it
+# stripped, as MariaDB's mariadbd, libstdc++ and liburing were called).
+said = []
+for run in range(2):
+    prof = os.path.join(d, f"cached-stripped-{run}.json")
+    wp.run([wp.WALLPROF, "record", "-q", "-F", "199", "-o", prof, "--", os.path.join(d, "spin-stripped"), "400"],
+           env=env)
+    t = trust(wp.run([wp.WALLPROF, "report", prof], env=env).stdout)
+    said.append(("spin-stripped (only its dynamic symbols)" in t, "spin-stripped (stripped)" in t))
+wp.check(said == [(True, False), (True, False)],
+         f"stripped binary, cold then warm cache: 'only its dynamic symbols' both times, never 'stripped': {said}")
 
 # A frame in code no symbol covers (mixed's PLT, at its start +0x1020) in a
 # binary with a full symbol table: said as such, without advice to install
