@@ -44,11 +44,12 @@ struct stack_copy {
 int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy *out);
 
 /*
- * How much to copy next time for a thread whose last unwind used `used`
- * bytes of its copy (or ran past its end: overrun). Copying only what the
- * unwind needs keeps stops short; deep stacks get the whole window.
+ * How much to copy next time for a thread whose last copy was old bytes (0:
+ * the most) and whose unwind used `used` bytes of it (or ran past its end:
+ * overrun). Copying only what the unwind needs keeps stops short; an
+ * overrun doubles the copy, and it shrinks slowly.
  */
-size_t stack_copy_window(size_t used, bool overrun);
+size_t stack_copy_window(size_t old, size_t used, bool overrun);
 
 struct unwinder;
 

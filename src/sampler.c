@@ -240,7 +240,7 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 			window = STACK_COPY_MAX;
 			continue;
 		}
-		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
+		t->copy_window = stack_copy_window(window, res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
 		uint32_t id = snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);

@@ -31,7 +31,7 @@ uint32_t snapshot_unwind(struct tracer *tr, struct thread *t, const struct user_
 		res.truncated = true;
 	} else {
 		unwinder_unwind(proc_unwinder(t->proc), regs, full_regs, copy, &res);
-		t->copy_window = stack_copy_window(res.stack_used, res.overrun);
+		t->copy_window = stack_copy_window(t->copy_window, res.stack_used, res.overrun);
 	}
 	return snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
 }

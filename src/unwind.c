@@ -84,11 +84,23 @@ struct unwinder {
 	uint64_t tail[TAIL_FRAMES]; /* unwind_once's ring of outermost frames */
 };
 
-size_t stack_copy_window(size_t used, bool overrun)
+size_t stack_copy_window(size_t old, size_t used, bool overrun)
 {
-	if (overrun)
-		return STACK_COPY_MAX;
-	size_t want = used + used / 4 + 2048;
+	size_t want;
+	if (old == 0 || old > STACK_COPY_MAX)
+		old = STACK_COPY_MAX;
+	if (overrun) {
+		want = 2 * old;
+	} else {
+		/* A stack goes deeper and comes back: fitting each copy to
+		 * the last unwind cut one deep stack in ten of a compiler's
+		 * (the copy of a stop is unwound after the thread goes on,
+		 * so an overrun cannot be read again). Shrink slowly, to
+		 * the deepest need of the last hundred samples or so. */
+		want = used + used / 4 + 2048;
+		if (want < old - old / 64)
+			want = old - old / 64;
+	}
 	want = (want + 4095) & ~(size_t)4095;
 	return want < STACK_COPY_MIN   ? STACK_COPY_MIN
 	       : want > STACK_COPY_MAX ? STACK_COPY_MAX
