@@ -75,6 +75,9 @@ static bool rewinds_cleanly(long nr)
 	case SYS_semop:
 	case SYS_semtimedop:
 	case SYS_io_getevents:
+	/* io_uring_enter fails with EINTR only if it submitted nothing: it
+	 * returns the count of what it submitted otherwise. */
+	case SYS_io_uring_enter:
 #ifdef SYS_io_pgetevents
 	case SYS_io_pgetevents:
 #endif

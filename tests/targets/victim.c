@@ -19,6 +19,10 @@
  *   count     2000 calls of epoll_wait with a 1 ms timeout on nothing, from
  *             one thread: a traced run must count exactly 2000, however
  *             many of them a stop rewound
+ *   uring     io_uring_enter waiting for a completion that never comes,
+ *             200 us at a time (IORING_ENTER_EXT_ARG's timeout), from one
+ *             thread: interrupted, the wait fails with EINTR. Exits 3 if
+ *             io_uring is not available
  *   signal    the other way round: a thread that must see EINTR. It waits
  *             in epoll_pwait, where alone SIGUSR1 is unblocked, for the
  *             signal another thread sends, and must get EINTR for each one
@@ -37,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -393,10 +398,38 @@ static void run_stream(bool socket_pair)
 	pthread_join(rd, NULL);
 }
 
+/* ---- io_uring ---- */
+
+static void run_uring(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	int fd = (int)syscall(SYS_io_uring_setup, 8, &p);
+	if (fd < 0) {
+		printf("mode=uring unavailable: %s\n", strerror(errno));
+		exit(3);
+	}
+	struct __kernel_timespec ts = {0, 200000};
+	struct io_uring_getevents_arg arg;
+	memset(&arg, 0, sizeof(arg));
+	arg.ts = (uint64_t)(uintptr_t)&ts;
+	double end = now_s() + secs;
+	while (now_s() < end) {
+		long r = syscall(SYS_io_uring_enter, fd, 0, 1,
+				 IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+		if (r < 0 && errno == EINTR)
+			eintr++;
+		else if (r < 0 && errno != ETIME)
+			bad++;
+		ops++;
+	}
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal|count SECS\n");
+		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal|count|uring SECS\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -413,6 +446,8 @@ int main(int argc, char **argv)
 		run_signal();
 	} else if (!strcmp(mode, "epoll")) {
 		run_epoll();
+	} else if (!strcmp(mode, "uring")) {
+		run_uring();
 	} else if (!strcmp(mode, "pipe") || !strcmp(mode, "socket")) {
 		run_stream(!strcmp(mode, "socket"));
 	} else {
