@@ -557,6 +557,11 @@ static void warn_truncated(const struct profile *p, struct warnings *w, uint64_t
 	uint64_t n[N_CAUSES] = {0};
 	const struct profile_binary *where[N_CAUSES] = {NULL};
 	const char *fn[N_CAUSES] = {NULL};
+	/* Each cause is named by the outermost frame most of its samples
+	 * ended at. */
+	uint32_t most[N_CAUSES] = {0};
+	struct u64map ends; /* (cause, frame) -> samples */
+	u64map_init(&ends);
 	for (size_t k = 0; k < p->n_samples; k++) {
 		const struct profile_stack *st = &p->stacks[p->samples[k].stack];
 		if (!st->truncated || !st->n)
@@ -568,9 +573,17 @@ static void warn_truncated(const struct profile *p, struct warnings *w, uint64_t
 			: st->n == 1 && p->samples[k].state != ST_ONCPU ? PC_ONLY
 									: DEAD_END;
 		n[c]++;
-		where[c] = b;
-		fn[c] = last->function;
+		uint64_t key = (uint64_t)c << 32 | st->frames[st->n - 1];
+		uint32_t seen = 0;
+		u64map_get(&ends, key, &seen);
+		u64map_put(&ends, key, ++seen);
+		if (seen > most[c]) {
+			most[c] = seen;
+			where[c] = b;
+			fn[c] = last->function;
+		}
 	}
+	u64map_release(&ends);
 	char buf[1024];
 	size_t len = 0;
 	if (n[JIT])
@@ -592,8 +605,8 @@ static void warn_truncated(const struct profile *p, struct warnings *w, uint64_t
 			(unsigned long long)n[PC_ONLY]);
 	if (n[DEAD_END] && len < sizeof(buf))
 		snprintf(buf + len, sizeof(buf) - len,
-			 "\n    %llu at %s in %s, whose unwind info led no further (hand-written "
-			 "assembly, or a stack being torn down),",
+			 "\n    %llu where the unwind info led no further (hand-written "
+			 "assembly, or a stack being torn down), most at %s in %s,",
 			 (unsigned long long)n[DEAD_END], fn[DEAD_END],
 			 where[DEAD_END] ? base_name(where[DEAD_END]->path) : "?");
 	warn(w,

@@ -139,7 +139,8 @@ static void print_syscalls(const struct profile *p, const bool *keep, unsigned t
 struct object_use {
 	uint64_t samples;
 	uint64_t held; /* samples whose lock another thread held */
-	uint32_t stack; /* a waiting sample's stack */
+	uint32_t stack; /* the stack most of its waiting samples had */
+	uint32_t stack_samples; /* how many had it */
 	int tid;
 	int waiters[8]; /* distinct tids, up to 8 */
 	unsigned n_waiters;
@@ -181,13 +182,22 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 		return;
 	struct object_use *use = xcalloc(p->n_objects, sizeof(*use));
 	uint64_t *key = xcalloc(p->n_objects, sizeof(*key));
+	struct u64map pairs; /* (object, stack) -> samples */
+	u64map_init(&pairs);
 	for (size_t k = 0; k < p->n_samples; k++) {
 		const struct profile_sample *s = &p->samples[k];
 		if (!keep[k] || s->object < 0 || !waiting(s))
 			continue;
 		struct object_use *u = &use[s->object];
 		u->samples++;
-		u->stack = s->stack;
+		uint64_t pair = (uint64_t)(uint32_t)s->object << 32 | s->stack;
+		uint32_t n = 0;
+		u64map_get(&pairs, pair, &n);
+		u64map_put(&pairs, pair, ++n);
+		if (n > u->stack_samples) {
+			u->stack = s->stack;
+			u->stack_samples = n;
+		}
 		note_tid(u->waiters, &u->n_waiters, s->tid);
 		const char *kind = p->objects[s->object].lock_kind;
 		if (s->owner && kind && lock_kind_has_owner(kind)) {
@@ -276,6 +286,7 @@ static void print_objects(const struct profile *p, const bool *keep, unsigned to
 	free(idx);
 	free(key);
 	free(use);
+	u64map_release(&pairs);
 }
 
 struct episode {
