@@ -29,6 +29,14 @@ int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_
 			struct eh_entry **out, size_t *n_out);
 
 /*
+ * The code range of the FDE at offset off of sec (size bytes, sec[0] at
+ * link-time address vaddr; its CIE must lie in sec too): *start and *range.
+ * false if it cannot be read as one.
+ */
+bool ehframe_fde_range(const uint8_t *sec, size_t size, uint64_t vaddr, size_t off, uint64_t *start,
+		       uint64_t *range);
+
+/*
  * .debug_frame holds the same CFI in DWARF's own format (Go binaries, and
  * code built with -fno-asynchronous-unwind-tables -g, have no other).
  * Rewrite it as .eh_frame records (absolute 8-byte addresses, runtime ones:

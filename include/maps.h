@@ -33,6 +33,7 @@ struct module {
 	 * .eh_frame (ehframe.h), relative to the section's address. */
 	struct eh_entry *own_table;
 	uint64_t own_segbase_vaddr;
+	uint64_t own_segbase_offset; /* the section's file offset */
 	/* Its .debug_frame, for code no .eh_frame covers (Go): rewritten as
 	 * .eh_frame records (ehframe.h) served to the unwinder at debug_base,
 	 * an unmapped address 1 GiB above the module, with their table. */

@@ -138,6 +138,24 @@ static bool cie_encoding(const uint8_t *sec, size_t size, uint64_t vaddr, size_t
 	return !r.bad && r.pos <= end;
 }
 
+bool ehframe_fde_range(const uint8_t *sec, size_t size, uint64_t vaddr, size_t off, uint64_t *start,
+		       uint64_t *range)
+{
+	struct reader r = {sec, size, off, false};
+	uint64_t len = read_bytes(&r, 4);
+	if (len == 0xffffffff)
+		len = read_bytes(&r, 8);
+	size_t body = r.pos;
+	uint32_t id = (uint32_t)read_bytes(&r, 4);
+	uint8_t enc;
+	if (r.bad || len < 4 || body + len > size || id == 0 || id > body ||
+	    !cie_encoding(sec, size, vaddr, body - id, &enc) || enc == PE_OMIT)
+		return false;
+	*start = read_encoded(&r, enc, vaddr);
+	*range = read_encoded(&r, PE_FORMAT(enc), vaddr);
+	return !r.bad && r.pos <= body + len;
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct eh_entry *x = a, *y = b;

@@ -278,6 +278,7 @@ static void build_own_table(struct module *m, const Elf64_Ehdr *eh)
 	if (ehframe_build_table(m->image + s->sh_offset, s->sh_size, s->sh_addr, s->sh_addr,
 				&m->own_table, &n) == 0) {
 		m->own_segbase_vaddr = s->sh_addr;
+		m->own_segbase_offset = s->sh_offset;
 		m->fde_count = n;
 	}
 }
@@ -477,15 +478,17 @@ bool addrspace_read_debug_frame(const struct addrspace *as, uint64_t addr, void 
 bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start)
 {
 	const uint8_t *tab;
-	uint64_t base;
+	uint64_t base, base_offset; /* the vaddr rows are relative to, its file offset */
 	if (!m->fde_count) {
 		return false;
 	} else if (m->own_table) {
 		tab = (const uint8_t *)m->own_table;
 		base = m->own_segbase_vaddr;
+		base_offset = m->own_segbase_offset;
 	} else if (m->image && m->eh_hdr_offset + 12 + m->fde_count * 8 <= m->image_size) {
 		tab = m->image + m->eh_hdr_offset + 12;
 		base = m->eh_hdr_vaddr;
+		base_offset = m->eh_hdr_offset;
 	} else {
 		return false;
 	}
@@ -500,10 +503,24 @@ bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *sta
 		else
 			hi = mid;
 	}
-	int32_t rel;
+	int32_t rel, fde;
 	memcpy(&rel, tab + lo * 8, sizeof(rel));
+	memcpy(&fde, tab + lo * 8 + 4, sizeof(fde));
 	*start = base + (uint64_t)(int64_t)rel;
-	return *start <= vaddr;
+	if (*start > vaddr)
+		return false;
+	/* Past the end of that FDE's code, vaddr is in code no FDE covers
+	 * (Go's, beside the few C functions of its runtime that have one):
+	 * not that function's. The FDE lies in the same segment as the row's
+	 * base (.eh_frame beside .eh_frame_hdr), read from the file. */
+	uint64_t fde_start, range;
+	uint64_t off = base_offset + (uint64_t)(int64_t)fde;
+	if (m->image && off < m->image_size &&
+	    ehframe_fde_range(m->image, m->image_size, base - base_offset, off, &fde_start,
+			      &range) &&
+	    fde_start == *start && vaddr - fde_start >= range)
+		return false;
+	return true;
 }
 
 bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len)

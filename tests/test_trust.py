@@ -16,6 +16,7 @@ three ways, each recorded for about 1.5 s:
 import json
 import os
 import re
+from collections import Counter
 
 import wp
 
@@ -73,6 +74,37 @@ nm = wp.run(["nm", build("spin-ref", ["-g"])]).stdout
 start = int(re.search(r"^([0-9a-f]+) t spin_work$", nm, re.M).group(1), 16)
 wp.check(len(rows) == 1 and f"spin-stripped+0x{start:x}" in rows[0],
          f"the stripped hot function is one row, at spin_work's start 0x{start:x}: {rows}")
+
+# Code no unwind table covers, in a stripped binary: named by its own
+# address, not as part of the function whose table entry comes before it
+# (every Go function of Debian's restic was "restic+0x2380", a one-byte
+# entry of its C runtime; busybox's functions took their neighbours' names).
+nofde_src = os.path.join(d, "nofde.c")
+with open(nofde_src, "w") as f:
+    f.write('#include <stdlib.h>\n'
+            '__asm__(".text\\n.globl nofde_spin\\n.type nofde_spin,@function\\nnofde_spin:\\n"\n'
+            '        "1: dec %rdi\\n jnz 1b\\n ret\\n.size nofde_spin, .-nofde_spin\\n");\n'
+            'void nofde_spin(long n);\n'
+            'int main(int argc, char **argv)\n'
+            '{\n'
+            '\tfor (long i = 0; i < atol(argv[1]); i++)\n'
+            '\t\tnofde_spin(10000000);\n'
+            '\treturn 0;\n'
+            '}\n')
+nofde = os.path.join(d, "nofde")
+r = wp.run(["cc", "-O2", "-o", nofde, nofde_src])
+wp.check(r.returncode == 0, f"built nofde: {r.stderr.strip()[:200]}")
+m = re.search(r"^([0-9a-f]+) T nofde_spin$", wp.run(["nm", nofde]).stdout, re.M)
+spin_at = int(m.group(1), 16) if m else 0
+wp.run(["strip", nofde])
+prof = os.path.join(d, "nofde.json")
+wp.run([wp.WALLPROF, "record", "-q", "-F", "199", "-o", prof, "--", nofde, "100"])
+pj = wp.load(prof)
+leaves = Counter(wp.functions_of(pj, row)[0] for row in pj["samples"] if wp.functions_of(pj, row))
+in_loop = sum(n for name, n in leaves.items()
+              if re.fullmatch(r"nofde\+0x([0-9a-f]+)", name) and 0 <= int(name.split("+0x")[1], 16) - spin_at < 6)
+wp.check(spin_at and sum(leaves.values()) > 50 and in_loop >= sum(leaves.values()) - 3,
+         f"code no FDE covers is named by its own address (nofde_spin at 0x{spin_at:x}): {leaves.most_common(4)}")
 
 # The symbol cache: a second recording of the same binaries, its frames
 # read from the cache, says the same about them as the first (the cache
