@@ -126,8 +126,9 @@ const struct open_event *events_open_call(const struct thread *t);
  * by what->owner. The stop asked for next interrupts the wait (the kernel
  * restarts it) and it is followed with PTRACE_SYSCALL to its exit, its
  * start being that tick. If the wait ended before the stop, nothing is
- * followed, nor is another futex wait the thread went on to (on another
- * word than uaddr: a condition variable after the mutex).
+ * followed. If by then it waits on another futex word than uaddr (a
+ * barrier, then the mutex after it), that wait is followed from the stop,
+ * on its own object, if it is a lock wait.
  */
 void events_watch(struct thread *t, mono_ns tick, uint64_t uaddr, const struct activity *what);
 

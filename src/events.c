@@ -393,18 +393,29 @@ static void watch_begin(struct tracer *tr, struct thread *t, const struct user_r
 	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the wait was cut by our
 	 * stop and runs again when resumed. */
 	if (tr->passive || t->ev->call.open || (long)regs->orig_rax != SYS_futex ||
-	    regs->rdi != t->ev->watch_uaddr || rax > -ERESTARTSYS_ || rax < -ERESTART_RESTARTBLOCK_)
+	    rax > -ERESTARTSYS_ || rax < -ERESTART_RESTARTBLOCK_)
 		return;
+	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
+	struct activity what = {ST_LOCK, SYS_futex, t->ev->watch_object, t->ev->watch_owner};
+	mono_ns t0 = t->ev->watch_t0;
+	if (regs->rdi != t->ev->watch_uaddr) {
+		/* Between the look and the stop it went on to another futex
+		 * word (from a barrier to the mutex after it): that wait
+		 * began since, on its own object, if it is a lock wait. */
+		if (syscall_wait_state(SYS_futex, args) != ST_LOCK)
+			return;
+		attribute_call(tr, t, SYS_futex, args, &what);
+		t0 = mono_now();
+	}
 	struct open_event *ev = &t->ev->call;
 	ev->open = true;
 	ev->restarting = true;
 	ev->restart_rval = 0;
 	ev->nr = SYS_futex;
-	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
 	memcpy(ev->args, args, sizeof(ev->args));
-	ev->t0 = t->ev->watch_t0;
-	ev->object = t->ev->watch_object;
-	ev->owner = t->ev->watch_owner;
+	ev->t0 = t0;
+	ev->object = what.object;
+	ev->owner = what.owner;
 	ev->path[0] = '\0';
 }
 

@@ -341,7 +341,7 @@ static void *tracer_main(void *arg)
 	sem_post(&s->recorded);
 	if (tr->launched && !tr->target_exited && !s->opts.quiet)
 		warning("recording ended; waiting for the command (pid %d) to exit; "
-			"Ctrl-C again ends it",
+			"Ctrl-C ends it",
 			(int)tr->pid);
 	session_finish(&s->sess);
 	return NULL;

@@ -71,6 +71,7 @@ struct top {
 	struct u64map busy; /* tid -> on-CPU or runnable samples of the last interval */
 	unsigned hz;
 	double interval_s;
+	uint64_t missed_drawn; /* ticks missed by the last redraw */
 	struct termios saved;
 	bool raw;
 };
@@ -201,10 +202,13 @@ static void draw(struct top *t, mono_ns now)
 	int rows = term_rows();
 	char dur[32];
 	printf("\033[H\033[2J\033[?25l");
+	/* Behind if ticks were missed since the last redraw, not ever. */
+	uint64_t missed = t->sess.rec.stats.ticks_missed;
 	printf("wallprof top: pid %d, %s, %zu threads, %llu samples at %u Hz%s\n",
 	       (int)t->sess.tr.pid, fmt_duration(dur, sizeof(dur), now - t->sess.tr.start),
 	       t->sess.tr.n_threads, (unsigned long long)t->sess.rec.stats.samples, t->hz,
-	       t->sess.rec.stats.ticks_missed ? " (falling behind)" : "");
+	       missed > t->missed_drawn ? " (falling behind)" : "");
+	t->missed_drawn = missed;
 	printf("showing %s, %s time, sorted by %s   [o] states  [i] self/inclusive  [s] sort  "
 	       "[q] quit\n\n",
 	       t->oncpu_only ? "on-CPU only" : "all states", t->inclusive ? "inclusive" : "self",

@@ -96,6 +96,8 @@ wp.check(pp.get("labelKeys") == ["state", "thread", "thread_id"], f"pprof: label
 wp.check(any(t.startswith("worker (") for t in pp.get("threads", [])), "pprof: the worker thread is a label")
 wp.check("[on-cpu]" in pp.get("functions", []) and any(f.startswith("burn_cpu") for f in pp.get("functions", [])),
          "pprof: burn_cpu and the [on-cpu] state frame are functions")
+wp.check((pp.get("mainFile") or "").endswith("/mixed"),
+         f"pprof: the first mapping, which pprof names the program by, is the target's: {pp.get('mainFile')}")
 
 if not os.access(chromium, os.X_OK):
     wp.skip(f"{chromium} not found: the browser checks need Chromium (apt-get install chromium)")

@@ -28,6 +28,8 @@ if (cmd === 'pprof') {
     labelKeys: [...new Set(p.sample.flatMap((s) => s.label.map((l) => str(l.key))))].sort(),
     threads: [...new Set(p.sample.flatMap((s) => s.label.filter((l) => str(l.key) === 'thread').map((l) => str(l.str))))].sort(),
     functions: [...new Set(p.function.map((f) => str(f.name)))].sort(),
+    // pprof names the program by the first mapping ("File:" in its reports).
+    mainFile: p.mapping.length ? str(p.mapping[0].filename) : null,
     periodType: `${str(p.periodType.type)}/${str(p.periodType.unit)}`,
     period: Number(p.period),
   };
