@@ -653,6 +653,33 @@ static void on_exec(struct tracer *tr, struct thread *t)
 }
 
 /* The stop a tick asked for came: if it was to follow a wait, follow it. */
+/*
+ * Exact tracing of an attached process: a thread that was blocked in a
+ * traced call when it was attached runs free of syscall stops until a stop
+ * arms it (tracer_arm_syscalls). If that stop cut a traced call, the call
+ * goes on when resumed (often as restart_syscall, which is not in the
+ * traced set): it is opened here, from the stop, so that its end, or its
+ * being unfinished at the end, is recorded (a server's poll(-1) for the
+ * whole recording was missing).
+ */
+static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
+{
+	const struct event_config *cfg = tr->events;
+	long nr = (long)regs->orig_rax, rax = (long)regs->rax;
+	if (!cfg || cfg->method != TRACE_PTRACE || tr->passive || t->foreign || t->syscall_stops ||
+	    t->ev->call.open || t->proc->compat32 || nr < 0 || rax > -ERESTARTSYS_ ||
+	    rax < -ERESTART_RESTARTBLOCK_)
+		return;
+	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
+	if (!wanted(cfg, nr, args))
+		return;
+	mono_ns now = mono_now();
+	open_event(tr, t, nr, args, now);
+	t->ev->call.restarting = true;
+	t->ev->call.restart_rval = rax;
+	t->ev->call.restart_at = now;
+}
+
 static void captured(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
 {
 	if (t->ev->watch_wait)
@@ -675,6 +702,7 @@ static const struct tracer_client events_client = {
 	.thread_gone = thread_gone,
 	.exec = on_exec,
 	.captured = captured,
+	.interrupted = arm_open,
 	.seccomp_stop = on_seccomp,
 	.syscall_stop = syscall_stop,
 	.resume_request = resume_request,

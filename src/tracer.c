@@ -971,13 +971,16 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 	bool ours = tracer_stop_is_ours(t, event, info.op);
 	bool captured = t->want_stop && event != PTRACE_EVENT_EXEC && capture(tr, t, &regs);
 	bool repaired = false;
-	if (ours && event != PTRACE_EVENT_EXEC &&
-	    (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0))
+	bool have_regs = ours && event != PTRACE_EVENT_EXEC &&
+			 (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0);
+	if (have_regs)
 		repaired = repair_after_interrupt(&t->repair, &regs, event, sig);
 	if (captured) {
 		t->want_stop = false;
 		NOTIFY(tr, captured, t, &regs);
 	}
+	if (have_regs && !repaired)
+		NOTIFY(tr, interrupted, t, &regs);
 	int req = PTRACE_CONT;
 	for (size_t c = 0; c < ARRAY_SIZE(tr->clients); c++)
 		if (tr->clients[c] && tr->clients[c]->resume_request && req == PTRACE_CONT)
