@@ -96,6 +96,15 @@ bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *sta
  */
 bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len);
 
+/*
+ * The call a thread resumes as restart_syscall: the kernel keeps it in a
+ * restart block /proc does not show. But the thread's pc is right after the
+ * syscall instruction of the original call, and glibc loads the number
+ * just before it ("mov $NR, %eax; syscall"): read it from the code. -1 if
+ * the code is not that.
+ */
+long addrspace_restarted_call(struct addrspace *as, uint64_t pc);
+
 /* Path to open a module's file: through /proc/PID/root while the target lives. */
 char *module_open_path(const struct addrspace *as, const struct module *mod);
 

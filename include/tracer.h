@@ -125,10 +125,10 @@ struct tracer_client {
 	 * copied into tr->stack (empty for a 32-bit thread). */
 	void (*captured)(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs);
 	/* A stop our interrupt caused (the attach's, a sample's, an arming),
-	 * with its registers, unless repair.c set the call it cut to run
-	 * again; before t resumes. */
+	 * with its registers as the stop found them; rewound: repair.c set
+	 * the call it cut with EINTR to run again. Before t resumes. */
 	void (*interrupted)(struct tracer *tr, struct thread *t,
-			    const struct user_regs_struct *regs);
+			    const struct user_regs_struct *regs, bool rewound);
 	/* A seccomp stop, or a syscall stop (repaired: one where an interrupt
 	 * of ours ended the call and repair.c set it to run again): the
 	 * request to resume with. */

@@ -660,15 +660,27 @@ static void on_exec(struct tracer *tr, struct thread *t)
  * goes on when resumed (often as restart_syscall, which is not in the
  * traced set): it is opened here, from the stop, so that its end, or its
  * being unfinished at the end, is recorded (a server's poll(-1) for the
- * whole recording was missing).
+ * whole recording was missing, and MariaDB's io_uring_enter, and the polls
+ * of its idle connections, which an earlier stop had left as
+ * restart_syscall).
  */
-static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
+static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs,
+		     bool rewound)
 {
 	const struct event_config *cfg = tr->events;
 	long nr = (long)regs->orig_rax, rax = (long)regs->rax;
+	/* Cut and restarted by the kernel, or cut with EINTR and rewound by
+	 * repair.c (io_uring_enter): either way the call goes on. */
+	bool goes_on = (rax <= -ERESTARTSYS_ && rax >= -ERESTART_RESTARTBLOCK_) ||
+		       (rewound && rax == -EINTR);
 	if (!cfg || cfg->method != TRACE_PTRACE || tr->passive || t->foreign || t->syscall_stops ||
-	    t->ev->call.open || t->proc->compat32 || nr < 0 || rax > -ERESTARTSYS_ ||
-	    rax < -ERESTART_RESTARTBLOCK_)
+	    t->ev->call.open || t->proc->compat32 || !goes_on)
+		return;
+	/* Already a restart_syscall when we came (an earlier stop, of a
+	 * debugger or of an earlier recording, cut it): the call it resumes. */
+	if (nr == SYS_restart_syscall)
+		nr = addrspace_restarted_call(&t->proc->as, regs->rip);
+	if (nr < 0)
 		return;
 	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
 	if (!wanted(cfg, nr, args))
@@ -676,7 +688,7 @@ static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs
 	mono_ns now = mono_now();
 	open_event(tr, t, nr, args, now);
 	t->ev->call.restarting = true;
-	t->ev->call.restart_rval = rax;
+	t->ev->call.restart_rval = rax == -EINTR ? 0 : rax;
 	t->ev->call.restart_at = now;
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -542,4 +543,15 @@ bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t
 		return false;
 	memcpy(buf, m->mod->image + off, len);
 	return true;
+}
+
+long addrspace_restarted_call(struct addrspace *as, uint64_t pc)
+{
+	uint8_t b[7];
+	if (pc < sizeof(b) || !addrspace_read_image(as, pc - sizeof(b), b, sizeof(b)) ||
+	    b[0] != 0xb8 || b[5] != 0x0f || b[6] != 0x05)
+		return -1;
+	uint32_t nr;
+	memcpy(&nr, b + 1, sizeof(nr));
+	return nr < 1024 && nr != SYS_restart_syscall ? (long)nr : -1;
 }

@@ -112,24 +112,6 @@ enum sample_state sampler_classify(char state, const struct syscall_state *sc,
 }
 
 /*
- * The call a thread resumes as restart_syscall: the kernel keeps it in a
- * restart block /proc does not show. But the thread's pc is right after the
- * syscall instruction of the original call, and glibc loads the number
- * just before it ("mov $NR, %eax; syscall"): read it from the code. -1 if
- * the code is not that.
- */
-static long restarted_call(struct addrspace *as, uint64_t pc)
-{
-	uint8_t b[7];
-	if (pc < sizeof(b) || !addrspace_read_image(as, pc - sizeof(b), b, sizeof(b)) ||
-	    b[0] != 0xb8 || b[5] != 0x0f || b[6] != 0x05)
-		return -1;
-	uint32_t nr;
-	memcpy(&nr, b + 1, sizeof(nr));
-	return nr < 1024 && nr != SYS_restart_syscall ? (long)nr : -1;
-}
-
-/*
  * A thread in a ptrace stop (state t) is in one of ours: tracees have one
  * tracer. It is not stopped to the program: while a traced call waits for
  * us it is in that call, a group-stop is the user's Ctrl-Z, and any other
@@ -180,7 +162,7 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 	o->what.object = -1;
 	o->what.owner = 0;
 	if (o->sc.nr == SYS_restart_syscall && t->smp->restarted.syscall < 0) {
-		long nr = restarted_call(&t->proc->as, o->sc.pc);
+		long nr = addrspace_restarted_call(&t->proc->as, o->sc.pc);
 		if (nr >= 0)
 			o->sc.nr = nr;
 	}
@@ -207,7 +189,8 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 /*
  * Sample a blocked thread without stopping it. Returns true if a sample
  * was recorded; false if the unwind was not complete and a stop may do
- * better (the caller decides whether one is allowed).
+ * better (may_stop: one is allowed), or if the thread was found running
+ * when looked at again (a stop is then what any running thread gets).
  */
 static bool sample_nostop(struct tracer *tr, struct thread *t, struct observation *o, bool may_stop,
 			  mono_ns now)
@@ -227,8 +210,12 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 			if (may_stop)
 				return false;
 			/* Woken meanwhile: look again, it may be blocked anew. */
-			if (!observe(tr, t, NULL, o) || o->sc.running || o->sc.nr < 0)
+			if (!observe(tr, t, NULL, o))
 				break;
+			/* Running now: stopped like any running thread (its
+			 * pc alone would be 0). */
+			if (o->sc.running || o->sc.nr < 0)
+				return false;
 			regs.rsp = o->sc.sp;
 			regs.rip = o->sc.pc;
 			continue;
@@ -363,6 +350,7 @@ static bool sample_thread(struct tracer *tr, struct thread *t, const struct sche
 			events_watch(t, now, o.sc.args[0], &o.what);
 		if (!arm && !watch && sample_nostop(tr, t, &o, may_stop, now))
 			return false;
+		t->smp->last_sc = o.sc; /* as the stop is asked for (stop_found_it) */
 		*stop = (struct stop_request){t->tid, o.what, true};
 		t->smp->last_ss = prev; /* the stop re-baselines it */
 		return true;
@@ -696,12 +684,20 @@ static void stop_found_it(struct tracer *tr, struct thread *t, const struct user
 {
 	struct activity *what = &t->smp->pending;
 	long nr = (long)r->orig_rax, rax = (long)r->rax;
-	if (what->syscall < 0 || nr == what->syscall || nr == SYS_restart_syscall ||
-	    t->proc->compat32)
+	if (what->syscall < 0 || nr == SYS_restart_syscall || t->proc->compat32)
+		return;
+	/* The same call on the same first argument (descriptor, futex word),
+	 * cut by the stop, or a disk wait that the stop met at its end: where
+	 * it was seen. A futex wait on another word (a condition variable's
+	 * after the mutex's) is another wait; a call on the same word that
+	 * the stop did not cut (the wake as it let the mutex go) ran. */
+	bool cut = nr >= 0 && rax <= -512 && rax >= -516;
+	if (nr == what->syscall && r->rdi == t->smp->last_sc.args[0] &&
+	    (cut || what->state == ST_DISK))
 		return;
 	what->object = -1;
 	what->owner = 0;
-	if (nr >= 0 && rax <= -512 && rax >= -516) {
+	if (cut) {
 		const uint64_t args[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
 		what->state = (uint8_t)syscall_wait_state(nr, args);
 		what->syscall = (int16_t)nr;

@@ -6,6 +6,7 @@
 #include "syscalls.h"
 
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,11 @@ bool syscall_waits_forever(long nr, const uint64_t *args)
 	case SYS_semop: return true;
 	case SYS_semtimedop: return args[3] == 0;
 	case SYS_io_getevents: return args[4] == 0;
+	/* Waiting for completions, with no timeout: without
+	 * IORING_ENTER_EXT_ARG the fifth argument is a signal mask. */
+	case SYS_io_uring_enter:
+		return (args[3] & IORING_ENTER_GETEVENTS) && !(args[3] & IORING_ENTER_EXT_ARG) &&
+		       (uint32_t)args[2] > 0;
 	default: return false;
 	}
 }

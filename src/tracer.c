@@ -973,14 +973,17 @@ static void handle_status(struct tracer *tr, pid_t tid, int status)
 	bool repaired = false;
 	bool have_regs = ours && event != PTRACE_EVENT_EXEC &&
 			 (captured || ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0);
-	if (have_regs)
+	struct user_regs_struct at_stop;
+	if (have_regs) {
+		at_stop = regs;
 		repaired = repair_after_interrupt(&t->repair, &regs, event, sig);
+	}
 	if (captured) {
 		t->want_stop = false;
 		NOTIFY(tr, captured, t, &regs);
 	}
-	if (have_regs && !repaired)
-		NOTIFY(tr, interrupted, t, &regs);
+	if (have_regs)
+		NOTIFY(tr, interrupted, t, &at_stop, repaired);
 	int req = PTRACE_CONT;
 	for (size_t c = 0; c < ARRAY_SIZE(tr->clients); c++)
 		if (tr->clients[c] && tr->clients[c]->resume_request && req == PTRACE_CONT)

@@ -41,7 +41,8 @@ if on_fifo and other:
     with open(os.path.join(d, "io-last.json"), "w") as f:
         json.dump(p, f)
     rep_last = wp.run([wp.WALLPROF, "report", os.path.join(d, "io-last.json")]).stdout
-    block = rep_last.split(f"    {fifo}\n", 1)[-1].split("\n    /", 1)[0]
+    # The FIFO's entry: up to the next entry or the end of its section.
+    block = rep_last.split(f"    {fifo}\n", 1)[-1].split("\n\n", 1)[0].split("\n    /", 1)[0]
     wp.check("read_feed" in block and "feeder" not in block,
              f"report: the FIFO's stack is its samples' most common one, not the last one's:\n{block}")
 else:

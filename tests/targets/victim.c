@@ -23,6 +23,9 @@
  *             200 us at a time (IORING_ENTER_EXT_ARG's timeout), from one
  *             thread: interrupted, the wait fails with EINTR. Exits 3 if
  *             io_uring is not available
+ *   uringwait a thread in io_uring_enter waiting for a completion with no
+ *             timeout, for good (an EINTR returns it and is counted); the
+ *             program ends after SECS
  *   signal    the other way round: a thread that must see EINTR. It waits
  *             in epoll_pwait, where alone SIGUSR1 is unblocked, for the
  *             signal another thread sends, and must get EINTR for each one
@@ -426,10 +429,41 @@ static void run_uring(void)
 	close(fd);
 }
 
+static void *uring_waiter(void *arg)
+{
+	int fd = *(int *)arg;
+	name("waiter");
+	for (;;) {
+		long r = syscall(SYS_io_uring_enter, fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+		if (r < 0 && errno == EINTR)
+			eintr++;
+		else if (r < 0)
+			bad++;
+		ops++;
+	}
+	return NULL;
+}
+
+static void run_uringwait(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	static int fd;
+	fd = (int)syscall(SYS_io_uring_setup, 8, &p);
+	if (fd < 0) {
+		printf("mode=uringwait unavailable: %s\n", strerror(errno));
+		exit(3);
+	}
+	pthread_t w;
+	pthread_create(&w, NULL, uring_waiter, &fd);
+	struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal|count|uring SECS\n");
+		fprintf(stderr, "usage: victim epoll|sigwait|pipe|socket|signal|count|uring|uringwait SECS\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -448,6 +482,8 @@ int main(int argc, char **argv)
 		run_epoll();
 	} else if (!strcmp(mode, "uring")) {
 		run_uring();
+	} else if (!strcmp(mode, "uringwait")) {
+		run_uringwait();
 	} else if (!strcmp(mode, "pipe") || !strcmp(mode, "socket")) {
 		run_stream(!strcmp(mode, "socket"));
 	} else {
