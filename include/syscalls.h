@@ -45,6 +45,20 @@ bool syscall_interrupt_is_safe(pid_t pid, char state, const struct syscall_state
  */
 bool syscall_waits_forever(long nr, const uint64_t *args);
 
+/* The six arguments of the x86_64 call in r (rdi, rsi, rdx, r10, r8, r9). */
+struct user_regs_struct;
+void syscall_args_of(const struct user_regs_struct *r, uint64_t a[6]);
+
+/*
+ * A result that says a signal, or a stop of ours, cut the call and the kernel
+ * runs it again (-ERESTARTSYS .. -ERESTART_RESTARTBLOCK, -512 to -516): the
+ * program never sees it.
+ */
+static inline bool syscall_result_restarts(int64_t rval)
+{
+	return rval <= -512 && rval >= -516;
+}
+
 /* Which argument of syscall nr is a path (openat: 1, stat: 0), -1 if none. */
 int syscall_path_arg(long nr);
 

@@ -29,8 +29,6 @@
 #include "locks.h"
 #include "snapshot.h"
 
-#define ERESTARTSYS_ 512
-#define ERESTART_RESTARTBLOCK_ 516
 /*
  * SECCOMP_RET_DATA of our filter's TRACE actions. A filter the program
  * installs itself comes after ours, and when both ask for TRACE the kernel
@@ -389,13 +387,13 @@ static int resume_request(const struct tracer *tr, const struct thread *t)
 
 static void watch_begin(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
 {
-	long rax = (long)regs->rax;
 	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the wait was cut by our
 	 * stop and runs again when resumed. */
 	if (tr->passive || t->ev->call.open || (long)regs->orig_rax != SYS_futex ||
-	    rax > -ERESTARTSYS_ || rax < -ERESTART_RESTARTBLOCK_)
+	    !syscall_result_restarts((int64_t)regs->rax))
 		return;
-	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
+	uint64_t args[6];
+	syscall_args_of(regs, args);
 	struct activity what = {ST_LOCK, SYS_futex, t->ev->watch_object, t->ev->watch_owner};
 	mono_ns t0 = t->ev->watch_t0;
 	if (regs->rdi != t->ev->watch_uaddr) {
@@ -564,7 +562,7 @@ static int on_syscall_stop(struct tracer *tr, struct thread *t)
 		return resume_request(tr, t);
 	}
 	int64_t rval = info.exit.rval;
-	if (info.exit.is_error && rval <= -ERESTARTSYS_ && rval >= -ERESTART_RESTARTBLOCK_) {
+	if (info.exit.is_error && syscall_result_restarts(rval)) {
 		t->ev->call.restarting = true;
 		t->ev->call.restart_rval = rval;
 		t->ev->call.restart_at = now;
@@ -652,7 +650,6 @@ static void on_exec(struct tracer *tr, struct thread *t)
 		ev->open = ev->restarting = false;
 }
 
-/* The stop a tick asked for came: if it was to follow a wait, follow it. */
 /*
  * Exact tracing of an attached process: a thread that was blocked in a
  * traced call when it was attached runs free of syscall stops until a stop
@@ -671,8 +668,7 @@ static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs
 	long nr = (long)regs->orig_rax, rax = (long)regs->rax;
 	/* Cut and restarted by the kernel, or cut with EINTR and rewound by
 	 * repair.c (io_uring_enter): either way the call goes on. */
-	bool goes_on = (rax <= -ERESTARTSYS_ && rax >= -ERESTART_RESTARTBLOCK_) ||
-		       (rewound && rax == -EINTR);
+	bool goes_on = syscall_result_restarts(rax) || (rewound && rax == -EINTR);
 	if (!cfg || cfg->method != TRACE_PTRACE || tr->passive || t->foreign || t->syscall_stops ||
 	    t->ev->call.open || t->proc->compat32 || !goes_on)
 		return;
@@ -682,7 +678,8 @@ static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs
 		nr = addrspace_restarted_call(&t->proc->as, regs->rip);
 	if (nr < 0)
 		return;
-	const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
+	uint64_t args[6];
+	syscall_args_of(regs, args);
 	if (!wanted(cfg, nr, args))
 		return;
 	mono_ns now = mono_now();
@@ -692,6 +689,7 @@ static void arm_open(struct tracer *tr, struct thread *t, const struct user_regs
 	t->ev->call.restart_at = now;
 }
 
+/* The stop a tick asked for came: if it was to follow a wait, follow it. */
 static void captured(struct tracer *tr, struct thread *t, const struct user_regs_struct *regs)
 {
 	if (t->ev->watch_wait)

@@ -27,6 +27,7 @@
 
 #include "procfs.h"
 #include "profile.h"
+#include "syscalls.h"
 #include "util.h"
 
 /* syscall (0f 05) and int $0x80 (cd 80) are both two bytes: the kernel
@@ -36,16 +37,6 @@
 #define IOV_MAX_ 1024 /* UIO_MAXIOV */
 #define SPLICE_F_NONBLOCK_ 0x02
 #define RWF_NOWAIT_ 0x08
-
-static void args_of(const struct user_regs_struct *r, uint64_t a[6])
-{
-	a[0] = r->rdi;
-	a[1] = r->rsi;
-	a[2] = r->rdx;
-	a[3] = r->r10;
-	a[4] = r->r8;
-	a[5] = r->r9;
-}
 
 static void set_args(struct user_regs_struct *r, const uint64_t a[6])
 {
@@ -483,7 +474,7 @@ static bool rewind_call(struct repair *r, const struct user_regs_struct *regs, c
 	r->entered = false;
 	r->nr = (long)regs->orig_rax;
 	r->rip = w.rip;
-	args_of(regs, r->args);
+	syscall_args_of(regs, r->args);
 	r->done = done;
 	return true;
 }
@@ -527,7 +518,7 @@ bool repair_after_interrupt(struct repair *r, const struct user_regs_struct *reg
 	if (ret >= 0 && restart_pending(r, regs))
 		return false;
 	uint64_t a[6];
-	args_of(regs, a);
+	syscall_args_of(regs, a);
 	struct transfer x;
 	bool eintr = ret == -EINTR;
 	bool partial = false;

@@ -691,14 +691,15 @@ static void stop_found_it(struct tracer *tr, struct thread *t, const struct user
 	 * it was seen. A futex wait on another word (a condition variable's
 	 * after the mutex's) is another wait; a call on the same word that
 	 * the stop did not cut (the wake as it let the mutex go) ran. */
-	bool cut = nr >= 0 && rax <= -512 && rax >= -516;
+	bool cut = nr >= 0 && syscall_result_restarts(rax);
 	if (nr == what->syscall && r->rdi == t->smp->last_sc.args[0] &&
 	    (cut || what->state == ST_DISK))
 		return;
 	what->object = -1;
 	what->owner = 0;
 	if (cut) {
-		const uint64_t args[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+		uint64_t args[6];
+		syscall_args_of(r, args);
 		what->state = (uint8_t)syscall_wait_state(nr, args);
 		what->syscall = (int16_t)nr;
 		attribute_call(tr, t, nr, args, what);
@@ -723,17 +724,13 @@ static void sampler_resumed(struct tracer *tr, struct thread *t,
 {
 	if (!regs)
 		return;
-	if (t->smp->rebaseline && t->fd_schedstat >= 0) {
-		/* The stop made a blocked thread run a little (and may
-		 * have turned its call into restart_syscall): take the
-		 * baseline after it, or the next tick would not reuse
-		 * this stack. At once, before the unwind: the longer the
-		 * wait, the likelier that the thread ran on to somewhere
-		 * else, which the baseline would then hide. */
-		char buf[256];
-		if (pread_text(t->fd_schedstat, buf, sizeof(buf)) > 0)
-			procfs_parse_schedstat(buf, &t->smp->last_ss);
-	}
+	/* The stop made a blocked thread run a little (and may have turned
+	 * its call into restart_syscall): take the baseline after it, or the
+	 * next tick would not reuse this stack. At once, before the unwind:
+	 * the longer the wait, the likelier that the thread ran on to
+	 * somewhere else, which the baseline would then hide. */
+	if (t->smp->rebaseline)
+		read_schedstat(t, &t->smp->last_ss);
 
 	mono_ns now = mono_now();
 	recorder_stop_time(tr->rec, now - t->stop_t0);

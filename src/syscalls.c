@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 
 #include "locks.h"
 #include "util.h"
@@ -132,6 +133,16 @@ int syscall_path_arg(long nr)
 	case SYS_fchownat: return 1;
 	default: return -1;
 	}
+}
+
+void syscall_args_of(const struct user_regs_struct *r, uint64_t a[6])
+{
+	a[0] = r->rdi;
+	a[1] = r->rsi;
+	a[2] = r->rdx;
+	a[3] = r->r10;
+	a[4] = r->r8;
+	a[5] = r->r9;
 }
 
 bool syscall_waits_forever(long nr, const uint64_t *args)
