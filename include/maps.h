@@ -90,6 +90,14 @@ bool addrspace_read_debug_frame(const struct addrspace *as, uint64_t addr, void 
 bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start);
 
 /*
+ * The runtime start of the function holding addr, which lies in map, from
+ * its module's unwind table (module_function_start); false if that is not
+ * known.
+ */
+bool addrspace_function_start(struct addrspace *as, const struct mapping *map, uint64_t addr,
+			      uint64_t *start);
+
+/*
  * Read target memory at addr from a cached read-only file image. Returns
  * false if addr is not in such a mapping (the caller may then read the
  * target itself).

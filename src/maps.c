@@ -524,6 +524,18 @@ bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *sta
 	return true;
 }
 
+bool addrspace_function_start(struct addrspace *as, const struct mapping *map, uint64_t addr,
+			      uint64_t *start)
+{
+	struct module *m = map ? map->mod : NULL;
+	uint64_t s;
+	if (!m || !module_load(as, m) || !m->bias_known ||
+	    !module_function_start(m, addr - m->bias, &s) || s + m->bias < map->start)
+		return false;
+	*start = s + m->bias;
+	return true;
+}
+
 bool addrspace_read_image(struct addrspace *as, uint64_t addr, void *buf, size_t len)
 {
 	/* An unwind reads one table many times over: most reads fall in the

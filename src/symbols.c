@@ -592,12 +592,8 @@ static int innermost_chain(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **out)
  */
 static uint64_t function_start(struct symbolizer *s, const struct mapping *map, uint64_t addr)
 {
-	struct module *m = map->mod;
 	uint64_t start;
-	if (!module_load(s->as, m) || !m->bias_known ||
-	    !module_function_start(m, addr - m->bias, &start) || start + m->bias < map->start)
-		return addr;
-	return start + m->bias;
+	return addrspace_function_start(s->as, map, addr, &start) ? start : addr;
 }
 
 /* lookup() without the cache. */

@@ -488,19 +488,6 @@ static bool after_call(struct unwinder *uw, uint64_t ret)
 	return false;
 }
 
-/* The runtime start of the function holding ip, from its module's unwind
- * table; false if that is not known. */
-static bool function_start_at(struct unwinder *uw, uint64_t ip, uint64_t *start)
-{
-	const struct mapping *m = addrspace_find(uw->as, ip);
-	uint64_t s;
-	if (!m || !m->mod || !module_load(uw->as, m->mod) || !m->mod->bias_known ||
-	    !module_function_start(m->mod, ip - m->mod->bias, &s))
-		return false;
-	*start = s + m->mod->bias;
-	return true;
-}
-
 /*
  * Could the call before the return address ret have entered the function
  * starting at fn? An indirect call could have; a direct one (call rel32)
@@ -560,7 +547,8 @@ static void recover_rbp(struct unwinder *uw, struct unwind_result *out, uint64_t
 	*best = *out;
 	uint64_t end = st->base + st->len, last, fn = 0;
 	/* The frame that needed rbp is the last one the unwind reached. */
-	bool fn_known = out->n > 0 && function_start_at(uw, out->ips[out->n - 1], &fn);
+	uint64_t at = out->n > 0 ? out->ips[out->n - 1] : 0;
+	bool fn_known = at && addrspace_function_start(uw->as, addrspace_find(uw->as, at), at, &fn);
 	int tried = 0;
 	for (uint64_t a = (from_sp + 7) & ~7ULL; a + 16 <= end && tried < 16; a += 8) {
 		uint64_t saved = stack_word(st, a), ret = stack_word(st, a + 8);

@@ -167,22 +167,12 @@ static int pprof_write(const struct profile *p, const struct view_opts *o, FILE 
 	for (size_t i = 0; i < p->n_processes && !exe; i++)
 		if (p->processes[i].pid == p->pid && p->processes[i].exe[0])
 			exe = p->processes[i].exe;
-	size_t first = 0;
-	for (size_t i = 0; exe && i < p->n_binaries; i++)
-		if (!strcmp(p->binaries[i].path, exe)) {
-			first = i;
-			break;
-		}
-	uint64_t *id_of = xcalloc(p->n_binaries + 1, sizeof(*id_of));
-	for (size_t i = 0; i < p->n_binaries; i++)
-		id_of[i] = i == first ? 1 : i < first ? i + 2 : i + 1;
 	pp.mapping = xcalloc(p->n_binaries + 1, sizeof(*pp.mapping));
-	for (size_t k = 0; k < p->n_binaries; k++) {
-		size_t i = k == 0 ? first : k <= first ? k - 1 : k;
+	for (size_t i = 0; i < p->n_binaries; i++) {
 		const struct profile_binary *b = &p->binaries[i];
 		PMapping *m = xmalloc(sizeof(*m));
 		perftools__profiles__mapping__init(m);
-		m->id = id_of[i];
+		m->id = i + 1;
 		m->memory_start = b->start;
 		m->memory_limit = b->end;
 		m->filename = str_id(&s, b->path);
@@ -190,6 +180,12 @@ static int pprof_write(const struct profile *p, const struct view_opts *o, FILE 
 		m->has_functions = b->has_symbols;
 		m->has_filenames = m->has_line_numbers = m->has_inline_frames = b->has_debuginfo;
 		pp.mapping[pp.n_mapping++] = m;
+		if (exe && !strcmp(b->path, exe)) {
+			/* The ids stay: only the order of the list tells. */
+			pp.mapping[i] = pp.mapping[0];
+			pp.mapping[0] = m;
+			exe = NULL;
+		}
 	}
 	pp.function = xcalloc(p->n_frames + 1, sizeof(*pp.function));
 	pp.location = xcalloc(p->n_frames + 1, sizeof(*pp.location));
@@ -198,13 +194,12 @@ static int pprof_write(const struct profile *p, const struct view_opts *o, FILE 
 		uint64_t mapping = 0;
 		for (size_t b = 0; fr->module && b < p->n_binaries && !mapping; b++)
 			if (!strcmp(base_name(p->binaries[b].path), fr->module))
-				mapping = id_of[b];
+				mapping = b + 1;
 		pp.function[pp.n_function++] =
 			new_function(i + 1, str_id(&s, fr->function), str_id(&s, fr->file));
 		pp.location[pp.n_location++] =
 			new_location(i + 1, mapping, fr->address, i + 1, fr->line);
 	}
-	free(id_of);
 
 	/* Merge samples alike in thread, stack and state label. */
 	struct strmap seen;
