@@ -63,10 +63,21 @@ struct addrspace {
 	size_t n_mods, cap_mods;
 	unsigned refreshes;
 	uint64_t slow_reads; /* memory reads that had to go to the target */
+	/* What tells this address space from the one an exec puts under the
+	 * same pid (addrspace_refresh): the start of [vdso], the end of
+	 * [stack], and the lowest mapping of code from a file. 0 where there is none. */
+	struct mm_identity {
+		uint64_t vdso, stack_top, anchor;
+		uint64_t anchor_dev, anchor_inode;
+	} id;
+	bool replaced; /* its pid now runs another program */
 };
 
 void addrspace_release(struct addrspace *as);
-/* Re-read /proc/PID/maps; modules are kept and reused. 0 or -errno. */
+/*
+ * Re-read /proc/PID/maps; modules are kept and reused. 0 or -errno;
+ * -ESTALE, keeping the maps it had, once the pid has exec'd.
+ */
 int addrspace_refresh(struct addrspace *as);
 /* Forget everything (after exec). */
 void addrspace_reset(struct addrspace *as, pid_t pid);

@@ -20,13 +20,16 @@
 
 /*
  * Intern a raw stack of a thread of proc (NULL: a pseudo-address of no
- * process): the process index, then the addresses, innermost first.
+ * process): the process index, then the addresses, innermost first. Once
+ * proc's maps showed another program (maps.h, addrspace_refresh), the
+ * STACK_EXEC_ADDR marker instead.
  */
 uint32_t snapshot_intern(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
 			 uint32_t n, bool truncated);
 
-/* The stack of a sample whose stop was skipped (--max-overhead) or never
- * came (STACK_LATE_ADDR): one frame at that pseudo-address, which the
+/* The stack of a sample whose stop was skipped (--max-overhead), never
+ * came (STACK_LATE_ADDR) or found the program its process exec'd
+ * (STACK_EXEC_ADDR): one frame at that pseudo-address, which the
  * symbolizer names for what it is. */
 uint32_t snapshot_marker(struct tracer *tr, uint64_t addr);
 

@@ -17,10 +17,12 @@
 struct symbolizer;
 
 /* Pseudo-addresses: the stack of a sample taken without a stop
- * (--max-overhead), and of a thread that did not stop in time (dump: a
- * long uninterruptible wait). */
+ * (--max-overhead), of a thread that did not stop in time (dump: a long
+ * uninterruptible wait), and of one already in the program its process
+ * exec'd, before the exec's event was seen. */
 #define STACK_SKIPPED_ADDR 1
 #define STACK_LATE_ADDR 2
+#define STACK_EXEC_ADDR 3
 
 /* Does the ELF file at path call ptrace (its symbols hold libc's or Go's
  * wrapper)? A program that may trace itself or its children. */

@@ -29,6 +29,7 @@
 #include "procfs.h"
 #include "recorder.h"
 #include "repair.h"
+#include "symbols.h"
 #include "syscalls.h"
 #include "unwind.h"
 #include "util.h"
@@ -176,8 +177,8 @@ struct tracer {
 	const struct tracer_client *clients[2]; /* the sampler, exact tracing */
 	double max_overhead; /* --max-overhead as a fraction; 0: no limit */
 
-	uint32_t marker_stacks
-		[3]; /* stack ids of the pseudo-addresses (snapshot.h); +1, 0 = none yet */
+	/* Stack ids of the pseudo-addresses (snapshot.h); +1, 0 = none yet. */
+	uint32_t marker_stacks[STACK_EXEC_ADDR + 1];
 
 	bool ptrace_warned; /* said that the command's own ptrace fails */
 	bool foreign_data_warned; /* said that the command's filter uses our data */

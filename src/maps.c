@@ -160,6 +160,47 @@ static struct module *module_get(struct addrspace *as, const struct map_entry *e
 	return m;
 }
 
+/*
+ * Whether ents are still the maps of as, and not of the program an exec put
+ * under the pid. The exec's event reaches us after the kernel switched the
+ * process over, and a tick in between (an unwind missing an address of the
+ * new program) would otherwise read the new maps into the old process's
+ * space, and every sample taken before the exec would lose its symbols.
+ * With address space randomization an exec moves the vdso and the stack;
+ * without it, the same program lands the same way, and another program
+ * does not have the old one's lowest mapping of code from a file.
+ */
+static bool same_mm(struct addrspace *as, const struct map_entry *ents, size_t n)
+{
+	struct mm_identity id = {0};
+	bool anchor_kept = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct map_entry *e = &ents[i];
+		uint64_t dev = ((uint64_t)e->dev_major << 32) | e->dev_minor;
+		if (!e->path)
+			continue;
+		if (!strcmp(e->path, "[vdso]"))
+			id.vdso = e->start;
+		else if (!strcmp(e->path, "[stack]"))
+			id.stack_top = e->end;
+		else if (e->inode && e->perms[2] == 'x' && !id.anchor) {
+			id.anchor = e->start;
+			id.anchor_dev = dev;
+			id.anchor_inode = e->inode;
+		}
+		anchor_kept = anchor_kept ||
+			      (e->start == as->id.anchor && e->inode && dev == as->id.anchor_dev &&
+			       e->inode == as->id.anchor_inode);
+	}
+	if (as->refreshes == 0) {
+		as->id = id;
+		return true;
+	}
+	return (!as->id.vdso || as->id.vdso == id.vdso) &&
+	       (!as->id.stack_top || as->id.stack_top == id.stack_top) &&
+	       (!as->id.anchor || anchor_kept);
+}
+
 int addrspace_refresh(struct addrspace *as)
 {
 	char path[64];
@@ -171,6 +212,11 @@ int addrspace_refresh(struct addrspace *as)
 	size_t n;
 	procfs_parse_maps(text, &ents, &n);
 	free(text);
+	if (as->replaced || !same_mm(as, ents, n)) {
+		as->replaced = true;
+		procfs_free_maps(ents, n);
+		return -ESTALE;
+	}
 
 	free(as->maps);
 	as->maps = xcalloc(n, sizeof(*as->maps));

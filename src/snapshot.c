@@ -9,6 +9,10 @@
 uint32_t snapshot_intern(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
 			 uint32_t n, bool truncated)
 {
+	/* Its process exec'd, and the exec's event is still to come: the
+	 * addresses are the new program's, which this process never had. */
+	if (proc && proc->as.replaced)
+		return snapshot_marker(tr, STACK_EXEC_ADDR);
 	struct raw_stack s = {proc ? proc->index : 0, ips, n, truncated};
 	return raw_stack_intern(&tr->rec->stacks, &s);
 }

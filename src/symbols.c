@@ -524,11 +524,13 @@ static int lookup(struct symbolizer *s, uint64_t addr, struct raw_frame *out, in
 					    NULL, NULL, 0, false};
 		return 1;
 	}
-	if (addr == STACK_SKIPPED_ADDR || addr == STACK_LATE_ADDR) {
-		const char *what = addr == STACK_SKIPPED_ADDR
-					   ? "[stack not taken: --max-overhead]"
-					   : "[stack not taken: the thread did not stop in time]";
-		out[0] = (struct raw_frame){xstrdup(what), NULL, NULL, 0, false};
+	if (addr >= STACK_SKIPPED_ADDR && addr <= STACK_EXEC_ADDR) {
+		static const char *const what[] = {
+			[STACK_SKIPPED_ADDR] = "[stack not taken: --max-overhead]",
+			[STACK_LATE_ADDR] = "[stack not taken: the thread did not stop in time]",
+			[STACK_EXEC_ADDR] = "[exec: the new program starting]",
+		};
+		out[0] = (struct raw_frame){xstrdup(what[addr]), NULL, NULL, 0, false};
 		return 1;
 	}
 	const struct mapping *map = addrspace_find(s->as, addr);
