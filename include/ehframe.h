@@ -48,4 +48,36 @@ int ehframe_from_debug_frame(const uint8_t *sec, size_t size, uint64_t bias, uin
 			     uint8_t **out, size_t *out_len, struct eh_entry **table,
 			     size_t *n_out);
 
+/*
+ * CFI written by hand as .eh_frame records (the rewritten .debug_frame
+ * above, and Go's own tables: gopclntab.h), to be served to the unwinder at
+ * base, and the table of their FDEs relative to base. Zero-initialize with
+ * .base set.
+ */
+struct ehframe_writer {
+	uint8_t *buf;
+	size_t len, cap;
+	struct eh_entry *table;
+	size_t n, cap_table;
+	uint64_t base;
+};
+
+/* A CIE (augmentation "zR": its FDEs' addresses absolute, 8 bytes) with
+ * these initial instructions; returns its offset, for its FDEs. */
+size_t ehframe_put_cie(struct ehframe_writer *w, uint64_t code_align, int64_t data_align,
+		       uint64_t ra, const uint8_t *insns, size_t n);
+/* An FDE for [start, start + range), runtime addresses, under the CIE at
+ * offset cie; false (nothing written) if empty or out of the table's reach
+ * of base (2 GiB). */
+bool ehframe_put_fde(struct ehframe_writer *w, size_t cie, uint64_t start, uint64_t range,
+		     const uint8_t *insns, size_t n);
+/* Bytes at the end of w's buffer (which also serves, alone, to gather a
+ * record's instructions). */
+void ehframe_put(struct ehframe_writer *w, const void *p, size_t n);
+void ehframe_put_uleb(struct ehframe_writer *w, uint64_t v);
+/* The records, with their terminator, and their table sorted by start.
+ * 0, or -1 if there is no FDE (then everything is freed). */
+int ehframe_finish(struct ehframe_writer *w, uint8_t **out, size_t *out_len,
+		   struct eh_entry **table, size_t *n_out);
+
 #endif

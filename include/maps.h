@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "ehframe.h"
+#include "gopclntab.h"
 
 struct module {
 	char *path; /* as /proc/PID/maps names it; "[vdso]" for the vdso */
@@ -42,6 +43,9 @@ struct module {
 	uint64_t debug_base;
 	struct eh_entry *debug_table;
 	size_t debug_count;
+	/* Go's table of functions (gopclntab.h), in the image; version 0
+	 * if none. Its frame sizes stand in for a missing .debug_frame. */
+	struct gopclntab go;
 	char build_id[41]; /* hex, "" if none */
 	bool has_symtab; /* a .symtab section in the file itself */
 	bool has_dynsym; /* a .dynsym with symbols in it */

@@ -8,7 +8,7 @@ libdw-dev libelf-dev libiberty-dev libc6-dbg \
 libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 # Used by the tests and benchmarks, not by the build.
 tools="python3 time tmux hyperfine strace nodejs chromium zsh elfutils gdb \
-nginx redis-server redis-tools apache2-utils postgresql golang-go clang-format wrk"
+nginx redis-server redis-tools apache2-utils postgresql golang-go fzf clang-format wrk"
 
 missing=""
 for p in $pkgs $tools; do

@@ -215,43 +215,39 @@ int ehframe_build_table(const uint8_t *sec, size_t size, uint64_t vaddr, uint64_
 	return 0;
 }
 
-/* ---- .debug_frame ---- */
+/* ---- records written here (.debug_frame rewritten, Go's tables) ---- */
 
-/* A growing output buffer. */
-struct writer {
-	uint8_t *buf;
-	size_t len, cap;
-};
-
-static void put(struct writer *w, const void *p, size_t n)
+void ehframe_put(struct ehframe_writer *w, const void *p, size_t n)
 {
+	if (!n)
+		return;
 	GROW(w->buf, w->cap, w->len + n);
 	memcpy(w->buf + w->len, p, n);
 	w->len += n;
 }
 
-static void put_u32(struct writer *w, uint32_t v)
+static void put_u32(struct ehframe_writer *w, uint32_t v)
 {
-	put(w, &v, 4);
+	ehframe_put(w, &v, 4);
 }
 
-static void put_u64(struct writer *w, uint64_t v)
+static void put_u64(struct ehframe_writer *w, uint64_t v)
 {
-	put(w, &v, 8);
+	ehframe_put(w, &v, 8);
 }
 
-static void put_uleb(struct writer *w, uint64_t v)
+void ehframe_put_uleb(struct ehframe_writer *w, uint64_t v)
 {
 	do {
 		uint8_t b = v & 0x7f;
 		v >>= 7;
 		if (v)
 			b |= 0x80;
-		put(w, &b, 1);
+		ehframe_put(w, &b, 1);
 	} while (v);
 }
 
-static void put_sleb(struct writer *w, int64_t v)
+static void put_sleb(struct ehframe_writer *w, int64_t v)
 {
 	for (;;) {
 		uint8_t b = v & 0x7f;
@@ -259,10 +255,78 @@ static void put_sleb(struct writer *w, int64_t v)
 		bool done = (v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40));
 		if (!done)
 			b |= 0x80;
-		put(w, &b, 1);
+		ehframe_put(w, &b, 1);
 		if (done)
 			return;
 	}
+}
+
+/* The record begun at `at` is complete: its length goes in front. */
+static void close_record(struct ehframe_writer *w, size_t at)
+{
+	uint32_t rec_len = (uint32_t)(w->len - at - 4);
+	memcpy(w->buf + at, &rec_len, 4);
+}
+
+size_t ehframe_put_cie(struct ehframe_writer *w, uint64_t code_align, int64_t data_align,
+		       uint64_t ra, const uint8_t *insns, size_t n)
+{
+	size_t at = w->len;
+	put_u32(w, 0); /* length, filled in below */
+	put_u32(w, 0); /* a CIE */
+	uint8_t v = ra < 256 ? 1 : 3;
+	ehframe_put(w, &v, 1);
+	ehframe_put(w, "zR", 3);
+	ehframe_put_uleb(w, code_align);
+	put_sleb(w, data_align);
+	if (v == 1) {
+		uint8_t b = (uint8_t)ra;
+		ehframe_put(w, &b, 1);
+	} else {
+		ehframe_put_uleb(w, ra);
+	}
+	ehframe_put_uleb(w, 1);
+	uint8_t enc = 0x04; /* DW_EH_PE_udata8, absolute */
+	ehframe_put(w, &enc, 1);
+	ehframe_put(w, insns, n);
+	close_record(w, at);
+	return at;
+}
+
+bool ehframe_put_fde(struct ehframe_writer *w, size_t cie, uint64_t start, uint64_t range,
+		     const uint8_t *insns, size_t n)
+{
+	int64_t s_off = (int64_t)(start - w->base);
+	if (!range || s_off != (int32_t)s_off || w->len > INT32_MAX)
+		return false;
+	size_t at = w->len;
+	put_u32(w, 0);
+	put_u32(w, (uint32_t)(w->len - cie)); /* back to its CIE */
+	put_u64(w, start);
+	put_u64(w, range);
+	ehframe_put_uleb(w, 0); /* no augmentation data */
+	ehframe_put(w, insns, n);
+	close_record(w, at);
+	GROW(w->table, w->cap_table, w->n + 1);
+	w->table[w->n++] = (struct eh_entry){(int32_t)s_off, (int32_t)at};
+	return true;
+}
+
+int ehframe_finish(struct ehframe_writer *w, uint8_t **out, size_t *out_len,
+		   struct eh_entry **table, size_t *n_out)
+{
+	if (!w->n) {
+		free(w->table);
+		free(w->buf);
+		return -1;
+	}
+	put_u32(w, 0); /* the terminator */
+	qsort(w->table, w->n, sizeof(*w->table), cmp_entry);
+	*out = w->buf;
+	*out_len = w->len;
+	*table = w->table;
+	*n_out = w->n;
+	return 0;
 }
 
 /* Where a .debug_frame CIE went in the output. */
@@ -276,7 +340,8 @@ struct cie_map {
  * augmentation "zR" saying FDE addresses are absolute 8-byte values, then
  * its own instructions, unchanged (the two formats share them).
  */
-static bool convert_cie(const uint8_t *sec, size_t size, size_t in, struct writer *w, size_t *out)
+static bool convert_cie(const uint8_t *sec, size_t size, size_t in, struct ehframe_writer *w,
+			size_t *out)
 {
 	struct reader r = {sec, size, in, false};
 	uint64_t len = read_bytes(&r, 4);
@@ -298,38 +363,16 @@ static bool convert_cie(const uint8_t *sec, size_t size, size_t in, struct write
 	uint64_t ra = version == 1 ? read_bytes(&r, 1) : read_uleb(&r);
 	if (r.bad || r.pos > end)
 		return false;
-	*out = w->len;
-	size_t at = w->len;
-	put_u32(w, 0); /* length, filled in below */
-	put_u32(w, 0); /* a CIE */
-	uint8_t v = ra < 256 ? 1 : 3;
-	put(w, &v, 1);
-	put(w, "zR", 3);
-	put_uleb(w, code_align);
-	put_sleb(w, data_align);
-	if (v == 1) {
-		uint8_t b = (uint8_t)ra;
-		put(w, &b, 1);
-	} else {
-		put_uleb(w, ra);
-	}
-	put_uleb(w, 1);
-	uint8_t enc = 0x04; /* DW_EH_PE_udata8, absolute */
-	put(w, &enc, 1);
-	put(w, sec + r.pos, end - r.pos);
-	uint32_t rec_len = (uint32_t)(w->len - at - 4);
-	memcpy(w->buf + at, &rec_len, 4);
+	*out = ehframe_put_cie(w, code_align, data_align, ra, sec + r.pos, end - r.pos);
 	return true;
 }
 
 int ehframe_from_debug_frame(const uint8_t *sec, size_t size, uint64_t bias, uint64_t base,
 			     uint8_t **out, size_t *out_len, struct eh_entry **table, size_t *n_out)
 {
-	struct writer w = {NULL, 0, 0};
+	struct ehframe_writer w = {.base = base};
 	struct cie_map *cies = NULL;
 	size_t n_cies = 0, cap_cies = 0;
-	struct eh_entry *v = NULL;
-	size_t n = 0, cap = 0;
 	struct reader r = {sec, size, 0, false};
 	while (r.pos + 4 <= size) {
 		uint64_t len = read_bytes(&r, 4);
@@ -354,37 +397,12 @@ int ehframe_from_debug_frame(const uint8_t *sec, size_t size, uint64_t bias, uin
 			n_cies++;
 		}
 		uint64_t start = read_bytes(&r, 8), range = read_bytes(&r, 8);
-		int64_t s_off = (int64_t)(bias + start - base);
-		if (!cies[k].ok || r.bad || !range || r.pos > end || s_off != (int32_t)s_off ||
-		    w.len > INT32_MAX) {
-			r.bad = false;
-			r.pos = end;
-			continue;
-		}
-		size_t at = w.len;
-		put_u32(&w, 0);
-		put_u32(&w, (uint32_t)(w.len - cies[k].out)); /* back to its CIE */
-		put_u64(&w, bias + start);
-		put_u64(&w, range);
-		put_uleb(&w, 0); /* no augmentation data */
-		put(&w, sec + r.pos, end - r.pos);
-		uint32_t rec_len = (uint32_t)(w.len - at - 4);
-		memcpy(w.buf + at, &rec_len, 4);
-		GROW(v, cap, n + 1);
-		v[n++] = (struct eh_entry){(int32_t)s_off, (int32_t)at};
+		if (cies[k].ok && !r.bad && r.pos <= end)
+			ehframe_put_fde(&w, cies[k].out, bias + start, range, sec + r.pos,
+					end - r.pos);
+		r.bad = false;
 		r.pos = end;
 	}
 	free(cies);
-	if (!n) {
-		free(v);
-		free(w.buf);
-		return -1;
-	}
-	put_u32(&w, 0); /* the terminator */
-	qsort(v, n, sizeof(*v), cmp_entry);
-	*out = w.buf;
-	*out_len = w.len;
-	*table = v;
-	*n_out = n;
-	return 0;
+	return ehframe_finish(&w, out, out_len, table, n_out);
 }

@@ -375,19 +375,39 @@ static const uint8_t *section_data(const struct module *m, const Elf64_Shdr *s, 
  */
 static void build_debug_frame(struct module *m, const Elf64_Ehdr *eh)
 {
-	const Elf64_Shdr *s = find_section(m, eh, ".debug_frame");
-	if (!s || !m->bias_known || m->hi <= m->lo)
-		return;
-	size_t len;
-	uint8_t *owned;
-	const uint8_t *data = section_data(m, s, &len, &owned);
-	if (!data)
+	if (!m->bias_known || m->hi <= m->lo)
 		return;
 	m->debug_base = ((m->hi + 0xfff) & ~0xfffULL) + (1ULL << 30);
-	if (ehframe_from_debug_frame(data, len, m->bias, m->debug_base, &m->debug_frame,
-				     &m->debug_frame_len, &m->debug_table, &m->debug_count) < 0)
+	const Elf64_Shdr *s = find_section(m, eh, ".debug_frame");
+	size_t len;
+	uint8_t *owned;
+	const uint8_t *data = s ? section_data(m, s, &len, &owned) : NULL;
+	if (data) {
+		int r = ehframe_from_debug_frame(data, len, m->bias, m->debug_base, &m->debug_frame,
+						 &m->debug_frame_len, &m->debug_table,
+						 &m->debug_count);
+		free(owned);
+		if (r == 0)
+			return;
+	}
+	/* A Go binary without DWARF (as Debian ships them): the CFI its
+	 * linker would have written, from the frame sizes of its table. */
+	struct ehframe_writer w = {.base = m->debug_base};
+	if (!m->go.version || !gopclntab_cfi(&m->go, m->bias, &w) ||
+	    ehframe_finish(&w, &m->debug_frame, &m->debug_frame_len, &m->debug_table,
+			   &m->debug_count) < 0)
 		m->debug_base = 0;
-	free(owned);
+}
+
+/* Go's table of functions, if the file has one. */
+static void find_gopclntab(struct module *m, const Elf64_Ehdr *eh)
+{
+	const Elf64_Shdr *s = find_section(m, eh, ".gopclntab");
+	const Elf64_Shdr *text = find_section(m, eh, ".text");
+	if (!s || s->sh_type != SHT_PROGBITS || s->sh_offset > m->image_size ||
+	    s->sh_size > m->image_size - s->sh_offset ||
+	    !gopclntab_open(&m->go, m->image + s->sh_offset, s->sh_size, text ? text->sh_addr : 0))
+		m->go.version = 0;
 }
 
 /* Facts from the ELF image: program headers, eh_frame_hdr, build-id. */
@@ -447,6 +467,7 @@ static void parse_elf(struct module *m, const struct mapping *first)
 	}
 	if (!m->fde_count)
 		build_own_table(m, eh);
+	find_gopclntab(m, eh);
 	build_debug_frame(m, eh);
 	/* A full symbol table: .symtab, or the one xz-compressed into
 	 * .gnu_debugdata (MiniDebugInfo, as Fedora ships), which libdwfl reads. */
@@ -522,7 +543,23 @@ bool addrspace_read_debug_frame(const struct addrspace *as, uint64_t addr, void 
 	return false;
 }
 
+static bool fde_function_start(const struct module *m, uint64_t vaddr, uint64_t *start);
+
 bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start)
+{
+	if (fde_function_start(m, vaddr, start))
+		return true;
+	/* Go's code: its own table knows every function. */
+	struct gofunc f;
+	if (m->go.version && gopclntab_find(&m->go, vaddr, &f)) {
+		*start = f.entry;
+		return true;
+	}
+	return false;
+}
+
+/* module_function_start from the .eh_frame table. */
+static bool fde_function_start(const struct module *m, uint64_t vaddr, uint64_t *start)
 {
 	const uint8_t *tab;
 	uint64_t base, base_offset; /* the vaddr rows are relative to, its file offset */

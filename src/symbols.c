@@ -598,6 +598,22 @@ static uint64_t function_start(struct symbolizer *s, const struct mapping *map, 
 	return addrspace_function_start(s->as, map, addr, &start) ? start : addr;
 }
 
+/*
+ * A Go function without a symbol (Go binaries as Debian ships them are
+ * stripped): its name, and the file and line of addr, from the table Go
+ * keeps for its own tracebacks (gopclntab.h). NULL if mod has none.
+ */
+static const char *go_function(struct addrspace *as, struct module *mod, uint64_t addr,
+			       const char **file, int *line)
+{
+	struct gofunc f;
+	if (!module_load(as, mod) || !mod->go.version ||
+	    !gopclntab_find(&mod->go, addr - mod->bias, &f))
+		return NULL;
+	gopclntab_line(&mod->go, &f, addr - mod->bias, file, line);
+	return gopclntab_name(&mod->go, &f);
+}
+
 /* lookup() without the cache. */
 static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mapping *map,
 			const char *modname, struct raw_frame *out, int max)
@@ -651,8 +667,13 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 		if (dl)
 			file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 		char *name;
+		const char *go = NULL;
+		if (!sym && !file && map && map->mod)
+			go = go_function(s->as, map->mod, addr, &file, &line);
 		if (sym)
 			name = symbol_function_name(sym);
+		else if (go)
+			name = xstrdup(go);
 		else if (map && map->mod)
 			name = xasprintf("%s+0x%llx", modname,
 					 (unsigned long long)(function_start(s, map, addr) -

@@ -47,8 +47,9 @@ struct symcache {
  * (or made by a symbolizer since fixed) is ignored and rewritten.
  * 2: whole inline chains, lines of frames without a DWARF scope; 3: code
  * without symbols named by the start of its function; 4: and code no
- * unwind table covers by its own address, not by the entry before it. */
-#define SYMCACHE_FORMAT 4
+ * unwind table covers by its own address, not by the entry before it; 5: Go
+ * functions of stripped binaries named from Go's own table. */
+#define SYMCACHE_FORMAT 5
 
 /* Largest cache file read: a few hundred bytes per address seen. */
 #define SYMCACHE_MAX_FILE (64u << 20)

@@ -228,27 +228,32 @@ static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
 	di.start_ip = mod->lo;
 	di.end_ip = mod->hi;
-	if (!mod->fde_count) {
-		if (!mod->debug_count)
-			return -UNW_ENOINFO;
-		/* Only .debug_frame: its rewritten records (maps.h). */
+	int r = -UNW_ENOINFO;
+	if (mod->fde_count) {
+		if (mod->own_table) {
+			/* Our own table (ehframe.h) lives here, not in the
+			 * target: it is read through access_mem at an address
+			 * no target has. */
+			di.u.rti.segbase = mod->bias + mod->own_segbase_vaddr;
+			di.u.rti.table_data = own_table_addr(uw, mod);
+		} else {
+			di.u.rti.segbase = mod->bias + mod->eh_hdr_vaddr;
+			/* 12 bytes of header; each entry is two 4-byte values. */
+			di.u.rti.table_data = di.u.rti.segbase + 12;
+		}
+		di.u.rti.table_len = mod->fde_count * 8 / sizeof(unw_word_t);
+		r = _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
+	}
+	/* Code .eh_frame does not cover: the rewritten .debug_frame, or the
+	 * CFI made from Go's table (maps.h). A Go program using cgo has both:
+	 * .eh_frame for its few C functions, the rest in Go's. */
+	if (r == -UNW_ENOINFO && mod->debug_count) {
 		di.u.rti.segbase = mod->debug_base;
 		di.u.rti.table_data = own_table_addr(uw, mod) | DEBUG_TABLE_BIT;
 		di.u.rti.table_len = mod->debug_count * 8 / sizeof(unw_word_t);
-		return _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
+		r = _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
 	}
-	if (mod->own_table) {
-		/* Our own table (ehframe.h) lives here, not in the target: it
-		 * is read through access_mem at an address no target has. */
-		di.u.rti.segbase = mod->bias + mod->own_segbase_vaddr;
-		di.u.rti.table_data = own_table_addr(uw, mod);
-	} else {
-		di.u.rti.segbase = mod->bias + mod->eh_hdr_vaddr;
-		/* 12 bytes of header; each table entry is two 4-byte values. */
-		di.u.rti.table_data = di.u.rti.segbase + 12;
-	}
-	di.u.rti.table_len = mod->fde_count * 8 / sizeof(unw_word_t);
-	return _Ux86_64_dwarf_search_unwind_table(uas, ip, &di, pi, need_unwind_info, arg);
+	return r;
 }
 
 static void put_unwind_info(unw_addr_space_t uas, unw_proc_info_t *pi, void *arg)

@@ -75,7 +75,7 @@ cold = symbolized(cache)
 files = [os.path.join(cache, "symbols", n) for n in os.listdir(os.path.join(cache, "symbols"))]
 wp.check(len(files) >= 2, f"the first dump cached the target and libc by build-id: {len(files)} files")
 heads = [open(f).readline() for f in files]
-wp.check(all(h.startswith("wallprof-symcache 4 ") for h in heads), f"each starts with its header (format 4): {heads}")
+wp.check(all(h.startswith("wallprof-symcache 5 ") for h in heads), f"each starts with its header (format 5): {heads}")
 warm = symbolized(cache)
 for name, got in (("cold", cold), ("warm", warm)):
     both = set(got) & set(truth)
@@ -95,15 +95,15 @@ wp.check(len(both) >= 10 and not wrong,
 with open(files[0]) as fh:
     rest = fh.read().split("\n", 1)[1]
 with open(files[0], "w") as fh:
-    fh.write("wallprof-symcache 4 1 1\n" + rest)
+    fh.write("wallprof-symcache 5 1 1\n" + rest)
 stale = symbolized(cache)
 both = set(stale) & set(truth)
 wp.check(all(stale[a] == truth[a] for a in both), "a cache of another build of the file is not used")
 wp.check(open(files[0]).readline() == heads[0], "and it is rewritten for this build")
-# A file of format 3 (before code no unwind table covers was named by its
-# own address) is not used either.
+# A file of the format before (4: stripped Go code was named by its
+# offsets, not from Go's table) is not used either.
 with open(files[0], "w") as fh:
-    fh.write(heads[0].replace("symcache 4 ", "symcache 3 ") + rest)
+    fh.write(heads[0].replace("symcache 5 ", "symcache 4 ") + rest)
 old = symbolized(cache)
 both = set(old) & set(truth)
 wp.check(all(old[a] == truth[a] for a in both) and open(files[0]).readline() == heads[0],

@@ -243,13 +243,14 @@ def task_states(pid):
     return out
 
 
-def eu_stack(pid):
+def eu_stack(pid, extra=()):
     """Stacks of a live process as `eu-stack -i -s -m -n 0` (elfutils, the
     oracle) prints them: tid -> [frame], innermost first, each frame a dict
     with address, function ("" if it has none), module (the binary's path,
-    "" if none), file and line (None and 0 when it has no line)."""
+    "" if none), file and line (None and 0 when it has no line). extra:
+    more options (--debuginfo-path=...)."""
     import re
-    r = run(["eu-stack", "-i", "-s", "-m", "-n", "0", "-p", str(pid)], timeout=60)
+    r = run(["eu-stack", "-i", "-s", "-m", "-n", "0", *extra, "-p", str(pid)], timeout=60)
     threads, cur = {}, None
     for line in r.stdout.splitlines():
         m = re.match(r"TID (\d+):", line)

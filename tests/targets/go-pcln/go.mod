@@ -1,0 +1,3 @@
+module go-pcln
+
+go 1.19
