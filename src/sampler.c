@@ -716,6 +716,19 @@ static void sampler_captured(struct tracer *tr, struct thread *t,
 		late_run_split(t);
 	if (t->smp->rebaseline)
 		stop_found_it(tr, t, regs);
+	/* A restart_syscall seen after this stop stands for the call it cut
+	 * (observe), if the sample knows that call: a blocked thread's wait
+	 * that the stop found it still in. Any other stop leaves none known,
+	 * and the call is then read from the code before the pc, with its
+	 * own arguments: a thread caught by the stop for a run in a later
+	 * wait (a condition variable's, after a mutex wait a stop had cut)
+	 * was otherwise labelled with that earlier wait for its whole sleep. */
+	long nr = (long)regs->orig_rax;
+	if (t->smp->rebaseline && nr >= 0 && nr == t->smp->pending.syscall &&
+	    syscall_result_restarts((long)regs->rax))
+		t->smp->restarted = t->smp->pending;
+	else
+		t->smp->restarted.syscall = -1;
 }
 
 /* The stop asked for was taken and t runs again: unwind and record. */
@@ -752,8 +765,6 @@ static void sampler_resumed(struct tracer *tr, struct thread *t,
 		}
 		t->smp->owed = 0;
 	}
-	if (t->smp->rebaseline)
-		t->smp->restarted = t->smp->pending;
 }
 
 static const struct tracer_client sampler_client = {
