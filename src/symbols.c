@@ -667,8 +667,10 @@ static int lookup_dwarf(struct symbolizer *s, uint64_t addr, const struct mappin
 		if (dl)
 			file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 		char *name;
+		/* Go code without DWARF: its lines, and without symbols its
+		 * names too, from Go's own table. */
 		const char *go = NULL;
-		if (!sym && !file && map && map->mod)
+		if (!file && map && map->mod)
 			go = go_function(s->as, map->mod, addr, &file, &line);
 		if (sym)
 			name = symbol_function_name(sym);

@@ -10,7 +10,9 @@
    no DWARF, so no .debug_frame): wallprof has only Go's own table
    (.gopclntab) to name and unwind by. eu-stack gets the stripped part back
    as a separate debug file, in a directory only it is told of, and stays
-   the oracle: the same frames, names without the linker's ".abi0".
+   the oracle: the same frames, names without the linker's ".abi0". Built
+   with -ldflags=-w (symbols, no DWARF), its frames get their lines from
+   that table too.
 3. Debian's fzf (a stripped Go program) blocked reading its input: every
    frame named as Go's own debug/gosym names its address
    (tests/targets/go-pcln), and with its line where wallprof gives one; and
@@ -169,6 +171,23 @@ wp.check(rec.returncode == 0 and {"main.syncFile", "runtime.futexsleep", "runtim
          f"stripped: the recording has the goroutines' and the scheduler's frames: {sorted(fns)[:12]}")
 files = {f["file"] for f in p["frames"] if f["function"] == "main.syncFile"}
 wp.check(files == {os.path.join(src, "main.go")}, f"stripped: main.syncFile's lines are in main.go: {files}")
+
+# 2b. Built with -ldflags=-w (symbols, no DWARF): the lines from Go's table.
+nodwarf = os.path.join(d, "go-waits-w")
+b = wp.run(["go", "build", "-ldflags=-w", "-o", nodwarf, "."], cwd=src, env=env, timeout=600)
+wp.check(b.returncode == 0 and ".debug_line" not in wp.run(["readelf", "-SW", nodwarf]).stdout,
+         f"go build -ldflags=-w, no DWARF: {b.stderr.strip()[:200]}")
+v = subprocess.Popen([nodwarf, os.path.join(d, "f.dat")], stdout=subprocess.PIPE, text=True)
+try:
+    v.stdout.readline()
+    rec = wp.run([wp.WALLPROF, "record", "-q", "-F", "199", "-d", "1", "-o", prof, "-p", str(v.pid)])
+finally:
+    v.kill()
+    v.wait()
+p = wp.load(prof)
+lines = {(f["file"], f["line"]) for f in p["frames"] if f["function"] == "main.syncFile"}
+wp.check(rec.returncode == 0 and lines and all(f == os.path.join(src, "main.go") and ln > 0 for f, ln in lines),
+         f"-ldflags=-w: main.syncFile's frames have their lines in main.go: {lines}")
 
 # 3. Debian's fzf, blocked reading its input from a pipe.
 fzf = shutil.which("fzf")
