@@ -1,7 +1,8 @@
 /*
  * gopclntab.h: Go's own table of its functions, the .gopclntab section
- * every Go binary carries for its runtime (tracebacks, the garbage
- * collector), stripped or not. Debian builds its Go programs without
+ * (.data.rel.ro.gopclntab in a position-independent executable) every Go
+ * binary carries for its runtime (tracebacks, the garbage collector),
+ * stripped or not. Debian builds its Go programs without
  * symbols and without DWARF, so without .debug_frame: this table is then
  * all there is to name their functions and to unwind through them.
  *

@@ -68,11 +68,11 @@ struct addrspace {
 	unsigned refreshes;
 	uint64_t slow_reads; /* memory reads that had to go to the target */
 	/* What tells this address space from the one an exec puts under the
-	 * same pid (addrspace_refresh): the start of [vdso], the end of
-	 * [stack], and the lowest mapping of code from a file. 0 where there is none. */
+	 * same pid (addrspace_refresh): the start of [vdso], and the file
+	 * behind /proc/PID/exe. 0 where unknown. */
 	struct mm_identity {
-		uint64_t vdso, stack_top, anchor;
-		uint64_t anchor_dev, anchor_inode;
+		uint64_t vdso;
+		uint64_t exe_dev, exe_inode;
 	} id;
 	bool replaced; /* its pid now runs another program */
 };
@@ -83,6 +83,10 @@ void addrspace_release(struct addrspace *as);
  * -ESTALE, keeping the maps it had, once the pid has exec'd.
  */
 int addrspace_refresh(struct addrspace *as);
+/* Does thread tid of this address space's process run another program
+ * than the one its maps were read of (an exec not yet reported)? Then
+ * it is marked replaced. */
+bool addrspace_exec_seen(struct addrspace *as, pid_t tid);
 /* Forget everything (after exec). */
 void addrspace_reset(struct addrspace *as, pid_t pid);
 

@@ -19,13 +19,13 @@
 #include "tracer.h"
 
 /*
- * Intern a raw stack of a thread of proc (NULL: a pseudo-address of no
- * process): the process index, then the addresses, innermost first. Once
- * proc's maps showed another program (maps.h, addrspace_refresh), the
- * STACK_EXEC_ADDR marker instead.
+ * Intern a raw stack of thread t (NULL: a pseudo-address of no process):
+ * its process's index, then the addresses, innermost first. Once its
+ * process is known to run another program (maps.h, addrspace_refresh and
+ * addrspace_exec_seen), the STACK_EXEC_ADDR marker instead.
  */
-uint32_t snapshot_intern(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
-			 uint32_t n, bool truncated);
+uint32_t snapshot_intern(struct tracer *tr, const struct thread *t, const uint64_t *ips, uint32_t n,
+			 bool truncated);
 
 /* The stack of a sample whose stop was skipped (--max-overhead), never
  * came (STACK_LATE_ADDR) or found the program its process exec'd

@@ -55,6 +55,9 @@ struct unwinder;
 
 struct unwinder *unwinder_new(struct addrspace *as);
 void unwinder_free(struct unwinder *uw);
+/* An address was in no known mapping: read the maps again, unless they
+ * were read a moment ago and the address space kept its size. */
+void unwinder_maybe_refresh(struct unwinder *uw);
 
 struct unwind_result {
 	uint64_t ips[MAX_FRAMES]; /* lookup addresses: pc, then return address - 1 */

@@ -321,6 +321,9 @@ int ehframe_finish(struct ehframe_writer *w, uint8_t **out, size_t *out_len,
 		return -1;
 	}
 	put_u32(w, 0); /* the terminator */
+	/* libunwind reads the records 8 bytes at a time, and a read is
+	 * served only whole (maps.c): the last one must not end short. */
+	put_u64(w, 0);
 	qsort(w->table, w->n, sizeof(*w->table), cmp_entry);
 	*out = w->buf;
 	*out_len = w->len;

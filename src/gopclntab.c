@@ -197,7 +197,9 @@ static bool varint(struct pcwalk *w, uint32_t *v)
 static bool pc_step(struct pcwalk *w, uint64_t *from, uint64_t *to)
 {
 	uint32_t dv, dpc;
-	if (!varint(w, &dv) || (dv == 0 && !w->first) || !varint(w, &dpc))
+	/* A run of no code never comes from Go's linker: a damaged table,
+	 * which would otherwise be walked to its end for every function. */
+	if (!varint(w, &dv) || (dv == 0 && !w->first) || !varint(w, &dpc) || dpc == 0)
 		return false;
 	w->first = false;
 	/* Zigzag; wrapping, as Go's int32 arithmetic does. */

@@ -160,45 +160,55 @@ static struct module *module_get(struct addrspace *as, const struct map_entry *e
 	return m;
 }
 
+/* The file behind /proc/ID/exe; false if it cannot be told. */
+static bool exe_identity(pid_t id, uint64_t *dev, uint64_t *inode)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)id);
+	if (stat(path, &st) < 0)
+		return false;
+	*dev = st.st_dev;
+	*inode = st.st_ino;
+	return true;
+}
+
 /*
  * Whether ents are still the maps of as, and not of the program an exec put
  * under the pid. The exec's event reaches us after the kernel switched the
  * process over, and a tick in between (an unwind missing an address of the
  * new program) would otherwise read the new maps into the old process's
  * space, and every sample taken before the exec would lose its symbols.
- * With address space randomization an exec moves the vdso and the stack;
- * without it, the same program lands the same way, and another program
- * does not have the old one's lowest mapping of code from a file.
+ * With address space randomization an exec moves the vdso; without it,
+ * the same program lands the same way, and another one is another file
+ * behind /proc/PID/exe, read after the maps so that an exec before them
+ * shows there too. Nothing a running program does moves either (a stack
+ * made executable by dlopen moves the end of [stack]; a library unloaded
+ * may have been the lowest code mapping: both were tried, and wrong).
  */
 static bool same_mm(struct addrspace *as, const struct map_entry *ents, size_t n)
 {
 	struct mm_identity id = {0};
-	bool anchor_kept = false;
-	for (size_t i = 0; i < n; i++) {
-		const struct map_entry *e = &ents[i];
-		uint64_t dev = ((uint64_t)e->dev_major << 32) | e->dev_minor;
-		if (!e->path)
-			continue;
-		if (!strcmp(e->path, "[vdso]"))
-			id.vdso = e->start;
-		else if (!strcmp(e->path, "[stack]"))
-			id.stack_top = e->end;
-		else if (e->inode && e->perms[2] == 'x' && !id.anchor) {
-			id.anchor = e->start;
-			id.anchor_dev = dev;
-			id.anchor_inode = e->inode;
-		}
-		anchor_kept = anchor_kept ||
-			      (e->start == as->id.anchor && e->inode && dev == as->id.anchor_dev &&
-			       e->inode == as->id.anchor_inode);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].path && !strcmp(ents[i].path, "[vdso]"))
+			id.vdso = ents[i].start;
+	exe_identity(as->pid, &id.exe_dev, &id.exe_inode);
 	if (as->refreshes == 0) {
 		as->id = id;
 		return true;
 	}
-	return (!as->id.vdso || as->id.vdso == id.vdso) &&
-	       (!as->id.stack_top || as->id.stack_top == id.stack_top) &&
-	       (!as->id.anchor || anchor_kept);
+	return (!as->id.vdso || !id.vdso || as->id.vdso == id.vdso) &&
+	       (!as->id.exe_inode || !id.exe_inode ||
+		(as->id.exe_dev == id.exe_dev && as->id.exe_inode == id.exe_inode));
+}
+
+bool addrspace_exec_seen(struct addrspace *as, pid_t tid)
+{
+	uint64_t dev, inode;
+	if (as->id.exe_inode && exe_identity(tid, &dev, &inode) &&
+	    (dev != as->id.exe_dev || inode != as->id.exe_inode))
+		as->replaced = true;
+	return as->replaced;
 }
 
 int addrspace_refresh(struct addrspace *as)
@@ -212,6 +222,11 @@ int addrspace_refresh(struct addrspace *as)
 	size_t n;
 	procfs_parse_maps(text, &ents, &n);
 	free(text);
+	if (n == 0) {
+		/* A process on its way out: nothing to learn, nothing lost. */
+		procfs_free_maps(ents, n);
+		return -ESRCH;
+	}
 	if (as->replaced || !same_mm(as, ents, n)) {
 		as->replaced = true;
 		procfs_free_maps(ents, n);
@@ -393,8 +408,9 @@ static void build_debug_frame(struct module *m, const Elf64_Ehdr *eh)
 	/* A Go binary without DWARF (as Debian ships them): the CFI its
 	 * linker would have written, from the frame sizes of its table. */
 	struct ehframe_writer w = {.base = m->debug_base};
-	if (!m->go.version || !gopclntab_cfi(&m->go, m->bias, &w) ||
-	    ehframe_finish(&w, &m->debug_frame, &m->debug_frame_len, &m->debug_table,
+	if (m->go.version)
+		gopclntab_cfi(&m->go, m->bias, &w);
+	if (ehframe_finish(&w, &m->debug_frame, &m->debug_frame_len, &m->debug_table,
 			   &m->debug_count) < 0)
 		m->debug_base = 0;
 }
@@ -402,7 +418,10 @@ static void build_debug_frame(struct module *m, const Elf64_Ehdr *eh)
 /* Go's table of functions, if the file has one. */
 static void find_gopclntab(struct module *m, const Elf64_Ehdr *eh)
 {
+	/* A position-independent Go binary keeps it in .data.rel.ro. */
 	const Elf64_Shdr *s = find_section(m, eh, ".gopclntab");
+	if (!s)
+		s = find_section(m, eh, ".data.rel.ro.gopclntab");
 	const Elf64_Shdr *text = find_section(m, eh, ".text");
 	if (!s || s->sh_type != SHT_PROGBITS || s->sh_offset > m->image_size ||
 	    s->sh_size > m->image_size - s->sh_offset ||

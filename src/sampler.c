@@ -230,14 +230,14 @@ static bool sample_nostop(struct tracer *tr, struct thread *t, struct observatio
 		t->copy_window = stack_copy_window(window, res.stack_used, res.overrun);
 		if (res.truncated && may_stop)
 			return false;
-		uint32_t id = snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
+		uint32_t id = snapshot_intern(tr, t, res.ips, (uint32_t)res.n, res.truncated);
 		sample_record(tr, t, NOSTOP, id, &o->what, now);
 		return true;
 	}
 	/* Nothing better is possible without a stop we may not take: record
 	 * the pc alone, marked truncated. */
 	uint64_t pc = o->sc.pc;
-	uint32_t id = snapshot_intern(tr, t->proc, &pc, 1, true);
+	uint32_t id = snapshot_intern(tr, t, &pc, 1, true);
 	sample_record(tr, t, PC_ONLY, id, &o->what, now);
 	return true;
 }
@@ -653,6 +653,10 @@ static void sampler_exec(struct tracer *tr, struct thread *t)
 	t->smp->have_last = false;
 	t->smp->quiet = t->smp->base_valid = false;
 	t->smp->owed = 0;
+	/* Nor is the pc last seen its new program's (sampler_sample_late). */
+	memset(&t->smp->last_sc, 0, sizeof(t->smp->last_sc));
+	t->smp->last_sc.running = true;
+	t->smp->last_sc.nr = -1;
 }
 
 /*
@@ -724,7 +728,8 @@ static void sampler_captured(struct tracer *tr, struct thread *t,
 	 * wait (a condition variable's, after a mutex wait a stop had cut)
 	 * was otherwise labelled with that earlier wait for its whole sleep. */
 	long nr = (long)regs->orig_rax;
-	if (t->smp->rebaseline && nr >= 0 && nr == t->smp->pending.syscall &&
+	if (t->smp->rebaseline && nr >= 0 &&
+	    (nr == t->smp->pending.syscall || nr == SYS_restart_syscall) &&
 	    syscall_result_restarts((long)regs->rax))
 		t->smp->restarted = t->smp->pending;
 	else
@@ -794,7 +799,7 @@ size_t sampler_sample_late(struct tracer *tr)
 		uint32_t id;
 		if (!sc->running && sc->pc) {
 			uint64_t pc = sc->pc;
-			id = snapshot_intern(tr, t->proc, &pc, 1, true);
+			id = snapshot_intern(tr, t, &pc, 1, true);
 		} else {
 			id = snapshot_marker(tr, STACK_LATE_ADDR);
 		}

@@ -6,11 +6,23 @@
 
 #include <string.h>
 
-uint32_t snapshot_intern(struct tracer *tr, const struct proc *proc, const uint64_t *ips,
-			 uint32_t n, bool truncated)
+uint32_t snapshot_intern(struct tracer *tr, const struct thread *t, const uint64_t *ips, uint32_t n,
+			 bool truncated)
 {
-	/* Its process exec'd, and the exec's event is still to come: the
-	 * addresses are the new program's, which this process never had. */
+	struct proc *proc = t ? t->proc : NULL;
+	/* A pc in no known mapping, not unwound (a pc alone), or unwound
+	 * when the maps could not be read again: they may have changed (a
+	 * program just started maps its libraries), or its process exec'd
+	 * and the exec's event is still to come. The maps may not tell that
+	 * (read empty while the exec replaced the main thread): the thread's
+	 * program does. */
+	if (proc && !proc->as.replaced && n && !addrspace_find(&proc->as, ips[0])) {
+		unwinder_maybe_refresh(proc_unwinder(proc));
+		if (!proc->as.replaced && !addrspace_find(&proc->as, ips[0]))
+			addrspace_exec_seen(&proc->as, t->tid);
+	}
+	/* Then the addresses are the new program's, which this process
+	 * never had. */
 	if (proc && proc->as.replaced)
 		return snapshot_marker(tr, STACK_EXEC_ADDR);
 	struct raw_stack s = {proc ? proc->index : 0, ips, n, truncated};
@@ -37,7 +49,7 @@ uint32_t snapshot_unwind(struct tracer *tr, struct thread *t, const struct user_
 		unwinder_unwind(proc_unwinder(t->proc), regs, full_regs, copy, &res);
 		t->copy_window = stack_copy_window(t->copy_window, res.stack_used, res.overrun);
 	}
-	return snapshot_intern(tr, t->proc, res.ips, (uint32_t)res.n, res.truncated);
+	return snapshot_intern(tr, t, res.ips, (uint32_t)res.n, res.truncated);
 }
 
 void snapshot_record(struct tracer *tr, struct thread *t, uint32_t stack,

@@ -151,7 +151,7 @@ int stack_copy_read(pid_t pid, uint64_t sp, size_t max_bytes, struct stack_copy 
  * address space changed size since (/proc/PID/statm, one short read), or a
  * second has passed (a mapping replaced by one of the same size).
  */
-static void maybe_refresh(struct unwinder *uw)
+void unwinder_maybe_refresh(struct unwinder *uw)
 {
 	mono_ns now = mono_now();
 	if (now - uw->last_refresh < REFRESH_INTERVAL_NS)
@@ -173,7 +173,7 @@ static const struct mapping *find_mapping(struct unwinder *uw, uint64_t addr)
 	const struct mapping *m = addrspace_find(uw->as, addr);
 	/* A guessed rbp that leads nowhere is no news about the maps. */
 	if (!m && !uw->rbp_guessed) {
-		maybe_refresh(uw);
+		unwinder_maybe_refresh(uw);
 		m = addrspace_find(uw->as, addr);
 	}
 	return m;

@@ -7,7 +7,8 @@
    where eu-stack stops (Go's scheduler switches stacks); and a recording
    has its goroutines' frames.
 2. The same binary stripped as Debian strips its Go programs (no symbols,
-   no DWARF, so no .debug_frame): wallprof has only Go's own table
+   no DWARF, so no .debug_frame), also built as a PIE: wallprof has only
+   Go's own table
    (.gopclntab) to name and unwind by. eu-stack gets the stripped part back
    as a separate debug file, in a directory only it is told of, and stays
    the oracle: the same frames, names without the linker's ".abi0". Built
@@ -138,20 +139,12 @@ fns = {f["function"] for f in p["frames"]}
 wp.check({"main.syncFile", "runtime.futexsleep", "runtime.findRunnable"} <= fns,
          f"the recording has the goroutines' and the scheduler's frames: {sorted(fns)[:12]}")
 
-# 2. Stripped, as Debian ships Go programs. The debug file goes where only
+# 2. Stripped, as Debian ships Go programs: as built, and as a
+# position-independent executable (Ubuntu's and Fedora's default), whose
+# table is in .data.rel.ro.gopclntab. The debug file goes where only
 # eu-stack looks: its --debuginfo-path, under the binary's own directory.
-stripped = os.path.join(d, "go-waits")
 private = os.path.join(d, "eu-only")
-debug = os.path.join(private + d, "go-waits.debug")
-os.makedirs(os.path.dirname(debug))
-for cmd in (["objcopy", "--only-keep-debug", out, debug],
-            ["strip", "--strip-all", "-o", stripped, out],
-            ["objcopy", "--add-gnu-debuglink=" + debug, stripped]):
-    c = wp.run(cmd)
-    wp.check(c.returncode == 0, f"{' '.join(cmd[:2])}: {c.stderr.strip()[:200]}")
-secs = wp.run(["readelf", "-SW", stripped]).stdout
-wp.check(".gopclntab" in secs and ".debug_frame" not in secs and ".symtab" not in secs,
-         "the stripped copy has Go's table, and no .debug_frame and no symbols")
+os.makedirs(private + d)
 
 
 def norm(name):
@@ -163,14 +156,39 @@ def norm(name):
     return name[:-5] if name.endswith(".abi0") else name
 
 
-ours, theirs, rec = dump_beside_eu(stripped, ["--debuginfo-path=" + private], record=prof)
-compare(ours, theirs, "stripped go-waits")
-p = wp.load(prof)
-fns = {f["function"] for f in p["frames"]}
-wp.check(rec.returncode == 0 and {"main.syncFile", "runtime.futexsleep", "runtime.findRunnable"} <= fns,
-         f"stripped: the recording has the goroutines' and the scheduler's frames: {sorted(fns)[:12]}")
-files = {f["file"] for f in p["frames"] if f["function"] == "main.syncFile"}
-wp.check(files == {os.path.join(src, "main.go")}, f"stripped: main.syncFile's lines are in main.go: {files}")
+for what, built, flags in (("stripped", out, None), ("stripped PIE", os.path.join(d, "go-waits-pie.full"),
+                                                     ["-buildmode=pie"])):
+    if flags:
+        b = wp.run(["go", "build", *flags, "-o", built, "."], cwd=src, env=env, timeout=600)
+        wp.check(b.returncode == 0, f"go build {' '.join(flags)}: {b.stderr.strip()[:300]}")
+    stripped = os.path.join(d, os.path.basename(built).replace(".full", "") + ".s")
+    debug = os.path.join(private + d, os.path.basename(stripped) + ".debug")
+    for cmd in (["objcopy", "--only-keep-debug", built, debug],
+                ["strip", "--strip-all", "-o", stripped, built],
+                ["objcopy", "--add-gnu-debuglink=" + debug, stripped]):
+        c = wp.run(cmd)
+        wp.check(c.returncode == 0, f"{' '.join(cmd[:2])}: {c.stderr.strip()[:200]}")
+    secs = wp.run(["readelf", "-SW", stripped]).stdout
+    wp.check("gopclntab" in secs and ".debug_frame" not in secs and ".symtab" not in secs,
+             f"{what}: Go's table, and no .debug_frame and no symbols")
+
+    ours, theirs, rec = dump_beside_eu(stripped, ["--debuginfo-path=" + private], record=prof)
+    compare(ours, theirs, what)
+    p = wp.load(prof)
+    fns = {f["function"] for f in p["frames"]}
+    wp.check(rec.returncode == 0 and {"main.syncFile", "runtime.futexsleep", "runtime.findRunnable"} <= fns,
+             f"{what}: the recording has the goroutines' and the scheduler's frames: {sorted(fns)[:12]}")
+    # main.main.func1 (the fsync goroutine's start) is the table's last
+    # function: its CFI is the last record, which an unwind once could not
+    # read whole, and every such stack ended there, cut short.
+    sync = [row for row in p["samples"] if "main.syncFile" in wp.functions_of(p, row)]
+    whole = [row for row in sync if wp.functions_of(p, row)[-1] == "runtime.goexit"
+             and not p["stacks"][row[2]]["truncated"]]
+    wp.check(len(sync) >= 50 and len(whole) >= 0.95 * len(sync),
+             f"{what}: the fsync goroutine's stacks reach runtime.goexit through the last function: "
+             f"{len(whole)} of {len(sync)}")
+    files = {f["file"] for f in p["frames"] if f["function"] == "main.syncFile"}
+    wp.check(files == {os.path.join(src, "main.go")}, f"{what}: main.syncFile's lines are in main.go: {files}")
 
 # 2b. Built with -ldflags=-w (symbols, no DWARF): the lines from Go's table.
 nodwarf = os.path.join(d, "go-waits-w")
@@ -194,6 +212,7 @@ fzf = shutil.which("fzf")
 if not fzf:
     print("note: fzf is not installed (Debian package fzf; 'make deps' installs it): part 3 not run")
     wp.done()
+SWITCHES = {"runtime.mcall", "runtime.systemstack", "runtime.morestack", "runtime.asmcgocall"}
 rfd, wfd = os.pipe()
 z = subprocess.Popen([fzf, "--filter=abc"], stdin=rfd, stdout=subprocess.DEVNULL)
 os.close(rfd)
@@ -214,8 +233,12 @@ try:
         for t in threads:
             fr = t["frames"]
             for k in range(len(fr) - 1):
+                # Not past a stack switch: the frame after mcall or
+                # systemstack is the other stack's (eu-stack shows the
+                # same), and the stack is marked cut short there.
                 if fr[k].get("module") == "fzf" and fr[k + 1].get("module") == "fzf" \
-                        and fr[k + 1]["function"] != "runtime.goexit":
+                        and fr[k + 1]["function"] != "runtime.goexit" \
+                        and fr[k]["function"] not in SWITCHES:
                     ra = int(fr[k + 1]["address"], 16) + 1
                     calls.append((fr[k]["function"], fr[k + 1]["function"], ra, code(ra - 5, 5)))
 finally:

@@ -112,7 +112,14 @@ def load(path):
     all accounted for: each was taken in one of six ways (stats), and the
     six add up to the samples in the file."""
     with open(path) as f:
-        p = json.load(f)
+        text = f.read()
+    try:
+        p = json.loads(text)
+    except json.JSONDecodeError as e:
+        # Evidence: the file stays in its (kept) directory; the text
+        # around the fault is shown.
+        check(False, f"{path} is not valid JSON: {e}; around it: {text[max(0, e.pos - 400):e.pos + 400]!r}")
+        raise
     st = p.get("stats") if isinstance(p, dict) else None
     if isinstance(st, dict) and all(k in st for k in SAMPLE_SOURCES) and isinstance(p.get("samples"), list):
         parts = {k: st[k] for k in SAMPLE_SOURCES}

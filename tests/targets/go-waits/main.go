@@ -47,10 +47,13 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
+	// First, so that its closure is main.main.func1, which the linker
+	// puts last: the last function of the table is then on a thread's
+	// stack, where a table read short of its end once cut it off.
+	go syncFile(os.Args[1])
 	go waitAccept(l)
 	go holdLock(&mu, ready)
 	<-ready
-	go syncFile(os.Args[1])
 	time.Sleep(100 * time.Millisecond)
 	fmt.Println("ready")
 	mu.Lock()
