@@ -133,7 +133,7 @@ prof = os.path.join(d, "churn.json")
 tf = os.path.join(d, "time")
 r = wp.run(["/usr/bin/time", "-f", "%M", "-o", tf, wp.WALLPROF, "record", "-q", "-f", "-o", prof,
             "--", "sh", script], timeout=300, env=wp.memory_env())
-p = wp.load(prof)
+p = wp.load_after(r, prof)
 children = [x for x in p["processes"] if x["exe"].endswith("/true")]
 wp.check(r.returncode == 0 and len(children) == 2000, f"every child in the profile: {len(children)} of 2000")
 wp.check(peak_kb(tf) < wp.memory_limit_kb(100), f"peak memory under {wp.memory_limit_kb(100) // 1024} MB: {peak_kb(tf) / 1024:.0f} MB")
@@ -141,7 +141,7 @@ wp.check(peak_kb(tf) < wp.memory_limit_kb(100), f"peak memory under {wp.memory_l
 # ---- 1,000 forks at once, and 300 execs of one process, at 999 Hz ----
 r = wp.run(["/usr/bin/time", "-f", "%M", "-o", tf, wp.WALLPROF, "record", "-q", "-f", "-F", "999", "-o", prof,
             "--", wp.target("forker"), "1000", "5"], timeout=300, env=wp.memory_env())
-p = wp.load(prof)
+p = wp.load_after(r, prof)
 wp.check(r.returncode == 0 and len(p["processes"]) == 1001, f"1,000 forks at 999 Hz: {len(p['processes'])} processes")
 wp.check(peak_kb(tf) < wp.memory_limit_kb(100), f"1,000 forks at 999 Hz: peak memory under {wp.memory_limit_kb(100) // 1024} MB: {peak_kb(tf) / 1024:.0f} MB")
 reexec = os.path.join(d, "reexec.sh")
@@ -152,7 +152,7 @@ r = wp.run(["/usr/bin/time", "-f", "%M", "-o", tf, wp.WALLPROF, "record", "-q", 
             "--", reexec, "300"], timeout=300, env=wp.memory_env())
 wp.check(r.returncode == 0 and r.stdout == "done\n", f"a script exec'ing itself 300 times: {r.returncode} {r.stdout!r}")
 wp.check(peak_kb(tf) < wp.memory_limit_kb(100), f"300 execs at 999 Hz: peak memory under {wp.memory_limit_kb(100) // 1024} MB: {peak_kb(tf) / 1024:.0f} MB")
-p = wp.load(prof)
+p = wp.load_after(r, prof)
 tids = [t["tid"] for t in p["threads"]]
 wp.check(len(tids) == 1 and p["threads"][0]["names"] == ["reexec.sh"],
          f"300 execs of one thread: one thread in the profile, named once: {len(tids)} {p['threads'][0]['names']}")

@@ -129,6 +129,14 @@ def load(path):
     return p
 
 
+def load_after(r, path):
+    """load(path) of what the run r wrote; a failed run says how it ended
+    (a sanitizer's report, a crash) before the file is read."""
+    if r.returncode != 0:
+        print(f"note: {path}: the run exited {r.returncode}; its stderr ends with:\n{r.stderr[-3000:]}")
+    return load(path)
+
+
 def shell_status(returncode):
     """A status as a shell (and wallprof) gives it: 128 + N for a death by
     signal N, which subprocess reports as -N."""
