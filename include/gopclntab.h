@@ -53,6 +53,13 @@ bool gopclntab_open(struct gopclntab *t, const uint8_t *sec, size_t size, uint64
 /* Function i (0 to nfunc - 1). false if its record is damaged. */
 bool gopclntab_func(const struct gopclntab *t, uint32_t i, struct gofunc *f);
 
+/*
+ * Does f move the stack pointer somewhere else (mcall, systemstack,
+ * morestack, asmcgocall: Go's funcFlag_SPWRITE)? Go's own traceback ends
+ * at such a function: what lies above it is another stack's.
+ */
+bool gopclntab_switches_stack(const struct gopclntab *t, const struct gofunc *f);
+
 /* The function whose code holds vaddr (link-time). */
 bool gopclntab_find(const struct gopclntab *t, uint64_t vaddr, struct gofunc *f);
 

@@ -151,6 +151,16 @@ static bool field(const struct gopclntab *t, const struct gofunc *f, size_t off1
 	return get32(t, f->at + off118 + (t->version == 116 ? 4 : 0), v);
 }
 
+/* funcFlag_SPWRITE, in the flag byte after the funcID (Go 1.17 on; 1.16
+ * has a zero there). */
+#define FUNCFLAG_SPWRITE 2
+
+bool gopclntab_switches_stack(const struct gopclntab *t, const struct gofunc *f)
+{
+	size_t at = f->at + (t->version == 118 ? 37 : 41);
+	return at < t->size && (t->data[at] & FUNCFLAG_SPWRITE);
+}
+
 /* A NUL-terminated string at off of the section, or NULL. */
 static const char *string_at(const struct gopclntab *t, size_t off)
 {

@@ -742,6 +742,16 @@ static bool binary_listed(const struct profile *p, const struct module *m)
 	return false;
 }
 
+/* A Go binary's own table names every function, with file:line for code
+ * not inlined, and unwinds it (gopclntab.h): what the report's warnings ask
+ * of symbols and debug info. */
+static void go_binary(struct profile_binary *b, const struct module *m)
+{
+	if (!m->go.version)
+		return;
+	b->has_symbols = b->symtab = b->has_debuginfo = b->unwind_tables = true;
+}
+
 /*
  * The binaries, with what the report needs to judge them. DWARF is looked
  * at only for binaries with code in some stack: loading (and inflating) the
@@ -782,6 +792,7 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 				b->producer = known->producer ? xstrdup(known->producer) : NULL;
 				b->symtab = m->has_symtab || b->has_debuginfo;
 			}
+			go_binary(b, m);
 			continue;
 		}
 		b->has_symbols = dwfl_module_getsymtab(dm) > 0;
@@ -799,6 +810,7 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 			b->unoptimized = known->unoptimized;
 			b->producer = known->producer ? xstrdup(known->producer) : NULL;
 			b->symtab = m->has_symtab || b->has_debuginfo;
+			go_binary(b, m);
 			continue;
 		}
 		b->has_debuginfo = dwfl_module_getdwarf(dm, &bias) != NULL;
@@ -814,6 +826,7 @@ static void fill_binaries(struct symbolizer *s, uint32_t proc, struct profile *p
 		}
 		symcache_set_binary(cache, b->has_debuginfo, b->unoptimized, b->producer);
 		b->symtab = m->has_symtab || b->has_debuginfo;
+		go_binary(b, m);
 	}
 }
 
