@@ -55,6 +55,19 @@ p0 = wp.load(prof0)
 total = sum(s["count"] for s in p0["syscalls"])
 wp.check(total == len(p0["events"]) and total >= 505, f"--threshold 0: every call kept: {len(p0['events'])} events, {total} calls")
 
+# --syscalls=all at 999 Hz: the 1 ms sleeps our stops cut go on as
+# restart_syscall, which is then traced too. Each sleep is one call, none
+# failed, and no restart_syscall of its own (the restart brings an entry
+# stop and a seccomp stop: taken as a new call, 3 of 200 sleeps had failed).
+profa = os.path.join(d, "all.json")
+r = wp.run([wp.WALLPROF, "record", "-q", "--syscalls=all", "-F", "999", "-o", profa, "--",
+            wp.target("syscalls"), "20000"])
+pa = wp.load(profa)
+calls = {s["name"]: (s["count"], s["errors"]) for s in pa["syscalls"]}
+wp.check(r.returncode == 0 and calls.get("clock_nanosleep") == (200, 0) and "restart_syscall" not in calls,
+         f"--syscalls=all at 999 Hz: 200 sleeps, none failed, no restart_syscall: "
+         f"{calls.get('clock_nanosleep')}, restart_syscall {calls.get('restart_syscall')}")
+
 # --locks: the waiter's mutex wait, with its owner, as one exact event.
 profl = os.path.join(d, "l.json")
 r = wp.run([wp.WALLPROF, "record", "-q", "--locks", "-o", profl, "--", wp.target("mixed"), "2"])
