@@ -93,6 +93,9 @@ void addrspace_reset(struct addrspace *as, pid_t pid);
 const struct mapping *addrspace_find(const struct addrspace *as, uint64_t addr);
 /* Load a module's image and ELF facts; false if it cannot be read. */
 bool module_load(struct addrspace *as, struct module *mod);
+/* The Go function (gopclntab.h) of mod holding the runtime address addr,
+ * mod loaded first; false if mod has no Go table or none holds addr. */
+bool module_go_function(struct addrspace *as, struct module *mod, uint64_t addr, struct gofunc *f);
 
 /*
  * Read len bytes at addr from a module's rewritten .debug_frame, if addr is

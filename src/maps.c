@@ -562,6 +562,12 @@ bool addrspace_read_debug_frame(const struct addrspace *as, uint64_t addr, void 
 	return false;
 }
 
+bool module_go_function(struct addrspace *as, struct module *mod, uint64_t addr, struct gofunc *f)
+{
+	return module_load(as, mod) && mod->go.version &&
+	       gopclntab_find(&mod->go, addr - mod->bias, f);
+}
+
 static bool fde_function_start(const struct module *m, uint64_t vaddr, uint64_t *start);
 
 bool module_function_start(const struct module *m, uint64_t vaddr, uint64_t *start)

@@ -130,6 +130,10 @@ static void classify_traced(const struct thread *t, struct observation *o)
 	}
 }
 
+/* What is known of a thread's call before /proc/TID/syscall is read, or
+ * when it cannot be: nothing, as of a thread on a CPU. */
+static const struct syscall_state no_call = {.running = true, .nr = -1};
+
 /* Observe t through /proc; pre, if not NULL, is its schedstat read just now. */
 static bool observe(struct tracer *tr, struct thread *t, const struct schedstat *pre,
 		    struct observation *o)
@@ -143,17 +147,13 @@ static bool observe(struct tracer *tr, struct thread *t, const struct schedstat 
 		o->ss = *pre;
 	else if (!read_schedstat(t, &o->ss))
 		memset(&o->ss, 0, sizeof(o->ss));
-	memset(&o->sc, 0, sizeof(o->sc));
-	o->sc.running = true;
-	o->sc.nr = -1;
+	o->sc = no_call;
 	/* Reading /proc/TID/syscall of a running thread waits for it to
 	 * leave the CPU; it tells nothing then anyway. */
 	if (o->st.state != 'R') {
 		if (pread_text(t->fd_syscall, buf, sizeof(buf)) <= 0 ||
-		    procfs_parse_syscall(buf, &o->sc) < 0) {
-			o->sc.running = true;
-			o->sc.nr = -1;
-		}
+		    procfs_parse_syscall(buf, &o->sc) < 0)
+			o->sc = no_call;
 		/* A 32-bit program's numbers are i386's: not to be named with
 		 * x86_64's table. Blocked, in a call we do not name. */
 		if (t->proc->compat32 && o->sc.nr >= 0)
@@ -654,9 +654,7 @@ static void sampler_exec(struct tracer *tr, struct thread *t)
 	t->smp->quiet = t->smp->base_valid = false;
 	t->smp->owed = 0;
 	/* Nor is the pc last seen its new program's (sampler_sample_late). */
-	memset(&t->smp->last_sc, 0, sizeof(t->smp->last_sc));
-	t->smp->last_sc.running = true;
-	t->smp->last_sc.nr = -1;
+	t->smp->last_sc = no_call;
 }
 
 /*

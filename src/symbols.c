@@ -607,8 +607,7 @@ static const char *go_function(struct addrspace *as, struct module *mod, uint64_
 			       const char **file, int *line)
 {
 	struct gofunc f;
-	if (!module_load(as, mod) || !mod->go.version ||
-	    !gopclntab_find(&mod->go, addr - mod->bias, &f))
+	if (!module_go_function(as, mod, addr, &f))
 		return NULL;
 	gopclntab_line(&mod->go, &f, addr - mod->bias, file, line);
 	return gopclntab_name(&mod->go, &f);

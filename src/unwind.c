@@ -404,8 +404,7 @@ static bool is_sigreturn(struct unwinder *uw, uint64_t ip)
 static bool go_switches_stack(struct unwinder *uw, const struct mapping *m, uint64_t addr)
 {
 	struct gofunc f;
-	return m->mod && module_load(uw->as, m->mod) && m->mod->go.version &&
-	       gopclntab_find(&m->mod->go, addr - m->mod->bias, &f) &&
+	return m->mod && module_go_function(uw->as, m->mod, addr, &f) &&
 	       gopclntab_switches_stack(&m->mod->go, &f);
 }
 
